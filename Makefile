@@ -1,0 +1,57 @@
+# Archipel: `make run` starts everything on the embedded defaults; `make test` runs the whole suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PROTO_ROOT := shared/proto
+PROTOS := $(shell find $(PROTO_ROOT) -name '*.proto')
+STUBS := $(PROTOS:.proto=_pb2.py)
+
+.PHONY: venv proto infra-up infra-down lint typecheck test test-unit run bench clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -r requirements.lock
+	$(BIN)/pip install -q --no-deps -e .
+	touch $@
+
+proto: venv $(STUBS)
+
+$(PROTO_ROOT)/%_pb2.py: $(PROTO_ROOT)/%.proto $(VENV)/.installed
+	PATH=$(BIN):$$PATH $(BIN)/python -m grpc_tools.protoc -I $(PROTO_ROOT) --python_out=$(PROTO_ROOT) \
+	  --grpc_python_out=$(PROTO_ROOT) --mypy_out=$(PROTO_ROOT) --mypy_grpc_out=$(PROTO_ROOT) $<
+	@d=$(dir $<); while [ "$$d" != "$(PROTO_ROOT)/" ]; do touch "$$d/__init__.py"; d=$$(dirname "$$d")/; done
+
+infra-up: proto
+	$(BIN)/archipel infra up
+
+infra-down: venv
+	$(BIN)/archipel infra down
+
+lint: proto
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+test: proto
+	@if $(BIN)/archipel infra status >/dev/null 2>&1; then ours=0; else ours=1; fi; \
+	$(BIN)/archipel infra up && $(MAKE) --no-print-directory lint && $(BIN)/pytest; status=$$?; \
+	if [ $$ours = 1 ]; then $(BIN)/archipel infra down; fi; \
+	exit $$status
+
+test-unit: proto
+	$(BIN)/pytest -m unit
+
+run: proto
+	$(BIN)/archipel run
+
+bench: proto
+	$(BIN)/archipel infra up
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) build *.egg-info
+	find $(PROTO_ROOT) -name '*_pb2*.py*' -delete

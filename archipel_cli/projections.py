@@ -1,0 +1,56 @@
+"""archipel projections list | rebuild NAME"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from archipel_cli.common import Subparsers, settings
+from archipel_cli.services import specs
+from shared.db import create_pool, migrate
+from shared.projections import Projection, ProjectionRunner
+from shared.service import ServiceSpec
+
+
+def register(groups: Subparsers) -> None:
+    parser = groups.add_parser("projections", help="read models rebuilt from events")
+    commands = parser.add_subparsers(dest="command", required=True)
+    listing = commands.add_parser("list", help="the projections and the topics they read")
+    listing.set_defaults(handler=_list)
+    rebuild = commands.add_parser("rebuild", help="empty a read model and replay the topics from the start")
+    rebuild.add_argument("name")
+    rebuild.set_defaults(handler=_rebuild)
+
+
+def _list(arguments: argparse.Namespace) -> int:
+    config = settings()
+    for spec in specs():
+        topics = ", ".join(config.topic(name) for name in spec.projection_topics)
+        for projection in spec.projections():
+            print(f"{projection.name}\t{spec.name}\t{topics}")
+    return 0
+
+
+def _rebuild(arguments: argparse.Namespace) -> int:
+    for spec in specs():
+        for projection in spec.projections():
+            if projection.name == arguments.name:
+                print(asyncio.run(_replay(spec, projection)))
+                return 0
+    names = ", ".join(p.name for spec in specs() for p in spec.projections())
+    print(f"error: no projection named {arguments.name!r} (known: {names})", file=sys.stderr)
+    return 2
+
+
+async def _replay(spec: ServiceSpec, projection: Projection) -> str:
+    config = settings()
+    pool = await create_pool(config.resolved_database_url(), config.db_schema(spec.name))
+    try:
+        await migrate(pool, spec.migrations())
+        runner = ProjectionRunner(pool, spec.registry, projection)
+        topics = [config.topic(name) for name in spec.projection_topics]
+        report = await runner.rebuild(config.resolved_kafka(), topics)
+    finally:
+        await pool.close()
+    return f"{report.projection}: {report.events_read} records read, {report.events_applied} applied"

@@ -1,0 +1,12 @@
+"""The catalogue of Archipel's services, for the commands that drive all of them."""
+
+from __future__ import annotations
+
+from shared.service import ServiceSpec
+
+
+def specs() -> list[ServiceSpec]:
+    """Every service that runs today (the others join as their issues land)."""
+    from services.accounts.app import SPEC as ACCOUNTS  # noqa: PLC0415
+
+    return [ACCOUNTS]

@@ -1,0 +1,1 @@
+"""Archipel's services. A service never imports another service."""

@@ -1,0 +1,116 @@
+"""gRPC servicer of archipel.accounts.v1: proto <-> handler calls, errors to status codes."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from uuid import UUID
+
+import asyncpg
+import grpc
+from archipel.accounts.v1 import accounts_pb2 as pb
+from archipel.accounts.v1 import accounts_pb2_grpc as pb_grpc
+
+from services.accounts.handlers import AccountsHandlers
+from services.accounts.projections import get_account
+from shared.clock import Clock
+from shared.errors import InvalidInput, NotFound, PermissionDenied
+from shared.rpc import principal_of, rpc
+
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Accounts"].full_name
+PUBLIC_METHODS = tuple(
+    f"/{SERVICE_NAME}/{name}" for name in ("CreateAccount", "ActivateAccount", "ResendActivation", "Login")
+)
+
+
+def _iso(moment: datetime | None) -> str:
+    return moment.isoformat() if moment else ""
+
+
+def _date(field: str, text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(field, "expected a date written YYYY-MM-DD") from None
+
+
+def _uuid(field: str, text: str) -> UUID:
+    try:
+        return UUID(text)
+    except ValueError:
+        raise InvalidInput(field, "not an account id (UUID)") from None
+
+
+class AccountsServicer(pb_grpc.AccountsServicer):
+    def __init__(
+        self, handlers: AccountsHandlers, read_pool: asyncpg.Pool, secret: str, clock: Clock
+    ) -> None:
+        self.handlers = handlers
+        self.read_pool = read_pool
+        self.secret = secret
+        self.clock = clock
+
+    @rpc
+    async def CreateAccount(
+        self, request: pb.CreateAccountRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreateAccountResponse:
+        created = await self.handlers.create_account(
+            last_name=request.last_name,
+            first_names=request.first_names,
+            birth_date=_date("birth_date", request.birth_date),
+            email=request.email,
+            password=request.password,
+            academy=request.academy,
+        )
+        return pb.CreateAccountResponse(
+            account_id=str(created.account_id), activation_expires_at=_iso(created.activation_expires_at)
+        )
+
+    @rpc
+    async def ActivateAccount(
+        self, request: pb.ActivateAccountRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ActivateAccountResponse:
+        activated = await self.handlers.activate(request.token)
+        return pb.ActivateAccountResponse(
+            account_id=str(activated.account_id), activated_at=_iso(activated.activated_at)
+        )
+
+    @rpc
+    async def ResendActivation(
+        self, request: pb.ResendActivationRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ResendActivationResponse:
+        link = await self.handlers.resend_activation(request.email)
+        return pb.ResendActivationResponse(activation_expires_at=_iso(link.expires_at))
+
+    @rpc
+    async def Login(self, request: pb.LoginRequest, context: grpc.aio.ServicerContext) -> pb.LoginResponse:
+        session = await self.handlers.login(request.email, request.password)
+        return pb.LoginResponse(
+            token=session.token,
+            account_id=session.principal.subject,
+            role=session.principal.role.value,
+            academy=session.principal.academy,
+            expires_at=_iso(session.expires_at),
+        )
+
+    @rpc
+    async def GetAccount(
+        self, request: pb.GetAccountRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Account:
+        principal = principal_of(context, self.secret, self.clock)
+        account_id = _uuid("account_id", request.account_id)
+        row = await get_account(self.read_pool, account_id)
+        if row is None:
+            raise NotFound(f"no account {account_id} in the read model (yet)")
+        if not principal.may_read(str(row["account_id"]), row["academy"]):
+            raise PermissionDenied("this account belongs to someone else")
+        return pb.Account(
+            account_id=str(row["account_id"]),
+            email=row["email"],
+            last_name=row["last_name"],
+            first_names=row["first_names"],
+            academy=row["academy"],
+            role=row["role"],
+            status=row["status"],
+            created_at=_iso(row["created_at"]),
+            activated_at=_iso(row["activated_at"]),
+        )

@@ -1,0 +1,78 @@
+"""Wiring of the accounts service: its spec, its handlers and its gRPC server."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+import grpc
+from archipel.accounts.v1 import accounts_pb2_grpc as pb_grpc
+from grpc_health.v1.health import aio as health_aio
+
+from services.accounts.api import PUBLIC_METHODS, SERVICE_NAME, AccountsServicer
+from services.accounts.events import REGISTRY
+from services.accounts.handlers import AccountsConfig, AccountsHandlers
+from services.accounts.projections import AccountsReadModel
+from services.accounts.schema import migrations
+from shared.clock import Clock, system_clock
+from shared.eventstore import EventStore
+from shared.mail import FolderMailer, Mailer, SmtpMailer
+from shared.rpc import build_server, mark_serving
+from shared.service import ServiceSpec, open_store
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SPEC = ServiceSpec(
+    name="accounts",
+    registry=REGISTRY,
+    migrations=migrations,
+    projections=lambda: [AccountsReadModel()],
+    projection_topics=("accounts",),
+)
+
+
+def mailer_from(settings: Settings) -> Mailer:
+    if settings.smtp_host:
+        return SmtpMailer(settings.smtp_host, settings.smtp_port)
+    return FolderMailer(settings.home / "mail")
+
+
+def handlers_for(settings: Settings, store: EventStore, clock: Clock, mailer: Mailer) -> AccountsHandlers:
+    config = AccountsConfig(
+        secret=settings.secret(),
+        token_ttl=timedelta(minutes=settings.token_ttl_minutes),
+        link_base=settings.activation_link_base,
+        mail_from=settings.mail_from,
+    )
+    return AccountsHandlers(store, clock, mailer, config)
+
+
+def build_grpc_server(
+    settings: Settings, store: EventStore, clock: Clock, mailer: Mailer
+) -> tuple[grpc.aio.Server, health_aio.HealthServicer]:
+    servicer = AccountsServicer(
+        handlers_for(settings, store, clock, mailer), store.pool, settings.secret(), clock
+    )
+    return build_server(
+        secret=settings.secret(),
+        clock=clock,
+        public_methods=PUBLIC_METHODS,
+        service_names=[SERVICE_NAME],
+        register=lambda server: pb_grpc.add_AccountsServicer_to_server(servicer, server),
+    )
+
+
+async def serve(settings: Settings, stop: asyncio.Event, clock: Clock = system_clock) -> None:
+    async with open_store(settings, SPEC, clock) as store:
+        server, health = build_grpc_server(settings, store, clock, mailer_from(settings))
+        address = f"{settings.grpc_host}:{settings.grpc_port('accounts')}"
+        server.add_insecure_port(address)
+        await server.start()
+        await mark_serving(health, [SERVICE_NAME])
+        log.info("accounts gRPC listening on %s", address)
+        try:
+            await stop.wait()
+        finally:
+            await server.stop(grace=5)

@@ -1,0 +1,165 @@
+"""Accounts domain: pure decide/evolve (DESIGN rule 1).
+
+R-04: an account is created, then activated within 48 hours through the emailed link.
+R-05: an expired or already used link is refused with the reason; a new link can be asked for
+(it replaces the older ones); an existing account is never recreated.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
+
+from services.accounts.commands import ActivateAccount, Command, CreateAccount, SendActivationLink
+from services.accounts.events import AccountActivated, AccountCreated, ActivationLinkSent
+from shared.auth import Role
+from shared.clock import to_paris
+from shared.errors import InvalidInput, NotFound, RuleViolation
+from shared.events import DomainEvent
+
+ACTIVATION_LINK_VALIDITY = timedelta(hours=48)  # R-04, R-05
+
+
+class AccountStatus(StrEnum):
+    PENDING = "pending_activation"
+    ACTIVE = "active"
+
+
+class AccountState(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    account_id: UUID | None = None
+    role: Role = Role.CANDIDATE
+    academy: str = ""
+    email: str = ""
+    first_names: str = ""
+    last_name: str = ""
+    status: AccountStatus | None = None
+    link_digest: str | None = None
+    link_expires_at: datetime | None = None
+    replaced_digests: frozenset[str] = frozenset()
+    used_digest: str | None = None
+
+    @property
+    def exists(self) -> bool:
+        return self.account_id is not None
+
+
+INITIAL = AccountState()
+
+
+def decide(state: AccountState, command: Command) -> list[DomainEvent]:
+    if isinstance(command, CreateAccount):
+        return _create(state, command)
+    if isinstance(command, SendActivationLink):
+        return _send_link(state, command)
+    if isinstance(command, ActivateAccount):
+        return _activate(state, command)
+    raise TypeError(f"unknown command {type(command).__name__}")
+
+
+def _create(state: AccountState, command: CreateAccount) -> list[DomainEvent]:
+    if state.exists:
+        raise RuleViolation("R-05", "this account exists already and is never recreated")
+    if command.role is Role.CANDIDATE:
+        _check_birth_date(command.birth_date, command.now)
+    created = AccountCreated(
+        account_id=command.account_id,
+        role=command.role,
+        last_name=command.last_name,
+        first_names=command.first_names,
+        birth_date=command.birth_date,
+        email=command.email,
+        academy=command.academy,
+    )
+    if command.role is Role.CANDIDATE:
+        return [created]
+    # Staff and auditor accounts are created by the bootstrap command, active at once.
+    return [
+        created,
+        AccountActivated(account_id=command.account_id, academy=command.academy, activated_at=command.now),
+    ]
+
+
+def _check_birth_date(birth_date: date | None, now: datetime) -> None:
+    if birth_date is None:
+        raise InvalidInput("birth_date", "required for a candidate")
+    today = to_paris(now).date()
+    if birth_date >= today:
+        raise InvalidInput("birth_date", "must be in the past")
+    if birth_date.year < today.year - 120:
+        raise InvalidInput("birth_date", "is more than 120 years ago")
+
+
+def _send_link(state: AccountState, command: SendActivationLink) -> list[DomainEvent]:
+    if not state.exists:
+        raise NotFound("no such account")
+    if state.status is AccountStatus.ACTIVE:
+        raise RuleViolation("R-05", "this account is already activated: log in instead")
+    return [
+        ActivationLinkSent(
+            token_digest=command.token_digest,
+            sent_at=command.now,
+            expires_at=command.now + ACTIVATION_LINK_VALIDITY,
+        )
+    ]
+
+
+def _activate(state: AccountState, command: ActivateAccount) -> list[DomainEvent]:
+    if not state.exists or state.account_id is None:
+        raise NotFound("unknown activation link")
+    digest = command.token_digest
+    if digest == state.used_digest:
+        raise RuleViolation("R-05", "this activation link was already used: the account is active, log in")
+    if state.status is AccountStatus.ACTIVE:
+        raise RuleViolation("R-05", "this account is already activated: log in")
+    if digest in state.replaced_digests:
+        raise RuleViolation(
+            "R-05", "this activation link was replaced by a newer one: use the link of the latest email"
+        )
+    if digest != state.link_digest or state.link_expires_at is None:
+        raise NotFound("unknown activation link")
+    if command.now >= state.link_expires_at:
+        expired = to_paris(state.link_expires_at).strftime("%d/%m/%Y à %H:%M")
+        raise RuleViolation(
+            "R-05",
+            f"this activation link expired on {expired} (Europe/Paris), 48 hours after it was sent: "
+            "ask for a new link",
+        )
+    return [AccountActivated(account_id=state.account_id, academy=state.academy, activated_at=command.now)]
+
+
+def evolve(state: AccountState, event: DomainEvent) -> AccountState:
+    if isinstance(event, AccountCreated):
+        return state.model_copy(
+            update={
+                "account_id": event.account_id,
+                "role": event.role,
+                "academy": event.academy,
+                "email": event.email,
+                "first_names": event.first_names,
+                "last_name": event.last_name,
+                "status": AccountStatus.PENDING,
+            }
+        )
+    if isinstance(event, ActivationLinkSent):
+        replaced = state.replaced_digests | ({state.link_digest} if state.link_digest else set())
+        return state.model_copy(
+            update={
+                "link_digest": event.token_digest,
+                "link_expires_at": event.expires_at,
+                "replaced_digests": frozenset(replaced),
+            }
+        )
+    if isinstance(event, AccountActivated):
+        return state.model_copy(update={"status": AccountStatus.ACTIVE, "used_digest": state.link_digest})
+    return state
+
+
+def replay(events: list[DomainEvent], state: AccountState = INITIAL) -> AccountState:
+    for event in events:
+        state = evolve(state, event)
+    return state

@@ -1,0 +1,75 @@
+"""The accounts read model: one row per account with its status."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import asyncpg
+
+from services.accounts.events import AccountActivated, AccountCreated, ActivationLinkSent
+from shared.db import Connection, Migration
+from shared.events import Envelope
+from shared.projections import Projection
+
+
+class AccountsReadModel(Projection):
+    name = "accounts_read_model"
+    tables = ("account_status",)
+    event_types = frozenset(
+        {AccountCreated.event_type, ActivationLinkSent.event_type, AccountActivated.event_type}
+    )
+    migrations = (
+        Migration(
+            "accounts_0002_read_model",
+            """
+            CREATE TABLE account_status (
+                account_id uuid PRIMARY KEY,
+                email text NOT NULL,
+                last_name text NOT NULL,
+                first_names text NOT NULL,
+                academy text NOT NULL,
+                role text NOT NULL,
+                status text NOT NULL,
+                created_at timestamptz NOT NULL,
+                link_expires_at timestamptz,
+                activated_at timestamptz
+            );
+            CREATE INDEX account_status_academy ON account_status (academy, status);
+            """,
+        ),
+    )
+
+    async def apply(self, connection: Connection, envelope: Envelope) -> None:
+        event = envelope.payload
+        account_id = UUID(envelope.stream_id.removeprefix("account-"))
+        if isinstance(event, AccountCreated):
+            await connection.execute(
+                "INSERT INTO account_status (account_id, email, last_name, first_names, academy, role,"
+                " status, created_at) VALUES ($1, $2, $3, $4, $5, $6, 'pending_activation', $7)",
+                event.account_id,
+                event.email,
+                event.last_name,
+                event.first_names,
+                event.academy,
+                event.role.value,
+                envelope.occurred_at,
+            )
+        elif isinstance(event, ActivationLinkSent):
+            await connection.execute(
+                "UPDATE account_status SET link_expires_at = $2 WHERE account_id = $1",
+                account_id,
+                event.expires_at,
+            )
+        elif isinstance(event, AccountActivated):
+            await connection.execute(
+                "UPDATE account_status SET status = 'active', activated_at = $2 WHERE account_id = $1",
+                account_id,
+                event.activated_at,
+            )
+
+
+async def get_account(pool: asyncpg.Pool, account_id: UUID) -> asyncpg.Record | None:
+    row: asyncpg.Record | None = await pool.fetchrow(
+        "SELECT * FROM account_status WHERE account_id = $1", account_id
+    )
+    return row

@@ -1,0 +1,1 @@
+"""The documents service (see the issues that build it; nothing is implemented here yet)."""

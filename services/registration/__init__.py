@@ -1,0 +1,1 @@
+"""The registration service (see the issues that build it; nothing is implemented here yet)."""

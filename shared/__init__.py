@@ -1,0 +1,1 @@
+"""Platform code shared by every Archipel service. It never imports `services`."""

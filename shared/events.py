@@ -1,0 +1,149 @@
+"""The event contract (DESIGN rule 2): typed, frozen events inside an envelope, and the registry
+that turns stored or received JSON back into models, upcasting older schema versions."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any, ClassVar
+from uuid import UUID, uuid4
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from shared.errors import InvalidEvent, UnknownEventType
+
+JsonDict = dict[str, Any]
+Upcaster = Callable[[JsonDict], JsonDict]
+
+
+class DomainEvent(BaseModel):
+    """Base of every event: past tense, frozen, with a stable type name and a schema version."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_type: ClassVar[str]
+    schema_version: ClassVar[int] = 1
+
+
+class CommandContext(BaseModel):
+    """Who did what, when, for whom: copied into the envelope of every event a command produces."""
+
+    model_config = ConfigDict(frozen=True)
+
+    academy: str
+    actor: str
+    occurred_at: datetime
+    candidate_id: str | None = None
+    correlation_id: UUID = Field(default_factory=uuid4)
+    causation_id: UUID | None = None
+    trace_context: dict[str, str] = Field(default_factory=dict)
+
+
+class Envelope(BaseModel):
+    """A recorded event with its metadata; `payload` is the typed domain event."""
+
+    model_config = ConfigDict(frozen=True)
+
+    event_id: UUID
+    stream_id: str
+    stream_version: int
+    event_type: str
+    schema_version: int
+    occurred_at: datetime
+    recorded_at: datetime
+    academy: str
+    actor: str
+    candidate_id: str | None
+    correlation_id: UUID
+    causation_id: UUID | None
+    trace_context: dict[str, str] = Field(default_factory=dict)
+    payload: DomainEvent
+
+    @property
+    def partition_key(self) -> str:
+        """Kafka key: a candidate's events share it so they stay ordered (DESIGN rule 6)."""
+        return self.candidate_id or self.stream_id
+
+    def to_json(self) -> bytes:
+        body = self.model_dump(mode="json", exclude={"payload"})
+        body["payload"] = self.payload.model_dump(mode="json")
+        return json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
+
+
+class EventRegistry:
+    """Maps type names to models; reads older schema versions through upcasters."""
+
+    def __init__(self, models: Iterable[type[DomainEvent]] = ()) -> None:
+        self._models: dict[str, type[DomainEvent]] = {}
+        self._upcasters: dict[tuple[str, int], Upcaster] = {}
+        for model in models:
+            self.register(model)
+
+    def register(self, model: type[DomainEvent]) -> None:
+        known = self._models.get(model.event_type)
+        if known is not None and known is not model:
+            raise ValueError(f"event type {model.event_type!r} is registered twice")
+        self._models[model.event_type] = model
+
+    def register_upcaster(self, event_type: str, from_version: int, upcaster: Upcaster) -> None:
+        """`upcaster` turns a payload of `from_version` into one of `from_version + 1`."""
+        self._upcasters[(event_type, from_version)] = upcaster
+
+    def merged(self, other: EventRegistry) -> EventRegistry:
+        merged = EventRegistry([*self._models.values(), *other._models.values()])
+        merged._upcasters = {**self._upcasters, **other._upcasters}
+        return merged
+
+    @property
+    def models(self) -> dict[str, type[DomainEvent]]:
+        return dict(self._models)
+
+    def model_for(self, event_type: str) -> type[DomainEvent]:
+        try:
+            return self._models[event_type]
+        except KeyError:
+            raise UnknownEventType(f"unknown event type {event_type!r}") from None
+
+    def decode(self, event_type: str, schema_version: int, payload: JsonDict) -> DomainEvent:
+        model = self.model_for(event_type)
+        if schema_version > model.schema_version:
+            raise InvalidEvent(
+                f"{event_type} has schema version {schema_version}, newer than the known "
+                f"{model.schema_version}"
+            )
+        version = schema_version
+        while version < model.schema_version:
+            upcaster = self._upcasters.get((event_type, version))
+            if upcaster is None:
+                raise InvalidEvent(f"no upcaster for {event_type} from schema version {version}")
+            payload = upcaster(payload)
+            version += 1
+        try:
+            return model.model_validate(payload)
+        except ValidationError as error:
+            first = error.errors()[0]
+            field = ".".join(str(part) for part in first["loc"]) or "payload"
+            raise InvalidEvent(f"invalid {event_type} payload: {field}: {first['msg']}") from None
+
+    def decode_envelope(self, raw: bytes | str | JsonDict) -> Envelope:
+        """Reads an envelope as the relay publishes it (JSON)."""
+        try:
+            body: JsonDict = json.loads(raw) if isinstance(raw, bytes | str) else dict(raw)
+        except ValueError as error:
+            raise InvalidEvent(f"event is not JSON: {error}") from None
+        if not isinstance(body, dict):
+            raise InvalidEvent("event is not a JSON object")
+        try:
+            try:
+                version = int(body["schema_version"])
+            except (TypeError, ValueError):
+                raise InvalidEvent(f"schema_version is not an integer: {body['schema_version']!r}") from None
+            payload = self.decode(str(body["event_type"]), version, body["payload"])
+            return Envelope.model_validate({**body, "payload": payload})
+        except KeyError as error:
+            raise InvalidEvent(f"event lacks the field {error.args[0]!r}") from None
+        except ValidationError as error:
+            first = error.errors()[0]
+            field = ".".join(str(part) for part in first["loc"])
+            raise InvalidEvent(f"invalid envelope: {field}: {first['msg']}") from None

@@ -1,0 +1,249 @@
+"""PostgreSQL event store (DESIGN rules 3 and 4).
+
+Appends are atomic and checked: a command's events are written in one transaction with an
+expected stream version; a concurrent writer gets `ConcurrencyError` and writes nothing.
+
+The global log is safe to tail. Positions come from an identity column, assigned at insert but
+visible only at commit, so transactions committing out of order would let a naive
+"position > last" reader skip events. Every row also records its transaction id (`xid8`), and the
+log is read with a `(tx_id, position)` cursor, only below the oldest transaction still in flight
+(`pg_snapshot_xmin`): every transaction under that horizon has ended, so the set of rows below it is
+final and a reader advancing through it in order never skips nor repeats a row.
+
+Within a stream, versions follow transaction ids because an append transaction takes its id in its
+first statement, after the caller read the stream it decides on, and an append must name the
+version it expects: a transaction can only append version n+1 if version n was committed before
+it began, hence by a transaction with a smaller id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC
+from typing import Any
+from uuid import uuid4
+
+import asyncpg
+
+from shared.clock import Clock, system_clock
+from shared.db import Connection, Migration
+from shared.errors import ConcurrencyError
+from shared.events import CommandContext, DomainEvent, Envelope, EventRegistry
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        "0001_event_store",
+        """
+        CREATE TABLE events (
+            position bigint GENERATED ALWAYS AS IDENTITY,
+            tx_id xid8 NOT NULL DEFAULT pg_current_xact_id(),
+            event_id uuid NOT NULL UNIQUE,
+            stream_id text NOT NULL,
+            stream_version integer NOT NULL CHECK (stream_version > 0),
+            event_type text NOT NULL,
+            schema_version integer NOT NULL,
+            occurred_at timestamptz NOT NULL,
+            recorded_at timestamptz NOT NULL,
+            academy text NOT NULL,
+            actor text NOT NULL,
+            candidate_id text,
+            correlation_id uuid NOT NULL,
+            causation_id uuid,
+            trace_context jsonb NOT NULL DEFAULT '{}',
+            payload jsonb NOT NULL,
+            hash bytea NOT NULL,
+            PRIMARY KEY (stream_id, stream_version)
+        );
+        CREATE UNIQUE INDEX events_log ON events (tx_id, position);
+        CREATE INDEX events_candidate ON events (candidate_id, position);
+        """,
+    ),
+)
+
+ExtraWrite = Callable[[Connection], Awaitable[None]]
+
+_COLUMNS = (
+    "event_id, stream_id, stream_version, event_type, schema_version, occurred_at, recorded_at,"
+    " academy, actor, candidate_id, correlation_id, causation_id, trace_context, payload"
+)
+
+
+@dataclass(frozen=True, order=True)
+class LogPosition:
+    """A cursor in the global log: (transaction id, position). Compare them as tuples."""
+
+    tx_id: int
+    position: int
+
+    @classmethod
+    def start(cls) -> LogPosition:
+        return cls(0, 0)
+
+
+@dataclass(frozen=True)
+class LoggedEvent:
+    position: LogPosition
+    envelope: Envelope
+
+
+def chain_hash(previous: bytes, envelope: Envelope) -> bytes:
+    """Tamper evidence: each event's hash covers its content and the previous event's hash."""
+    return hashlib.sha256(previous + envelope.to_json()).digest()
+
+
+class EventStore:
+    def __init__(self, pool: asyncpg.Pool, registry: EventRegistry, *, clock: Clock = system_clock) -> None:
+        self.pool = pool
+        self.registry = registry
+        self._clock = clock
+
+    async def notify_channel(self) -> str:
+        schema = await self.pool.fetchval("SELECT current_schema()")
+        return f"archipel_events_{schema}"
+
+    async def append(
+        self,
+        stream_id: str,
+        expected_version: int,
+        events: Sequence[DomainEvent],
+        context: CommandContext,
+        *,
+        extra: ExtraWrite | None = None,
+    ) -> list[Envelope]:
+        """Appends `events` after `expected_version` (0 for a new stream), all or none.
+        `extra` runs in the same transaction (uniqueness tables, private data)."""
+        if expected_version < 0:
+            raise ValueError("expected_version must be 0 or more")
+        if not events:
+            return []
+        recorded_at = self._clock().astimezone(UTC)
+        envelopes = [
+            Envelope(
+                event_id=uuid4(),
+                stream_id=stream_id,
+                stream_version=expected_version + index,
+                event_type=event.event_type,
+                schema_version=event.schema_version,
+                occurred_at=context.occurred_at.astimezone(UTC),
+                recorded_at=recorded_at,
+                academy=context.academy,
+                actor=context.actor,
+                candidate_id=context.candidate_id,
+                correlation_id=context.correlation_id,
+                causation_id=context.causation_id,
+                trace_context=context.trace_context,
+                payload=event,
+            )
+            for index, event in enumerate(events, start=1)
+        ]
+        async with self.pool.acquire() as connection, connection.transaction():
+            # The transaction id is taken first (see the module docstring).
+            await connection.execute("SELECT pg_current_xact_id()")
+            head = await connection.fetchrow(
+                "SELECT stream_version, hash FROM events WHERE stream_id = $1"
+                " ORDER BY stream_version DESC LIMIT 1",
+                stream_id,
+            )
+            current = head["stream_version"] if head else 0
+            if current != expected_version:
+                raise ConcurrencyError(
+                    f"stream {stream_id} is at version {current}, not the expected {expected_version}"
+                )
+            previous: bytes = head["hash"] if head else b""
+            rows = []
+            for envelope in envelopes:
+                previous = chain_hash(previous, envelope)
+                rows.append((*_row(envelope), previous))
+            try:
+                await connection.executemany(
+                    f"INSERT INTO events ({_COLUMNS}, hash) VALUES"
+                    " ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                    rows,
+                )
+            except asyncpg.UniqueViolationError as error:
+                if error.constraint_name == "events_pkey":
+                    raise ConcurrencyError(
+                        f"stream {stream_id} was appended to concurrently after version {expected_version}"
+                    ) from None
+                raise
+            if extra is not None:
+                await extra(connection)
+            await connection.execute("SELECT pg_notify('archipel_events_' || current_schema(), '')")
+        return envelopes
+
+    async def read_stream(self, stream_id: str, after_version: int = 0) -> list[Envelope]:
+        rows = await self.pool.fetch(
+            f"SELECT {_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version > $2"
+            " ORDER BY stream_version",
+            stream_id,
+            after_version,
+        )
+        return [self._envelope(row) for row in rows]
+
+    async def read_log(self, after: LogPosition, limit: int = 500) -> list[LoggedEvent]:
+        """Committed events after `after`, in log order, only below the in-flight horizon."""
+        rows = await self.pool.fetch(
+            f"SELECT tx_id::text AS tx, position, {_COLUMNS} FROM events"
+            " WHERE (tx_id, position) > ($1::text::xid8, $2)"
+            "   AND tx_id < pg_snapshot_xmin(pg_current_snapshot())"
+            " ORDER BY tx_id, position LIMIT $3",
+            str(after.tx_id),
+            after.position,
+            limit,
+        )
+        return [
+            LoggedEvent(LogPosition(int(row["tx"]), row["position"]), self._envelope(row)) for row in rows
+        ]
+
+    async def tail(self, after: LogPosition, batch: int = 500) -> AsyncIterator[LoggedEvent]:
+        """Every event currently readable after `after` (one pass, no waiting)."""
+        while True:
+            events = await self.read_log(after, batch)
+            if not events:
+                return
+            for event in events:
+                yield event
+            after = events[-1].position
+
+    def _envelope(self, row: asyncpg.Record) -> Envelope:
+        payload = self.registry.decode(row["event_type"], row["schema_version"], json.loads(row["payload"]))
+        return Envelope(
+            event_id=row["event_id"],
+            stream_id=row["stream_id"],
+            stream_version=row["stream_version"],
+            event_type=row["event_type"],
+            # The payload was upcast to the current model: the envelope describes that version, so
+            # what the relay publishes is not upcast a second time by its consumers.
+            schema_version=type(payload).schema_version,
+            occurred_at=row["occurred_at"],
+            recorded_at=row["recorded_at"],
+            academy=row["academy"],
+            actor=row["actor"],
+            candidate_id=row["candidate_id"],
+            correlation_id=row["correlation_id"],
+            causation_id=row["causation_id"],
+            trace_context=json.loads(row["trace_context"]),
+            payload=payload,
+        )
+
+
+def _row(envelope: Envelope) -> tuple[Any, ...]:
+    return (
+        envelope.event_id,
+        envelope.stream_id,
+        envelope.stream_version,
+        envelope.event_type,
+        envelope.schema_version,
+        envelope.occurred_at,
+        envelope.recorded_at,
+        envelope.academy,
+        envelope.actor,
+        envelope.candidate_id,
+        envelope.correlation_id,
+        envelope.causation_id,
+        json.dumps(envelope.trace_context),
+        json.dumps(envelope.payload.model_dump(mode="json")),
+    )

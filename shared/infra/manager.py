@@ -1,0 +1,152 @@
+"""`archipel infra up | down | status` as functions: bring up PostgreSQL and Kafka (local servers
+under `settings.home`, or the external ones of DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS), create the
+topics and the local signing key, and record the endpoints in `settings.infra_file`."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from shared.infra import kafka, postgres
+from shared.infra.process import InfraError
+from shared.infra.topics import ensure_topics
+from shared.settings import SERVICES, Settings
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    database_url: str
+    kafka_bootstrap_servers: str
+
+
+@dataclass(frozen=True)
+class ServerStatus:
+    name: str
+    endpoint: str
+    local: bool
+    answers: bool
+
+
+def endpoints(settings: Settings) -> Endpoints:
+    """The endpoints in force: the environment's, else the local servers'."""
+    return Endpoints(
+        database_url=settings.database_url or postgres.local_url(settings),
+        kafka_bootstrap_servers=settings.kafka_bootstrap_servers or kafka.local_bootstrap(settings),
+    )
+
+
+@contextmanager
+def _lock(settings: Settings) -> Iterator[None]:
+    """One `up` or `down` at a time per home (e.g. parallel make targets)."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    with (settings.home / "infra.lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def up(settings: Settings) -> Endpoints:
+    """Make both servers answer and the topics exist; idempotent and fast when all is up.
+    Raises InfraError with a one-line reason (plus a log tail) on failure."""
+    found = endpoints(settings)
+    with _lock(settings):
+        if settings.database_url:
+            if not postgres.answers(settings.database_url):
+                raise InfraError(f"DATABASE_URL does not answer: {_redact(settings.database_url)}")
+        else:
+            postgres.start(settings)
+        if settings.kafka_bootstrap_servers:
+            if not kafka.answers(found.kafka_bootstrap_servers, timeout=10.0):
+                raise InfraError(f"KAFKA_BOOTSTRAP_SERVERS does not answer: {found.kafka_bootstrap_servers}")
+            replication = None
+        else:
+            kafka.start(settings)
+            replication = 1
+        ensure_topics(
+            found.kafka_bootstrap_servers,
+            [settings.topic(service) for service in SERVICES],
+            settings.kafka_partitions,
+            replication,
+        )
+        _ensure_auth_key(settings.home / "auth.key")
+        _write_json(
+            settings.infra_file,
+            {
+                "database_url": found.database_url,
+                "kafka_bootstrap_servers": found.kafka_bootstrap_servers,
+                "started": {
+                    "postgres": not settings.database_url,
+                    "kafka": not settings.kafka_bootstrap_servers,
+                },
+            },
+        )
+    return found
+
+
+def down(settings: Settings, purge: bool = False) -> None:
+    """Stop the local servers of this home (never external ones); with `purge`, delete their data
+    too. Idempotent."""
+    if not settings.home.exists():
+        return
+    with _lock(settings):
+        errors: list[str] = []
+        for server in (kafka, postgres):
+            try:
+                server.stop(settings)
+            except InfraError as error:
+                errors.append(str(error))
+        if errors:
+            raise InfraError("; ".join(errors))
+        if purge:
+            kafka.purge(settings)
+            postgres.purge(settings)
+        settings.infra_file.unlink(missing_ok=True)
+
+
+def status(settings: Settings) -> list[ServerStatus]:
+    """Whether each server in force answers."""
+    found = endpoints(settings)
+    return [
+        ServerStatus(
+            "postgres", found.database_url, not settings.database_url, postgres.answers(found.database_url)
+        ),
+        ServerStatus(
+            "kafka",
+            found.kafka_bootstrap_servers,
+            not settings.kafka_bootstrap_servers,
+            kafka.answers(found.kafka_bootstrap_servers),
+        ),
+    ]
+
+
+def _ensure_auth_key(path: Path) -> None:
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(secrets.token_hex(32) + "\n")
+
+
+def _write_json(path: Path, content: dict[str, object]) -> None:
+    staging = path.with_suffix(".json.tmp")
+    staging.write_text(json.dumps(content, indent=2) + "\n")
+    staging.replace(path)
+
+
+def _redact(url: str) -> str:
+    """The URL without its password, for error messages."""
+    head, at, tail = url.rpartition("@")
+    if not at or ":" not in head.split("//", 1)[-1]:
+        return url
+    scheme, _, credentials = head.partition("//")
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}//{user}:***@{tail}"

@@ -1,0 +1,195 @@
+"""Projections: read models rebuilt from events (DESIGN rule 5).
+
+A runner applies an event to its read model and records, in the same transaction, the last
+version it applied of the event's stream; a redelivered event (the relay's at-least-once, or a
+consumer restart before its offset commit) is recognised and changes nothing. Every apply holds a
+shared advisory lock on the projection; a rebuild holds it exclusively while it empties the read
+model and replays the topics from their first offset, so live handling simply waits."""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import asyncpg
+from kafka import KafkaConsumer, TopicPartition
+from opentelemetry import trace
+
+from shared.db import Connection, Migration, check_identifier
+from shared.events import Envelope, EventRegistry
+from shared.telemetry import context_from, tracer
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        "0001_projection_streams",
+        "CREATE TABLE projection_streams ("
+        " projection text NOT NULL, stream_id text NOT NULL, version integer NOT NULL,"
+        " PRIMARY KEY (projection, stream_id))",
+    ),
+)
+
+
+class Projection(abc.ABC):
+    """A read model: its tables (with their migrations) and how each event changes them."""
+
+    name: str
+    migrations: tuple[Migration, ...]
+    tables: tuple[str, ...]
+    event_types: frozenset[str]
+
+    def handles(self, event_type: str) -> bool:
+        return event_type in self.event_types
+
+    @abc.abstractmethod
+    async def apply(self, connection: Connection, envelope: Envelope) -> None:
+        """Changes the read model; runs inside the runner's transaction."""
+
+
+@dataclass(frozen=True)
+class RebuildReport:
+    projection: str
+    events_read: int
+    events_applied: int
+
+
+def _lock_key(projection: Projection) -> str:
+    return f"archipel.projection.{projection.name}"
+
+
+class ProjectionRunner:
+    def __init__(self, pool: asyncpg.Pool, registry: EventRegistry, projection: Projection) -> None:
+        check_identifier(projection.name)
+        self.pool = pool
+        self.registry = registry
+        self.projection = projection
+        self._tracer = tracer("archipel.projections")
+
+    async def handle_raw(self, value: bytes, headers: Mapping[str, str]) -> bool:
+        """Applies one Kafka record; False when it was not for this projection or already applied."""
+        event_type = headers.get("event_type")
+        if event_type is not None and not self.projection.handles(event_type):
+            return False
+        envelope = self.registry.decode_envelope(value)
+        if not self.projection.handles(envelope.event_type):
+            return False
+        with self._tracer.start_as_current_span(
+            "projection.apply", context=context_from(headers), kind=trace.SpanKind.CONSUMER
+        ) as span:
+            span.set_attribute("archipel.projection", self.projection.name)
+            span.set_attribute("archipel.event_type", envelope.event_type)
+            async with self.pool.acquire() as connection, connection.transaction():
+                await connection.execute(
+                    "SELECT pg_advisory_xact_lock_shared(hashtext($1))", _lock_key(self.projection)
+                )
+                applied = await self._apply(connection, envelope)
+            span.set_attribute("archipel.applied", applied)
+            return applied
+
+    async def _apply(self, connection: Connection, envelope: Envelope) -> bool:
+        current = await connection.fetchval(
+            "SELECT version FROM projection_streams WHERE projection = $1 AND stream_id = $2 FOR UPDATE",
+            self.projection.name,
+            envelope.stream_id,
+        )
+        if current is not None and envelope.stream_version <= current:
+            return False
+        if envelope.stream_version != (current or 0) + 1:
+            log.warning(
+                "projection %s: stream %s jumps from version %s to %s",
+                self.projection.name,
+                envelope.stream_id,
+                current,
+                envelope.stream_version,
+            )
+        await self.projection.apply(connection, envelope)
+        await connection.execute(
+            "INSERT INTO projection_streams (projection, stream_id, version) VALUES ($1, $2, $3)"
+            " ON CONFLICT (projection, stream_id) DO UPDATE SET version = excluded.version",
+            self.projection.name,
+            envelope.stream_id,
+            envelope.stream_version,
+        )
+        return True
+
+    async def rebuild(
+        self, bootstrap_servers: str, topics: Sequence[str], batch_size: int = 2000
+    ) -> RebuildReport:
+        """Empties the read model and replays `topics` from their first offset up to their end
+        offsets at the start of the rebuild; live handling waits, then resumes where it was."""
+        read = applied = 0
+        async with self.pool.acquire() as connection:
+            key = _lock_key(self.projection)
+            await connection.execute("SELECT pg_advisory_lock(hashtext($1))", key)
+            try:
+                async with connection.transaction():
+                    for table in self.projection.tables:
+                        await connection.execute(f"DELETE FROM {check_identifier(table)}")
+                    await connection.execute(
+                        "DELETE FROM projection_streams WHERE projection = $1", self.projection.name
+                    )
+                reader = _TopicReader(bootstrap_servers, topics)
+                try:
+                    while True:
+                        records = await asyncio.to_thread(reader.next_batch, batch_size)
+                        if not records:
+                            break
+                        read += len(records)
+                        async with connection.transaction():
+                            for value, headers in records:
+                                event_type = headers.get("event_type")
+                                if event_type is not None and not self.projection.handles(event_type):
+                                    continue
+                                envelope = self.registry.decode_envelope(value)
+                                if self.projection.handles(envelope.event_type) and await self._apply(
+                                    connection, envelope
+                                ):
+                                    applied += 1
+                finally:
+                    reader.close()
+            finally:
+                await connection.execute("SELECT pg_advisory_unlock(hashtext($1))", key)
+        return RebuildReport(self.projection.name, read, applied)
+
+
+class _TopicReader:
+    """Reads topics from their first offset to the end offsets seen when it was created."""
+
+    def __init__(self, bootstrap_servers: str, topics: Sequence[str]) -> None:
+        self._consumer = KafkaConsumer(
+            bootstrap_servers=bootstrap_servers.split(","), enable_auto_commit=False, group_id=None
+        )
+        partitions = [
+            TopicPartition(topic, partition)
+            for topic in topics
+            for partition in sorted(self._consumer.partitions_for_topic(topic) or ())
+        ]
+        self._consumer.assign(partitions)
+        self._consumer.seek_to_beginning(*partitions)
+        self._end = {
+            tp: offset for tp, offset in self._consumer.end_offsets(partitions).items() if offset > 0
+        }
+
+    def next_batch(self, size: int) -> list[tuple[bytes, dict[str, str]]]:
+        out: list[tuple[bytes, dict[str, str]]] = []
+        while self._end and len(out) < size:
+            polled = self._consumer.poll(timeout_ms=500, max_records=size - len(out))
+            for tp, records in polled.items():
+                for record in records:
+                    end = self._end.get(tp)
+                    if end is None or record.offset >= end:
+                        continue
+                    out.append((record.value, {k: v.decode() for k, v in record.headers if v is not None}))
+                    if record.offset >= end - 1:
+                        self._end.pop(tp, None)
+            for tp in list(self._end):
+                if self._consumer.position(tp) >= self._end[tp]:
+                    self._end.pop(tp)
+        return out
+
+    def close(self) -> None:
+        self._consumer.close()

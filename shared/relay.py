@@ -1,0 +1,135 @@
+"""The relay: tails a service's event store and publishes every event to its Kafka topic.
+
+Delivery is at least once (DESIGN rule 5): a batch is published and flushed (acks=all, idempotent
+producer) before its end position is stored in PostgreSQL; after a crash the relay resumes from the
+last stored position and may publish the tail of a batch again, which consumers ignore by stream
+version. The store's log cursor makes skipping impossible (see shared.eventstore)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from opentelemetry import trace
+
+from shared.db import Migration
+from shared.eventstore import EventStore, LoggedEvent, LogPosition
+from shared.kafka import headers_for
+from shared.telemetry import context_from, current_context_carrier, tracer
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        "0001_relay_checkpoints",
+        "CREATE TABLE relay_checkpoints ("
+        " name text PRIMARY KEY, tx_id xid8 NOT NULL, position bigint NOT NULL,"
+        " updated_at timestamptz NOT NULL DEFAULT now())",
+    ),
+)
+
+
+class Producer(Protocol):
+    """What the relay needs of a Kafka producer (kafka-python's KafkaProducer fits)."""
+
+    def send(self, topic: str, value: bytes, key: bytes, headers: list[tuple[str, bytes]]) -> Any: ...
+
+    def flush(self, timeout: float | None = None) -> None: ...
+
+
+class Relay:
+    def __init__(
+        self,
+        store: EventStore,
+        producer: Producer,
+        topic: str,
+        *,
+        name: str = "relay",
+        batch_size: int = 1000,
+        poll_interval: float = 0.1,
+        send_timeout: float = 60.0,
+    ) -> None:
+        self.store = store
+        self.producer = producer
+        self.topic = topic
+        self.name = name
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self.send_timeout = send_timeout
+        self._wake = asyncio.Event()
+        self._tracer = tracer("archipel.relay")
+
+    async def checkpoint(self) -> LogPosition:
+        row = await self.store.pool.fetchrow(
+            "SELECT tx_id::text AS tx, position FROM relay_checkpoints WHERE name = $1", self.name
+        )
+        return LogPosition(int(row["tx"]), row["position"]) if row else LogPosition.start()
+
+    async def _save(self, position: LogPosition) -> None:
+        await self.store.pool.execute(
+            "INSERT INTO relay_checkpoints (name, tx_id, position) VALUES ($1, $2::text::xid8, $3)"
+            " ON CONFLICT (name) DO UPDATE SET tx_id = excluded.tx_id, position = excluded.position,"
+            " updated_at = now()",
+            self.name,
+            str(position.tx_id),
+            position.position,
+        )
+
+    async def publish_batch(self) -> int:
+        """Publishes the next batch and stores its end; returns how many events were published."""
+        events = await self.store.read_log(await self.checkpoint(), self.batch_size)
+        if not events:
+            return 0
+        await asyncio.to_thread(self._publish, events)
+        await self._save(events[-1].position)
+        return len(events)
+
+    def _publish(self, events: Sequence[LoggedEvent]) -> None:
+        futures = []
+        for logged in events:
+            envelope = logged.envelope
+            parent = context_from(envelope.trace_context)
+            with self._tracer.start_as_current_span(
+                "relay.publish", context=parent, kind=trace.SpanKind.PRODUCER
+            ) as span:
+                span.set_attribute("messaging.destination.name", self.topic)
+                span.set_attribute("archipel.event_type", envelope.event_type)
+                span.set_attribute("archipel.event_id", str(envelope.event_id))
+                futures.append(
+                    self.producer.send(
+                        self.topic,
+                        value=envelope.to_json(),
+                        key=envelope.partition_key.encode(),
+                        headers=headers_for(envelope, current_context_carrier()),
+                    )
+                )
+        self.producer.flush(self.send_timeout)
+        for future in futures:
+            future.get(timeout=self.send_timeout)  # raises if the broker refused the record
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Publishes until `stop` is set; wakes on NOTIFY from appends, polls as a fallback."""
+        listener = await self.store.pool.acquire()
+        channel = await self.store.notify_channel()
+        await listener.add_listener(channel, self._on_notify)
+        try:
+            while not stop.is_set():
+                published = await self.publish_batch()
+                if published:
+                    log.debug("relay %s published %d events", self.name, published)
+                    continue
+                self._wake.clear()
+                waiters = {asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())}
+                _, pending = await asyncio.wait(
+                    waiters, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED
+                )
+                for waiter in pending:
+                    waiter.cancel()
+        finally:
+            await listener.remove_listener(channel, self._on_notify)
+            await self.store.pool.release(listener)
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()

@@ -1,0 +1,97 @@
+"""The composition root shared by the services: open the store (pool, migrations), run the gRPC
+server, the relay or the projections until a signal asks to stop. Nothing here runs at import."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+import asyncpg
+from faststream.kafka import KafkaBroker
+from kafka import KafkaProducer
+
+from shared.clock import Clock, system_clock
+from shared.consumers import subscribe_projection
+from shared.db import Migration, create_pool, migrate
+from shared.events import EventRegistry
+from shared.eventstore import EventStore
+from shared.kafka import producer_config
+from shared.projections import Projection, ProjectionRunner
+from shared.relay import Relay
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    registry: EventRegistry
+    migrations: Callable[[], Sequence[Migration]]
+    projections: Callable[[], Sequence[Projection]]
+    projection_topics: Sequence[str]  # services whose topics feed this service's projections
+
+
+@contextlib.asynccontextmanager
+async def open_store(
+    settings: Settings, spec: ServiceSpec, clock: Clock = system_clock, *, max_size: int = 10
+) -> AsyncIterator[EventStore]:
+    pool = await create_pool(
+        settings.resolved_database_url(), settings.db_schema(spec.name), max_size=max_size
+    )
+    try:
+        await migrate(pool, spec.migrations())
+        yield EventStore(pool, spec.registry, clock=clock)
+    finally:
+        await pool.close()
+
+
+async def run_relay(settings: Settings, spec: ServiceSpec, stop: asyncio.Event) -> None:
+    producer = KafkaProducer(**producer_config(settings.resolved_kafka()))
+    try:
+        async with open_store(settings, spec, max_size=3) as store:
+            relay = Relay(store, producer, settings.topic(spec.name), name=f"{spec.name}-relay")
+            log.info("relay of %s publishing to %s", spec.name, settings.topic(spec.name))
+            await relay.run(stop)
+    finally:
+        producer.close(timeout=10)
+
+
+async def run_projections(settings: Settings, spec: ServiceSpec, stop: asyncio.Event) -> None:
+    registry = spec.registry
+    async with open_store(settings, spec) as store:
+        broker = KafkaBroker(settings.resolved_kafka(), logger=log, graceful_timeout=10)
+        topics = [settings.topic(name) for name in spec.projection_topics]
+        for projection in spec.projections():
+            subscribe_projection(
+                broker, ProjectionRunner(store.pool, registry, projection), topics, settings.db_schema_prefix
+            )
+        await broker.start()
+        log.info("projections of %s consuming %s", spec.name, ", ".join(topics))
+        try:
+            await stop.wait()
+        finally:
+            await broker.stop()
+
+
+def run_until_signal(main: Callable[[asyncio.Event], Awaitable[None]]) -> int:
+    """Runs `main(stop)`; SIGINT or SIGTERM sets `stop` for a clean shutdown."""
+
+    async def runner() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await main(stop)
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    asyncio.run(runner())
+    return 0
+
+
+async def read_pool(settings: Settings, spec: ServiceSpec) -> asyncpg.Pool:
+    return await create_pool(settings.resolved_database_url(), settings.db_schema(spec.name))

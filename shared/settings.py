@@ -1,0 +1,86 @@
+"""Settings from environment variables (DESIGN rule 10): read once at start, fail fast."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SERVICES = ("accounts", "registration", "documents", "results")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ARCHIPEL_", extra="ignore")
+
+    home: Path = Field(default=Path(".archipel"), description="local state: servers' data, mail, keys")
+    database_url: str | None = Field(default=None, validation_alias=AliasChoices("DATABASE_URL"))
+    kafka_bootstrap_servers: str | None = Field(
+        default=None, validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS")
+    )
+    kafka_partitions: int = Field(default=12, ge=1)
+    topic_prefix: str = "archipel"
+    db_schema_prefix: str = ""
+    grpc_port_base: int = 50051
+    pg_port: int = 55432
+    kafka_port: int = 59092
+    kafka_controller_port: int = 59093
+    kafka_version: str = "4.1.1"
+    grpc_host: str = "127.0.0.1"
+    auth_secret: str | None = None
+    token_ttl_minutes: int = Field(default=480, ge=1)
+    activation_link_base: str = "http://127.0.0.1:8080/activer"
+    smtp_host: str | None = Field(default=None, validation_alias=AliasChoices("SMTP_HOST"))
+    smtp_port: int = Field(default=25, validation_alias=AliasChoices("SMTP_PORT"))
+    mail_from: str = "ne-pas-repondre@archipel.local"
+
+    def topic(self, service: str) -> str:
+        return f"{self.topic_prefix}.{service}.events"
+
+    def db_schema(self, service: str) -> str:
+        return f"{self.db_schema_prefix}{service}"
+
+    def grpc_port(self, service: str) -> int:
+        """accounts on the base port (50051), then registration, documents, results."""
+        return self.grpc_port_base + SERVICES.index(service)
+
+    def grpc_target(self, service: str) -> str:
+        return f"{self.grpc_host}:{self.grpc_port(service)}"
+
+    @property
+    def infra_file(self) -> Path:
+        return self.home / "infra.json"
+
+    def resolved_database_url(self) -> str:
+        """DATABASE_URL, else the embedded server recorded by `archipel infra up`."""
+        if self.database_url:
+            return self.database_url
+        return str(self._recorded("database_url"))
+
+    def resolved_kafka(self) -> str:
+        if self.kafka_bootstrap_servers:
+            return self.kafka_bootstrap_servers
+        return str(self._recorded("kafka_bootstrap_servers"))
+
+    def _recorded(self, key: str) -> object:
+        try:
+            recorded = json.loads(self.infra_file.read_text())
+            return recorded[key]
+        except (OSError, ValueError, KeyError):
+            raise RuntimeError(
+                f"no {key.upper()} in the environment and no local server recorded in "
+                f"{self.infra_file}: run `archipel infra up` (or `make run`) first"
+            ) from None
+
+    def secret(self) -> str:
+        """The token signing key: ARCHIPEL_AUTH_SECRET, else the local key made by infra up."""
+        if self.auth_secret:
+            return self.auth_secret
+        key_file = self.home / "auth.key"
+        try:
+            return key_file.read_text().strip()
+        except OSError:
+            raise RuntimeError(
+                f"no ARCHIPEL_AUTH_SECRET and no {key_file}: run `archipel infra up` first"
+            ) from None

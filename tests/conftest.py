@@ -1,0 +1,97 @@
+"""Shared fixtures. Integration and e2e tests use the real servers: DATABASE_URL and
+KAFKA_BOOTSTRAP_SERVERS when set, else the local ones that `archipel infra up` started (make test
+starts them). Each test gets its own schema and topic names, so tests never see each other's data."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from shared.db import drop_schema
+from shared.infra.topics import ensure_topics
+from shared.settings import SERVICES, Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The folder decides the tier marker, so `-m unit` runs exactly tests/unit."""
+    for item in items:
+        tier = Path(str(item.fspath)).relative_to(ROOT / "tests").parts[0]
+        if tier in ("unit", "integration", "e2e"):
+            item.add_marker(getattr(pytest.mark, tier))
+
+
+@pytest.fixture(scope="session")
+def base_settings() -> Settings:
+    return Settings(home=ROOT / ".archipel")
+
+
+@pytest.fixture(scope="session")
+def database_url(base_settings: Settings) -> str:
+    return base_settings.resolved_database_url()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(base_settings: Settings) -> str:
+    return base_settings.resolved_kafka()
+
+
+@pytest.fixture
+def unique() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture
+async def schema(database_url: str, unique: str) -> AsyncIterator[str]:
+    """A fresh PostgreSQL schema for one test, dropped afterwards."""
+    name = f"t_{unique}"
+    yield name
+    await drop_schema(database_url, name)
+
+
+@pytest.fixture
+async def isolated_settings(
+    base_settings: Settings, database_url: str, kafka_bootstrap: str, unique: str, tmp_path: Path
+) -> AsyncIterator[Settings]:
+    """Settings of a whole Archipel isolated from other tests: own schemas, topics, home."""
+    settings = base_settings.model_copy(
+        update={
+            "database_url": database_url,
+            "kafka_bootstrap_servers": kafka_bootstrap,
+            "topic_prefix": f"t{unique}",
+            "db_schema_prefix": f"t{unique}_",
+            "auth_secret": f"secret-{unique}",
+            "home": tmp_path / "home",
+            "kafka_partitions": 3,
+        }
+    )
+    await asyncio.to_thread(ensure_topics, kafka_bootstrap, [settings.topic(name) for name in SERVICES], 3)
+    yield settings
+    for name in SERVICES:
+        await drop_schema(database_url, settings.db_schema(name))
+
+
+def env_of(settings: Settings) -> dict[str, str]:
+    """Environment variables that make a child process use `settings`."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "DATABASE_URL": settings.resolved_database_url(),
+            "KAFKA_BOOTSTRAP_SERVERS": settings.resolved_kafka(),
+            "ARCHIPEL_TOPIC_PREFIX": settings.topic_prefix,
+            "ARCHIPEL_DB_SCHEMA_PREFIX": settings.db_schema_prefix,
+            "ARCHIPEL_AUTH_SECRET": settings.secret(),
+            "ARCHIPEL_HOME": str(settings.home),
+            "ARCHIPEL_GRPC_PORT_BASE": str(settings.grpc_port_base),
+        }
+    )
+    if settings.smtp_host:
+        env["SMTP_HOST"] = settings.smtp_host
+        env["SMTP_PORT"] = str(settings.smtp_port)
+    return env

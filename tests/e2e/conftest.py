@@ -1,0 +1,146 @@
+"""The running system for end-to-end tests: the accounts service, its relay and its projections
+as separate processes (as `archipel run` starts them) on the real servers, with a real SMTP server
+(aiosmtpd) in the test process. Topics are the real `archipel.<service>.events`; schemas, consumer
+groups and ports are this run's own, so a `make run` on the same machine is not disturbed."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import grpc
+import pytest
+from aiosmtpd.controller import Controller
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from shared.db import drop_schema
+from shared.settings import SERVICES, Settings
+from tests.conftest import env_of
+
+
+@dataclass
+class Inbox:
+    messages: list[EmailMessage] = field(default_factory=list)
+    port: int = 0
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        content = getattr(envelope, "original_content", None) or getattr(envelope, "content", None)
+        assert isinstance(content, bytes), "the SMTP envelope carries no content"
+        parsed = message_from_bytes(content, policy=policy.default)
+        assert isinstance(parsed, EmailMessage)
+        self.messages.append(parsed)
+        return "250 Message accepted for delivery"
+
+    async def wait_for(self, recipient: str, timeout: float = 20.0) -> EmailMessage:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for message in self.messages:
+                if message["To"] == recipient:
+                    return message
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"no mail for {recipient} within {timeout} s")
+
+
+def _free_port_block(size: int) -> int:
+    """A base port such that base..base+size-1 are free right now."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base: int = probe.getsockname()[1]
+        if base + size < 65535 and all(_free(base + i) for i in range(size)):
+            return base
+    raise RuntimeError("no free block of ports")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def inbox() -> Iterator[Inbox]:
+    handler = Inbox(port=_free_port_block(1))
+    controller = Controller(handler, hostname="127.0.0.1", port=handler.port)
+    controller.start()
+    yield handler
+    controller.stop()
+
+
+@dataclass(frozen=True)
+class RunningSystem:
+    settings: Settings
+    logs: Path
+
+
+@pytest.fixture(scope="module")
+async def system(
+    base_settings: Settings, inbox: Inbox, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[RunningSystem]:
+    home = tmp_path_factory.mktemp("e2e-home")
+    settings = base_settings.model_copy(
+        update={
+            "database_url": base_settings.resolved_database_url(),
+            "kafka_bootstrap_servers": base_settings.resolved_kafka(),
+            "db_schema_prefix": f"e2e{int(time.time() * 1000) % 10**9}_",
+            "auth_secret": "e2e-secret",
+            "home": home,
+            "grpc_port_base": _free_port_block(len(SERVICES)),
+            "smtp_host": "127.0.0.1",
+            "smtp_port": inbox.port,
+        }
+    )
+    env = env_of(settings)
+    processes = []
+    for role in ("serve", "relay", "projections"):
+        log = (home / f"accounts-{role}.log").open("wb")
+        processes.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "services.accounts", role],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        )
+    try:
+        await _wait_serving(settings.grpc_target("accounts"), processes, home)
+        yield RunningSystem(settings, home)
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        for service in SERVICES:
+            await drop_schema(settings.resolved_database_url(), settings.db_schema(service))
+
+
+async def _wait_serving(target: str, processes: list[subprocess.Popen[bytes]], home: Path) -> None:
+    deadline = time.monotonic() + 60
+    async with grpc.aio.insecure_channel(target) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while time.monotonic() < deadline:
+            if any(process.poll() is not None for process in processes):
+                logs = "\n".join(path.read_text() for path in home.glob("*.log"))
+                raise AssertionError(f"a service process exited at start:\n{logs}")
+            try:
+                reply = await stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=1)
+                if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except grpc.RpcError:
+                pass
+            await asyncio.sleep(0.2)
+    raise AssertionError(f"accounts service not serving on {target} within 60 s")

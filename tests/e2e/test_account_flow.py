@@ -1,0 +1,109 @@
+"""Issue 2, section 6: an account created over gRPC, its activation link received by a real SMTP
+server, activated with the link's token; AccountCreated and AccountActivated read from the
+`archipel.accounts.events` topic by a separate kafka-python consumer; the account active in the
+read model (R-04, R-05)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+import uuid
+
+import grpc
+from archipel.accounts.v1 import accounts_pb2 as pb
+from archipel.accounts.v1 import accounts_pb2_grpc as pb_grpc
+from kafka import KafkaConsumer, TopicPartition
+
+from tests.e2e.conftest import Inbox, RunningSystem
+
+TOKEN_IN_LINK = re.compile(r"[?&]jeton=([A-Za-z0-9_\-]+)")
+
+
+def _events_of(
+    bootstrap: str, topic: str, key: str, wanted: set[str], timeout: float = 30.0
+) -> list[dict[str, object]]:
+    """Reads the whole topic with a consumer of its own until the wanted event types of `key` are seen."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        found: list[dict[str, object]] = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for records in consumer.poll(timeout_ms=500).values():
+                for record in records:
+                    if record.key == key.encode():
+                        body = json.loads(record.value)
+                        headers = {k: v.decode() for k, v in record.headers}
+                        assert headers["event_type"] == body["event_type"]
+                        assert headers["schema_version"] == str(body["schema_version"])
+                        found.append(body)
+            if wanted <= {str(event["event_type"]) for event in found}:
+                return found
+        raise AssertionError(f"only {[e['event_type'] for e in found]} reached {topic} for {key}")
+    finally:
+        consumer.close()
+
+
+async def test_account_created_mailed_activated_published_and_projected(
+    system: RunningSystem, inbox: Inbox
+) -> None:
+    settings = system.settings
+    email = f"camille.{uuid.uuid4().hex[:8]}@example.org"
+    async with grpc.aio.insecure_channel(settings.grpc_target("accounts")) as channel:
+        stub = pb_grpc.AccountsStub(channel)
+        created = await stub.CreateAccount(
+            pb.CreateAccountRequest(
+                last_name="Martin",
+                first_names="Camille",
+                birth_date="2003-05-17",
+                email=email,
+                password="un-mot-de-passe-long",
+                academy="aix-marseille",
+            )
+        )
+
+        mail = await inbox.wait_for(email)
+        body = mail.get_body(preferencelist=("plain",))
+        assert body is not None
+        text = body.get_content()
+        assert "48 heures" in text
+        match = TOKEN_IN_LINK.search(text)
+        assert match, text
+        activated = await stub.ActivateAccount(pb.ActivateAccountRequest(token=match.group(1)))
+        assert activated.account_id == created.account_id
+
+        session = await stub.Login(pb.LoginRequest(email=email, password="un-mot-de-passe-long"))
+        assert session.role == "candidate" and session.academy == "aix-marseille"
+
+        events = await asyncio.to_thread(
+            _events_of,
+            settings.resolved_kafka(),
+            "archipel.accounts.events",
+            created.account_id,
+            {"AccountCreated", "AccountActivated"},
+        )
+        kinds = [event["event_type"] for event in events]
+        assert kinds.index("AccountCreated") < kinds.index("AccountActivated")
+        payload = next(e["payload"] for e in events if e["event_type"] == "AccountCreated")
+        assert isinstance(payload, dict)
+        assert payload["email"] == email and "password" not in json.dumps(payload)
+
+        metadata = [("authorization", f"Bearer {session.token}")]
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                account = await stub.GetAccount(
+                    pb.GetAccountRequest(account_id=created.account_id), metadata=metadata
+                )
+                if account.status == "active":
+                    break
+            except grpc.aio.AioRpcError as error:
+                if error.code() is not grpc.StatusCode.NOT_FOUND:
+                    raise
+            assert time.monotonic() < deadline, "the read model never showed the account active"
+            await asyncio.sleep(0.2)
+        assert account.email == email and account.activated_at
