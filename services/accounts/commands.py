@@ -24,7 +24,7 @@ def _email(value: str) -> str:
 
 
 def _academy(value: str) -> str:
-    if not _ACADEMY.match(value):
+    if not _ACADEMY.fullmatch(value):
         raise ValueError("an académie is written in lower case with hyphens, e.g. 'aix-marseille'")
     return value
 
