@@ -48,7 +48,7 @@ async def _replay(spec: ServiceSpec, projection: Projection) -> str:
     pool = await create_pool(config.resolved_database_url(), config.db_schema(spec.name))
     try:
         await migrate(pool, spec.migrations())
-        runner = ProjectionRunner(pool, spec.registry, projection)
+        runner = ProjectionRunner(pool, spec.projection_registry, projection)
         topics = [config.topic(name) for name in spec.projection_topics]
         report = await runner.rebuild(config.resolved_kafka(), topics)
     finally:

@@ -98,14 +98,6 @@ class ProjectionRunner:
         )
         if current is not None and envelope.stream_version <= current:
             return False
-        if envelope.stream_version != (current or 0) + 1:
-            log.warning(
-                "projection %s: stream %s jumps from version %s to %s",
-                self.projection.name,
-                envelope.stream_id,
-                current,
-                envelope.stream_version,
-            )
         await self.projection.apply(connection, envelope)
         await connection.execute(
             "INSERT INTO projection_streams (projection, stream_id, version) VALUES ($1, $2, $3)"

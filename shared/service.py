@@ -34,6 +34,11 @@ class ServiceSpec:
     migrations: Callable[[], Sequence[Migration]]
     projections: Callable[[], Sequence[Projection]]
     projection_topics: Sequence[str]  # services whose topics feed this service's projections
+    inbound: EventRegistry | None = None  # the other services' events its projections read
+
+    @property
+    def projection_registry(self) -> EventRegistry:
+        return self.registry.merged(self.inbound) if self.inbound else self.registry
 
 
 @contextlib.asynccontextmanager
@@ -62,9 +67,9 @@ async def run_relay(settings: Settings, spec: ServiceSpec, stop: asyncio.Event) 
 
 
 async def run_projections(settings: Settings, spec: ServiceSpec, stop: asyncio.Event) -> None:
-    registry = spec.registry
+    registry = spec.projection_registry
     async with open_store(settings, spec) as store:
-        broker = KafkaBroker(settings.resolved_kafka(), logger=log, graceful_timeout=10)
+        broker = KafkaBroker(settings.resolved_kafka(), logger=log, log_level=logging.DEBUG, graceful_timeout=10)
         topics = [settings.topic(name) for name in spec.projection_topics]
         for projection in spec.projections():
             subscribe_projection(

@@ -1,0 +1,62 @@
+"""Wiring of the registration service."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import grpc
+from archipel.registration.v1 import registration_pb2_grpc as pb_grpc
+from grpc_health.v1.health import aio as health_aio
+
+from services.registration.api import SERVICE_NAME, RegistrationServicer
+from services.registration.catalogue import Catalogue, load_catalogue
+from services.registration.events import REGISTRY
+from services.registration.handlers import RegistrationHandlers
+from services.registration.inbound import INBOUND
+from services.registration.projections import CandidatesView, RegistrationsView
+from services.registration.schema import migrations
+from shared.clock import Clock, system_clock
+from shared.eventstore import EventStore
+from shared.rpc import build_server, mark_serving
+from shared.service import ServiceSpec, open_store
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SPEC = ServiceSpec(
+    name="registration",
+    registry=REGISTRY,
+    migrations=migrations,
+    projections=lambda: [CandidatesView(), RegistrationsView()],
+    projection_topics=("accounts", "registration", "results"),
+    inbound=INBOUND,
+)
+
+
+def build_grpc_server(
+    settings: Settings, store: EventStore, clock: Clock, catalogue: Catalogue
+) -> tuple[grpc.aio.Server, health_aio.HealthServicer]:
+    servicer = RegistrationServicer(RegistrationHandlers(store, clock, catalogue), settings.secret(), clock)
+    return build_server(
+        secret=settings.secret(),
+        clock=clock,
+        public_methods=(),
+        service_names=[SERVICE_NAME],
+        register=lambda server: pb_grpc.add_RegistrationServicer_to_server(servicer, server),
+    )
+
+
+async def serve(settings: Settings, stop: asyncio.Event, clock: Clock = system_clock) -> None:
+    catalogue = load_catalogue()
+    async with open_store(settings, SPEC, clock) as store:
+        server, health = build_grpc_server(settings, store, clock, catalogue)
+        address = f"{settings.grpc_host}:{settings.grpc_port('registration')}"
+        server.add_insecure_port(address)
+        await server.start()
+        await mark_serving(health, [SERVICE_NAME])
+        log.info("registration gRPC listening on %s", address)
+        try:
+            await stop.wait()
+        finally:
+            await server.stop(grace=5)
