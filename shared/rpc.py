@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
 import grpc
+from google.protobuf.message import Message
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from opentelemetry import trace
@@ -54,6 +55,23 @@ def invalid_input_from(error: ValidationError) -> InvalidInput:
     return InvalidInput(field, first["msg"])
 
 
+def refuse_nul(message: Message, prefix: str = "") -> None:
+    """PostgreSQL text and jsonb cannot hold U+0000: a string carrying it is bad input, refused at
+    the door naming the field, rather than an INTERNAL error at the first INSERT or SELECT."""
+    for field, value in message.ListFields():
+        name = prefix + field.name
+        items = (
+            value
+            if not isinstance(value, str | bytes | Message) and isinstance(value, Iterable)
+            else (value,)
+        )
+        for item in items:
+            if isinstance(item, str) and "\x00" in item:
+                raise InvalidInput(name, "must not contain the NUL character")
+            if isinstance(item, Message):
+                refuse_nul(item, name + ".")
+
+
 Request = TypeVar("Request")
 Response = TypeVar("Response")
 Method = Callable[[Any, Request, grpc.aio.ServicerContext], Awaitable[Response]]
@@ -61,13 +79,16 @@ Method = Callable[[Any, Request, grpc.aio.ServicerContext], Awaitable[Response]]
 
 def rpc(method: Method[Request, Response]) -> Method[Request, Response]:
     """Wraps a servicer method: one server span, domain errors to status codes, and bad input
-    (pydantic validation) to INVALID_ARGUMENT naming the field; never INTERNAL for bad input."""
+    (pydantic validation, NUL characters) to INVALID_ARGUMENT naming the field; never INTERNAL for
+    bad input."""
     span_name = f"grpc.{method.__qualname__}"
 
     @functools.wraps(method)
     async def wrapper(self: Any, request: Request, context: grpc.aio.ServicerContext) -> Response:
         with tracer("archipel.grpc").start_as_current_span(span_name, kind=trace.SpanKind.SERVER):
             try:
+                if isinstance(request, Message):
+                    refuse_nul(request)
                 return await method(self, request, context)
             except ValidationError as error:
                 failure: ArchipelError = invalid_input_from(error)

@@ -19,7 +19,7 @@ from services.registration.handlers import Key, RegistrationHandlers
 from shared.auth import Principal, Role
 from shared.clock import Clock, to_paris
 from shared.errors import InvalidInput
-from shared.rpc import principal_of, refuse_nul, rpc
+from shared.rpc import principal_of, rpc
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Registration"].full_name
 
@@ -45,7 +45,6 @@ class RegistrationServicer(pb_grpc.RegistrationServicer):
         return principal_of(context, self.secret, self.clock)
 
     def _key(self, message: pb.RegistrationKey, principal: Principal) -> Key:
-        refuse_nul(message, "key.")
         text = message.candidate_id or (principal.subject if principal.role is Role.CANDIDATE else "")
         if not text:
             raise InvalidInput("key.candidate_id", "required for staff and auditors")
@@ -63,7 +62,6 @@ class RegistrationServicer(pb_grpc.RegistrationServicer):
         self, context: grpc.aio.ServicerContext, request: Any, build: Callable[[Principal, Key], c.Command]
     ) -> pb.RegistrationView:
         principal = self._principal(context)
-        refuse_nul(request)
         key = self._key(request.key, principal)
         state, version = await self.handlers.execute(principal, key, build(principal, key))
         return await self._view(state, version, key)
@@ -252,7 +250,6 @@ class RegistrationServicer(pb_grpc.RegistrationServicer):
         self, request: pb.ListRegistrationsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListRegistrationsResponse:
         principal = self._principal(context)
-        refuse_nul(request)
         rows = await self.handlers.list_registrations(principal, request.session or None, request.specialty or None)
         return pb.ListRegistrationsResponse(
             registrations=[
@@ -286,7 +283,6 @@ class RegistrationServicer(pb_grpc.RegistrationServicer):
     @rpc
     async def SetCalendar(self, request: pb.SetCalendarRequest, context: grpc.aio.ServicerContext) -> pb.CalendarView:
         principal = self._principal(context)
-        refuse_nul(request)
         local = {
             "opens": request.registration_opens,
             "closes": request.registration_closes,
@@ -300,7 +296,6 @@ class RegistrationServicer(pb_grpc.RegistrationServicer):
     @rpc
     async def GetCalendar(self, request: pb.GetCalendarRequest, context: grpc.aio.ServicerContext) -> pb.CalendarView:
         self._principal(context)
-        refuse_nul(request)
         calendar = await self.handlers.calendar(request.academy, request.session)
         if calendar is None:
             raise InvalidInput("academy", f"no calendar for {request.academy} session {request.session}")
