@@ -8,7 +8,6 @@ import sys
 
 from archipel.accounts.v1 import accounts_pb2 as pb
 from archipel.accounts.v1 import accounts_pb2_grpc as pb_grpc
-
 from archipel_cli.common import Subparsers, call, channel, metadata, password_from, settings
 from shared.auth import Role
 from shared.errors import ArchipelError

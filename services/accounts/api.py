@@ -7,9 +7,9 @@ from uuid import UUID
 
 import asyncpg
 import grpc
+
 from archipel.accounts.v1 import accounts_pb2 as pb
 from archipel.accounts.v1 import accounts_pb2_grpc as pb_grpc
-
 from services.accounts.handlers import AccountsHandlers
 from services.accounts.projections import get_account
 from shared.clock import Clock

@@ -7,9 +7,9 @@ import logging
 from datetime import timedelta
 
 import grpc
-from archipel.accounts.v1 import accounts_pb2_grpc as pb_grpc
 from grpc_health.v1.health import aio as health_aio
 
+from archipel.accounts.v1 import accounts_pb2_grpc as pb_grpc
 from services.accounts.api import PUBLIC_METHODS, SERVICE_NAME, AccountsServicer
 from services.accounts.events import REGISTRY
 from services.accounts.handlers import AccountsConfig, AccountsHandlers

@@ -9,9 +9,9 @@ from typing import Any
 from uuid import UUID
 
 import grpc
+
 from archipel.registration.v1 import registration_pb2 as pb
 from archipel.registration.v1 import registration_pb2_grpc as pb_grpc
-
 from services.registration import commands as c
 from services.registration.catalogue import Calendar
 from services.registration.domain import RegistrationState, sat_units

@@ -6,9 +6,9 @@ import asyncio
 import logging
 
 import grpc
-from archipel.registration.v1 import registration_pb2_grpc as pb_grpc
 from grpc_health.v1.health import aio as health_aio
 
+from archipel.registration.v1 import registration_pb2_grpc as pb_grpc
 from services.registration.api import SERVICE_NAME, RegistrationServicer
 from services.registration.catalogue import Catalogue, load_catalogue
 from services.registration.events import REGISTRY

@@ -103,18 +103,17 @@ async def system(
     )
     env = env_of(settings)
     processes = []
-    for role in ("serve", "relay", "projections"):
-        log = (home / f"accounts-{role}.log").open("wb")
-        processes.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "services.accounts", role],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
+    for service in ("accounts", "registration"):
+        for role in ("serve", "relay", "projections"):
+            log = (home / f"{service}-{role}.log").open("wb")
+            processes.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", f"services.{service}", role], env=env, stdout=log, stderr=subprocess.STDOUT
+                )
             )
-        )
     try:
-        await _wait_serving(settings.grpc_target("accounts"), processes, home)
+        for service in ("accounts", "registration"):
+            await _wait_serving(settings.grpc_target(service), processes, home)
         yield RunningSystem(settings, home)
     finally:
         for process in processes:

@@ -12,45 +12,16 @@ import time
 import uuid
 
 import grpc
+
 from archipel.accounts.v1 import accounts_pb2 as pb
 from archipel.accounts.v1 import accounts_pb2_grpc as pb_grpc
-from kafka import KafkaConsumer, TopicPartition
-
 from tests.e2e.conftest import Inbox, RunningSystem
+from tests.e2e.topics import events_of
 
 TOKEN_IN_LINK = re.compile(r"[?&]jeton=([A-Za-z0-9_\-]+)")
 
 
-def _events_of(
-    bootstrap: str, topic: str, key: str, wanted: set[str], timeout: float = 30.0
-) -> list[dict[str, object]]:
-    """Reads the whole topic with a consumer of its own until the wanted event types of `key` are seen."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
-    try:
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        found: list[dict[str, object]] = []
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for records in consumer.poll(timeout_ms=500).values():
-                for record in records:
-                    if record.key == key.encode():
-                        body = json.loads(record.value)
-                        headers = {k: v.decode() for k, v in record.headers}
-                        assert headers["event_type"] == body["event_type"]
-                        assert headers["schema_version"] == str(body["schema_version"])
-                        found.append(body)
-            if wanted <= {str(event["event_type"]) for event in found}:
-                return found
-        raise AssertionError(f"only {[e['event_type'] for e in found]} reached {topic} for {key}")
-    finally:
-        consumer.close()
-
-
-async def test_account_created_mailed_activated_published_and_projected(
-    system: RunningSystem, inbox: Inbox
-) -> None:
+async def test_account_created_mailed_activated_published_and_projected(system: RunningSystem, inbox: Inbox) -> None:
     settings = system.settings
     email = f"camille.{uuid.uuid4().hex[:8]}@example.org"
     async with grpc.aio.insecure_channel(settings.grpc_target("accounts")) as channel:
@@ -80,7 +51,7 @@ async def test_account_created_mailed_activated_published_and_projected(
         assert session.role == "candidate" and session.academy == "aix-marseille"
 
         events = await asyncio.to_thread(
-            _events_of,
+            events_of,
             settings.resolved_kafka(),
             "archipel.accounts.events",
             created.account_id,
@@ -96,9 +67,7 @@ async def test_account_created_mailed_activated_published_and_projected(
         deadline = time.monotonic() + 30
         while True:
             try:
-                account = await stub.GetAccount(
-                    pb.GetAccountRequest(account_id=created.account_id), metadata=metadata
-                )
+                account = await stub.GetAccount(pb.GetAccountRequest(account_id=created.account_id), metadata=metadata)
                 if account.status == "active":
                     break
             except grpc.aio.AioRpcError as error:

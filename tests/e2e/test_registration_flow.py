@@ -1,0 +1,144 @@
+"""A registration through the running system (issue 3): staff bootstrapped with the CLI opens a
+calendar, a candidate activated through the emailed link registers, confirms, downloads the
+signed-summary PDF, and RegistrationConfirmed and DocumentsRequired reach archipel.registration.events."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+import subprocess
+import sys
+import time
+import uuid
+from datetime import datetime, timedelta
+
+import grpc
+from pypdf import PdfReader
+
+from archipel.accounts.v1 import accounts_pb2 as apb
+from archipel.accounts.v1 import accounts_pb2_grpc as apb_grpc
+from archipel.registration.v1 import registration_pb2 as rpb
+from archipel.registration.v1 import registration_pb2_grpc as rpb_grpc
+from shared.clock import PARIS
+from tests.conftest import env_of
+from tests.e2e.conftest import Inbox, RunningSystem
+from tests.e2e.topics import events_of
+
+SESSION = 2027
+PASSWORD = "un-mot-de-passe-long"
+
+
+def _local(moment: datetime) -> str:
+    return moment.astimezone(PARIS).strftime("%Y-%m-%dT%H:%M")
+
+
+async def _candidate(accounts: apb_grpc.AccountsStub, inbox: Inbox) -> tuple[str, str]:
+    email = f"lea.{uuid.uuid4().hex[:8]}@example.org"
+    created = await accounts.CreateAccount(
+        apb.CreateAccountRequest(
+            last_name="Nguyen",
+            first_names="Léa",
+            birth_date="2002-02-20",
+            email=email,
+            password=PASSWORD,
+            academy="aix-marseille",
+        )
+    )
+    mail = await inbox.wait_for(email)
+    body = mail.get_body(preferencelist=("plain",))
+    assert body is not None
+    token = re.search(r"jeton=([A-Za-z0-9_\-]+)", body.get_content())
+    assert token
+    await accounts.ActivateAccount(apb.ActivateAccountRequest(token=token.group(1)))
+    session = await accounts.Login(apb.LoginRequest(email=email, password=PASSWORD))
+    return created.account_id, session.token
+
+
+async def test_candidate_registers_confirms_and_the_events_are_published(system: RunningSystem, inbox: Inbox) -> None:
+    settings = system.settings
+    staff_email = f"gestion.{uuid.uuid4().hex[:6]}@ac-aix-marseille.fr"
+    bootstrap = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "archipel_cli.main",
+            "accounts",
+            "bootstrap-staff",
+            "--email",
+            staff_email,
+            "--academy",
+            "aix-marseille",
+            "--last-name",
+            "Agent",
+            "--first-names",
+            "Rectorat",
+            "--password",
+            "mot-de-passe-gestion",
+        ],
+        env=env_of(settings),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert bootstrap.returncode == 0, bootstrap.stderr
+    async with (
+        grpc.aio.insecure_channel(settings.grpc_target("accounts")) as accounts_channel,
+        grpc.aio.insecure_channel(settings.grpc_target("registration")) as registration_channel,
+    ):
+        accounts = apb_grpc.AccountsStub(accounts_channel)
+        registration = rpb_grpc.RegistrationStub(registration_channel)
+        staff = await accounts.Login(apb.LoginRequest(email=staff_email, password="mot-de-passe-gestion"))
+        now = datetime.now(PARIS)
+        calendar = await registration.SetCalendar(
+            rpb.SetCalendarRequest(
+                academy="aix-marseille",
+                session=SESSION,
+                registration_opens=_local(now - timedelta(days=1)),
+                registration_closes=_local(now + timedelta(days=30)),
+                documents_deadline=_local(now + timedelta(days=45)),
+                reason="ouverture de la session",
+            ),
+            metadata=[("authorization", f"Bearer {staff.token}")],
+        )
+        assert "heure de Paris" in calendar.window
+
+        candidate_id, token = await _candidate(accounts, inbox)
+        metadata = [("authorization", f"Bearer {token}")]
+        key = rpb.RegistrationKey(session=SESSION, specialty="SIO-SISR")
+        deadline = time.monotonic() + 30
+        while True:  # the registration service learns of the activation from the accounts topic
+            try:
+                await registration.StartRegistration(
+                    rpb.StartRegistrationRequest(key=key, category="distance"), metadata=metadata
+                )
+                break
+            except grpc.aio.AioRpcError as error:
+                assert error.code() is grpc.StatusCode.FAILED_PRECONDITION and "R-04" in (error.details() or "")
+                assert time.monotonic() < deadline, "the activation never reached the registration service"
+                await asyncio.sleep(0.3)
+        await registration.ChooseExamForm(rpb.ChooseExamFormRequest(key=key, form="globale"), metadata=metadata)
+        await registration.ChooseLanguage(
+            rpb.ChooseLanguageRequest(key=key, language="anglais", teaching_followed=True), metadata=metadata
+        )
+        view = await registration.ConfirmRegistration(rpb.ConfirmRegistrationRequest(key=key), metadata=metadata)
+        assert view.confirmed and view.summary_version == 1
+        kinds = {document.kind for document in view.required_documents}
+        assert {"signed_summary", "identity", "school_certificate_year1", "school_certificate_year2"} <= kinds
+
+        summary = await registration.GetSummary(rpb.GetSummaryRequest(key=key, version=1), metadata=metadata)
+        text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(summary.pdf)).pages)
+        assert "NGUYEN" in text.upper() and "SIO-SISR" in text and "Version 1" in text
+
+        events = await asyncio.to_thread(
+            events_of,
+            settings.resolved_kafka(),
+            "archipel.registration.events",
+            candidate_id,
+            {"RegistrationConfirmed", "DocumentsRequired", "SummaryIssued"},
+        )
+        required = next(e for e in events if e["event_type"] == "DocumentsRequired")
+        payload = required["payload"]
+        assert isinstance(payload, dict)
+        assert {d["kind"] for d in payload["documents"]} == kinds
