@@ -3,6 +3,7 @@ server, the relay or the projections until a signal asks to stop. Nothing here r
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import logging
@@ -11,7 +12,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import asyncpg
+import grpc
 from faststream.kafka import KafkaBroker
+from grpc_health.v1.health import aio as health_aio
 from kafka import KafkaProducer
 
 from shared.clock import Clock, system_clock
@@ -22,7 +25,9 @@ from shared.eventstore import EventStore
 from shared.kafka import producer_config
 from shared.projections import Projection, ProjectionRunner
 from shared.relay import Relay
+from shared.rpc import mark_serving
 from shared.settings import Settings
+from shared.telemetry import setup_tracing
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +50,7 @@ class ServiceSpec:
 async def open_store(
     settings: Settings, spec: ServiceSpec, clock: Clock = system_clock, *, max_size: int = 10
 ) -> AsyncIterator[EventStore]:
-    pool = await create_pool(
-        settings.resolved_database_url(), settings.db_schema(spec.name), max_size=max_size
-    )
+    pool = await create_pool(settings.resolved_database_url(), settings.db_schema(spec.name), max_size=max_size)
     try:
         await migrate(pool, spec.migrations())
         yield EventStore(pool, spec.registry, clock=clock)
@@ -81,6 +84,48 @@ async def run_projections(settings: Settings, spec: ServiceSpec, stop: asyncio.E
             await stop.wait()
         finally:
             await broker.stop()
+
+
+ServerFactory = Callable[[EventStore], tuple[grpc.aio.Server, health_aio.HealthServicer]]
+
+
+async def serve_grpc(
+    settings: Settings,
+    spec: ServiceSpec,
+    service_names: Sequence[str],
+    build: ServerFactory,
+    *,
+    stop: asyncio.Event,
+    clock: Clock = system_clock,
+) -> None:
+    """Opens the store, serves the gRPC API on the service's port until `stop`, then drains."""
+    async with open_store(settings, spec, clock) as store:
+        server, health = build(store)
+        address = f"{settings.grpc_host}:{settings.grpc_port(spec.name)}"
+        server.add_insecure_port(address)
+        await server.start()
+        await mark_serving(health, service_names)
+        log.info("%s gRPC listening on %s", spec.name, address)
+        try:
+            await stop.wait()
+        finally:
+            await server.stop(grace=5)
+
+
+def service_main(
+    spec: ServiceSpec, serve: Callable[[Settings, asyncio.Event], Awaitable[None]], argv: Sequence[str] | None = None
+) -> int:
+    """`python -m services.<name> [serve|relay|projections]`: one role per process."""
+    parser = argparse.ArgumentParser(prog=f"python -m services.{spec.name}")
+    parser.add_argument("role", choices=("serve", "relay", "projections"), nargs="?", default="serve")
+    role = parser.parse_args(argv).role
+    settings = Settings()
+    setup_tracing(f"{spec.name}-{role}")
+    if role == "relay":
+        return run_until_signal(lambda stop: run_relay(settings, spec, stop))
+    if role == "projections":
+        return run_until_signal(lambda stop: run_projections(settings, spec, stop))
+    return run_until_signal(lambda stop: serve(settings, stop))
 
 
 def run_until_signal(main: Callable[[asyncio.Event], Awaitable[None]]) -> int:

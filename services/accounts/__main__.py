@@ -1,28 +1,9 @@
 """python -m services.accounts [serve|relay|projections]"""
 
-from __future__ import annotations
-
-import argparse
 import sys
 
 from services.accounts.app import SPEC, serve
-from shared.service import run_projections, run_relay, run_until_signal
-from shared.settings import Settings
-from shared.telemetry import setup_tracing
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m services.accounts")
-    parser.add_argument("role", choices=("serve", "relay", "projections"), nargs="?", default="serve")
-    role = parser.parse_args().role
-    settings = Settings()
-    setup_tracing(f"accounts-{role}")
-    if role == "relay":
-        return run_until_signal(lambda stop: run_relay(settings, SPEC, stop))
-    if role == "projections":
-        return run_until_signal(lambda stop: run_projections(settings, SPEC, stop))
-    return run_until_signal(lambda stop: serve(settings, stop))
-
+from shared.service import service_main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(service_main(SPEC, serve))

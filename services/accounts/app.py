@@ -18,8 +18,8 @@ from services.accounts.schema import migrations
 from shared.clock import Clock, system_clock
 from shared.eventstore import EventStore
 from shared.mail import FolderMailer, Mailer, SmtpMailer
-from shared.rpc import build_server, mark_serving
-from shared.service import ServiceSpec, open_store
+from shared.rpc import build_server
+from shared.service import ServiceSpec, serve_grpc
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -52,9 +52,7 @@ def handlers_for(settings: Settings, store: EventStore, clock: Clock, mailer: Ma
 def build_grpc_server(
     settings: Settings, store: EventStore, clock: Clock, mailer: Mailer
 ) -> tuple[grpc.aio.Server, health_aio.HealthServicer]:
-    servicer = AccountsServicer(
-        handlers_for(settings, store, clock, mailer), store.pool, settings.secret(), clock
-    )
+    servicer = AccountsServicer(handlers_for(settings, store, clock, mailer), store.pool, settings.secret(), clock)
     return build_server(
         secret=settings.secret(),
         clock=clock,
@@ -65,14 +63,12 @@ def build_grpc_server(
 
 
 async def serve(settings: Settings, stop: asyncio.Event, clock: Clock = system_clock) -> None:
-    async with open_store(settings, SPEC, clock) as store:
-        server, health = build_grpc_server(settings, store, clock, mailer_from(settings))
-        address = f"{settings.grpc_host}:{settings.grpc_port('accounts')}"
-        server.add_insecure_port(address)
-        await server.start()
-        await mark_serving(health, [SERVICE_NAME])
-        log.info("accounts gRPC listening on %s", address)
-        try:
-            await stop.wait()
-        finally:
-            await server.stop(grace=5)
+    mailer = mailer_from(settings)
+    await serve_grpc(
+        settings,
+        SPEC,
+        [SERVICE_NAME],
+        lambda store: build_grpc_server(settings, store, clock, mailer),
+        stop=stop,
+        clock=clock,
+    )

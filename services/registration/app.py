@@ -18,8 +18,8 @@ from services.registration.projections import CandidatesView, RegistrationsView
 from services.registration.schema import migrations
 from shared.clock import Clock, system_clock
 from shared.eventstore import EventStore
-from shared.rpc import build_server, mark_serving
-from shared.service import ServiceSpec, open_store
+from shared.rpc import build_server
+from shared.service import ServiceSpec, serve_grpc
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -49,14 +49,11 @@ def build_grpc_server(
 
 async def serve(settings: Settings, stop: asyncio.Event, clock: Clock = system_clock) -> None:
     catalogue = load_catalogue()
-    async with open_store(settings, SPEC, clock) as store:
-        server, health = build_grpc_server(settings, store, clock, catalogue)
-        address = f"{settings.grpc_host}:{settings.grpc_port('registration')}"
-        server.add_insecure_port(address)
-        await server.start()
-        await mark_serving(health, [SERVICE_NAME])
-        log.info("registration gRPC listening on %s", address)
-        try:
-            await stop.wait()
-        finally:
-            await server.stop(grace=5)
+    await serve_grpc(
+        settings,
+        SPEC,
+        [SERVICE_NAME],
+        lambda store: build_grpc_server(settings, store, clock, catalogue),
+        stop=stop,
+        clock=clock,
+    )
