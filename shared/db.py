@@ -18,7 +18,7 @@ _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 def check_identifier(name: str) -> str:
     """Schema and table names are interpolated into SQL: only plain identifiers are allowed."""
-    if not _IDENTIFIER.match(name):
+    if not _IDENTIFIER.fullmatch(name):
         raise ValueError(f"not a plain SQL identifier: {name!r}")
     return name
 

@@ -1,0 +1,137 @@
+"""The accounts gRPC server on a free port, in the test's event loop, over the real PostgreSQL
+(schema of `isolated_settings`). Mail goes to a list; the clock is a FixedClock the test can move.
+The read model is fed by applying the stored events through ProjectionRunner.handle_raw, as a
+Kafka consumer would (the Kafka round trip itself is covered by tests/e2e and test_tracing)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from email.message import EmailMessage
+from typing import Any
+
+import grpc
+import pytest
+
+from archipel.accounts.v1 import accounts_pb2 as pb
+from archipel.accounts.v1 import accounts_pb2_grpc as pb_grpc
+from services.accounts.api import SERVICE_NAME
+from services.accounts.app import SPEC, build_grpc_server
+from services.accounts.events import REGISTRY
+from services.accounts.projections import AccountsReadModel
+from shared.auth import Principal, Role, issue_token
+from shared.clock import FixedClock
+from shared.db import check_identifier
+from shared.eventstore import EventStore
+from shared.projections import ProjectionRunner
+from shared.rpc import mark_serving
+from shared.service import open_store
+from shared.settings import Settings
+
+START = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+ACADEMY = "aix-marseille"
+PASSWORD = "correct horse battery"
+_CODE = re.compile(r"Code d'activation : (\S+)")
+
+
+@dataclass
+class ListMailer:
+    messages: list[EmailMessage] = field(default_factory=list)
+
+    async def send(self, message: EmailMessage) -> None:
+        self.messages.append(message)
+
+    def last_token(self, recipient: str) -> str:
+        for message in reversed(self.messages):
+            if message["To"] == recipient:
+                found = _CODE.search(message.get_content())
+                assert found, message.get_content()
+                return found.group(1)
+        raise AssertionError(f"no mail for {recipient}")
+
+
+@dataclass
+class AccountsServer:
+    settings: Settings
+    store: EventStore
+    clock: FixedClock
+    mailer: ListMailer
+    channel: grpc.aio.Channel
+    stub: pb_grpc.AccountsStub
+
+    async def event_count(self, event_type: str | None = None) -> int:
+        schema = check_identifier(self.settings.db_schema("accounts"))
+        count: int = await self.store.pool.fetchval(
+            f"SELECT count(*) FROM {schema}.events WHERE $1::text IS NULL OR event_type = $1", event_type
+        )
+        return count
+
+    async def project(self) -> None:
+        """Applies every stored event to the read model, stream by stream (redeliveries are no-ops).
+        Streams are read directly rather than through the global log, whose horizon (the oldest
+        transaction in flight on the whole server, other tests' included) may hide recent events."""
+        runner = ProjectionRunner(self.store.pool, REGISTRY, AccountsReadModel())
+        for row in await self.store.pool.fetch("SELECT DISTINCT stream_id FROM events ORDER BY 1"):
+            for envelope in await self.store.read_stream(row["stream_id"]):
+                await runner.handle_raw(envelope.to_json(), {"event_type": envelope.event_type})
+
+    def token(self, principal: Principal, *, secret: str | None = None, issued: datetime | None = None) -> str:
+        issued_at = issued or self.clock()
+        return issue_token(principal, secret or self.settings.secret(), issued_at, timedelta(hours=1))
+
+    async def create(self, email: str | None = None, password: str = PASSWORD, academy: str = ACADEMY) -> str:
+        """A pending candidate account; returns its email."""
+        email = email or f"c-{uuid.uuid4().hex[:12]}@example.fr"
+        await self.stub.CreateAccount(create_request(email=email, password=password, academy=academy))
+        return email
+
+    async def create_active(self, academy: str = ACADEMY) -> tuple[str, str]:
+        """An activated candidate account; returns (account id, email)."""
+        email = await self.create(academy=academy)
+        activated = await self.stub.ActivateAccount(pb.ActivateAccountRequest(token=self.mailer.last_token(email)))
+        return str(activated.account_id), email
+
+
+def create_request(**fields: Any) -> pb.CreateAccountRequest:
+    """A valid CreateAccount request, with `fields` replacing the defaults."""
+    defaults: dict[str, Any] = {
+        "last_name": "Martin",
+        "first_names": "Léa Anne",
+        "birth_date": date(2007, 5, 14).isoformat(),
+        "email": f"c-{uuid.uuid4().hex[:12]}@example.fr",
+        "password": PASSWORD,
+        "academy": ACADEMY,
+    }
+    return pb.CreateAccountRequest(**{**defaults, **fields})
+
+
+def bearer(token: str) -> tuple[tuple[str, str], ...]:
+    return (("authorization", f"Bearer {token}"),)
+
+
+def staff(academy: str) -> Principal:
+    return Principal(subject=f"staff-{uuid.uuid4().hex[:8]}", role=Role.STAFF, academy=academy)
+
+
+def candidate(account_id: str, academy: str = ACADEMY) -> Principal:
+    return Principal(subject=account_id, role=Role.CANDIDATE, academy=academy)
+
+
+@pytest.fixture(name="accounts")
+async def accounts_server(isolated_settings: Settings) -> AsyncIterator[AccountsServer]:
+    clock = FixedClock(START)
+    mailer = ListMailer()
+    async with open_store(isolated_settings, SPEC, clock) as store:
+        server, health = build_grpc_server(isolated_settings, store, clock, mailer)
+        port = server.add_insecure_port("127.0.0.1:0")
+        await server.start()
+        await mark_serving(health, [SERVICE_NAME])
+        channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+        try:
+            yield AccountsServer(isolated_settings, store, clock, mailer, channel, pb_grpc.AccountsStub(channel))
+        finally:
+            await channel.close()
+            await server.stop(None)
