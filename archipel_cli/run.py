@@ -28,9 +28,7 @@ READY_TIMEOUT = 90.0
 
 def register(groups: Subparsers) -> None:
     parser = groups.add_parser("run", help="run the whole system in the foreground (Ctrl-C stops it)")
-    parser.add_argument(
-        "--keep-servers", action="store_true", help="leave PostgreSQL and Kafka running at exit"
-    )
+    parser.add_argument("--keep-servers", action="store_true", help="leave PostgreSQL and Kafka running at exit")
     parser.set_defaults(handler=_run)
 
 

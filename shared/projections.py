@@ -45,6 +45,10 @@ class Projection(abc.ABC):
     def handles(self, event_type: str) -> bool:
         return event_type in self.event_types
 
+    def bind(self, pool: asyncpg.Pool) -> None:  # noqa: B027 (optional hook)
+        """Called once by the runner; a projection that issues commands (a process manager)
+        keeps the pool to append in transactions of its own."""
+
     @abc.abstractmethod
     async def apply(self, connection: Connection, envelope: Envelope) -> None:
         """Changes the read model; runs inside the runner's transaction."""
@@ -67,6 +71,7 @@ class ProjectionRunner:
         self.pool = pool
         self.registry = registry
         self.projection = projection
+        projection.bind(pool)
         self._tracer = tracer("archipel.projections")
 
     async def handle_raw(self, value: bytes, headers: Mapping[str, str]) -> bool:

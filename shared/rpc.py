@@ -60,11 +60,7 @@ def refuse_nul(message: Message, prefix: str = "") -> None:
     the door naming the field, rather than an INTERNAL error at the first INSERT or SELECT."""
     for field, value in message.ListFields():
         name = prefix + field.name
-        items = (
-            value
-            if not isinstance(value, str | bytes | Message) and isinstance(value, Iterable)
-            else (value,)
-        )
+        items = value if not isinstance(value, str | bytes | Message) and isinstance(value, Iterable) else (value,)
         for item in items:
             if isinstance(item, str) and "\x00" in item:
                 raise InvalidInput(name, "must not contain the NUL character")
@@ -122,11 +118,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
         method: str = details.method
-        if (
-            method in self._public
-            or method.startswith("/grpc.health.")
-            or method.startswith("/grpc.reflection.")
-        ):
+        if method in self._public or method.startswith("/grpc.health.") or method.startswith("/grpc.reflection."):
             return await continuation(details)
         token = bearer(details.invocation_metadata)
         try:

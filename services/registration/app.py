@@ -19,7 +19,7 @@ from services.registration.schema import migrations
 from shared.clock import Clock, system_clock
 from shared.eventstore import EventStore
 from shared.rpc import build_server
-from shared.service import ServiceSpec, serve_grpc
+from shared.service import ServiceSpec, open_store, serve_grpc
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,9 @@ def build_grpc_server(
 
 async def serve(settings: Settings, stop: asyncio.Event, clock: Clock = system_clock) -> None:
     catalogue = load_catalogue()
+    async with open_store(settings, SPEC, clock) as store:
+        seeded = await RegistrationHandlers(store, clock, catalogue).publish_seeded_calendars()
+        log.info("registration: %d seeded calendars published", seeded)
     await serve_grpc(
         settings,
         SPEC,

@@ -20,7 +20,7 @@ from services.registration.summary_view import summary_view
 from shared.auth import Principal, Role
 from shared.clock import Clock
 from shared.db import Connection
-from shared.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation
+from shared.errors import ConcurrencyError, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from shared.events import CommandContext, DomainEvent
 from shared.eventstore import EventStore
 from shared.telemetry import current_context_carrier
@@ -275,26 +275,45 @@ class RegistrationHandlers:
             )
         except ValueError as error:
             raise InvalidInput("calendar", str(error).splitlines()[0]) from None
+        stream = f"calendar-{academy}-{session}"
+        version = len(await self.store.read_stream(stream))
+        await self._record_calendar(calendar, reason.strip(), f"staff:{principal.subject}", version)
+        return calendar
+
+    async def publish_seeded_calendars(self) -> int:
+        """The calendars of the data files become CalendarSet events once, so that every service
+        (documents deadlines...) learns them from the registration topic. Returns how many."""
+        published = 0
+        for calendar in self.catalogue.calendars:
+            stream = f"calendar-{calendar.academy}-{calendar.session}"
+            if await self.store.read_stream(stream):
+                continue
+            try:
+                await self._record_calendar(calendar, f"seeded from the data file ({calendar.source})", "system", 0)
+            except ConcurrencyError:
+                continue  # another replica seeded it first
+            published += 1
+        return published
+
+    async def _record_calendar(self, calendar: Calendar, reason: str, actor: str, expected_version: int) -> None:
         event = CalendarSet(
-            academy=academy,
-            session=session,
+            academy=calendar.academy,
+            session=calendar.session,
             registration_opens=calendar.registration_opens,
             registration_closes=calendar.registration_closes,
             documents_deadline=calendar.documents_deadline,
             amex_deadline=calendar.amex_deadline,
             convocations_from=calendar.convocations_from,
-            reason=reason.strip(),
+            reason=reason,
         )
-        stream = f"calendar-{academy}-{session}"
-        history = await self.store.read_stream(stream)
 
         async def upsert(connection: Connection) -> None:
             await connection.execute(
                 "INSERT INTO calendars VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (academy, session) DO UPDATE"
                 " SET registration_opens = $3, registration_closes = $4, documents_deadline = $5,"
                 " amex_deadline = $6, convocations_from = $7, source = $8",
-                academy,
-                session,
+                calendar.academy,
+                calendar.session,
                 calendar.registration_opens,
                 calendar.registration_closes,
                 calendar.documents_deadline,
@@ -304,13 +323,11 @@ class RegistrationHandlers:
             )
 
         context = CommandContext(
-            academy=academy,
-            actor=f"staff:{principal.subject}",
-            occurred_at=self.clock(),
-            trace_context=current_context_carrier(),
+            academy=calendar.academy, actor=actor, occurred_at=self.clock(), trace_context=current_context_carrier()
         )
-        await self.store.append(stream, len(history), [event], context, extra=upsert)
-        return calendar
+        await self.store.append(
+            f"calendar-{calendar.academy}-{calendar.session}", expected_version, [event], context, extra=upsert
+        )
 
 
 __all__ = ["ConfirmRegistration", "Key", "RegistrationHandlers", "SetNotRegistered", "Summary"]

@@ -30,7 +30,7 @@ from services.registration.commands import (
     WithdrawExemption,
 )
 from services.registration.domain.documents import required_documents
-from services.registration.domain.state import RegistrationState, replay
+from services.registration.domain.state import Exemption, RegistrationState, replay
 from services.registration.events import (
     BenefitDeclared,
     BenefitOrigin,
@@ -96,9 +96,9 @@ def registration_id(candidate_id: object, session: int, specialty: str) -> str:
 
 
 def decide(state: RegistrationState, command: Command, facts: Facts) -> list[DomainEvent]:
+    _check_window(facts)
     if isinstance(command, SetNotRegistered):
         return _set_not_registered(state, command, facts)
-    _check_window(facts)
     if isinstance(command, StartRegistration):
         return _start(state, command, facts)
     _check_active(state)
@@ -201,7 +201,7 @@ def _change(state: RegistrationState, command: Command, facts: Facts) -> list[Do
                 ]
             )
         case DeclareHandicap():
-            return _declare_handicap(command, facts)
+            return _declare_handicap(state, command, facts)
     raise TypeError(f"unknown command {type(command).__name__}")
 
 
@@ -233,6 +233,14 @@ def _choose_form(state: RegistrationState, command: ChooseExamForm, facts: Facts
             raise RuleViolation("R-17", f"exempted units are not taken: {', '.join(exempted)}")
     if command.form is state.form and units == state.chosen_units:
         return []
+    if command.form is ExamForm.GLOBALE:
+        below = sorted(code for code, b in state.kept_benefits().items() if b.grade < PASS_GRADE)
+        if below:
+            raise RuleViolation(
+                "R-14",
+                f"in forme globale only grades of 10/20 or more are kept as bénéfices: {', '.join(below)} "
+                "carry a lower one; renounce it or keep forme progressive",
+            )
     events: list[DomainEvent] = []
     for code in units:
         benefit = state.kept_benefits().get(code)
@@ -313,6 +321,11 @@ def _declare_benefit(state: RegistrationState, command: DeclareBenefit, facts: F
         )
     if form is ExamForm.GLOBALE and command.grade < PASS_GRADE:
         raise RuleViolation("R-14", "in forme globale only grades of 10/20 or more are kept as bénéfices")
+    if previous is not None and (previous.grade, previous.session_obtained) == (
+        command.grade,
+        command.session_obtained,
+    ):
+        return []  # nothing changes: no new summary version
     return [
         BenefitDeclared(
             unit=command.unit,
@@ -350,10 +363,12 @@ def _declare_exemption(
         raise RuleViolation(
             "R-17", f"{command.unit} is registered for this session: remove it from the units first"
         )
+    if state.exemptions.get(command.unit) == Exemption(unit=command.unit, ground=command.ground, detail=command.detail):
+        return []  # nothing changes: no new summary version
     return [ExemptionDeclared(unit=command.unit, ground=command.ground, detail=command.detail)]
 
 
-def _declare_handicap(command: DeclareHandicap, facts: Facts) -> list[DomainEvent]:
+def _declare_handicap(state: RegistrationState, command: DeclareHandicap, facts: Facts) -> list[DomainEvent]:
     if command.handicap and not command.amex_reference:
         raise InvalidInput(
             "amex_reference", "required when the answer is OUI: the AMEX request's reference (R-25)"
@@ -361,13 +376,18 @@ def _declare_handicap(command: DeclareHandicap, facts: Facts) -> list[DomainEven
     deadline = facts.calendar.amex_deadline if facts.calendar else None
     if command.handicap and deadline is not None and facts.now >= deadline:
         raise RuleViolation("R-25", "arrangement requests are accepted until the AMEX deadline, now passed")
-    return [
-        HandicapDeclared(
-            handicap=command.handicap,
-            amex_reference=command.amex_reference if command.handicap else None,
-            existing_decision=command.existing_decision and command.handicap,
-        )
-    ]
+    declared = HandicapDeclared(
+        handicap=command.handicap,
+        amex_reference=command.amex_reference if command.handicap else None,
+        existing_decision=command.existing_decision and command.handicap,
+    )
+    if (state.handicap, state.amex_reference, state.existing_decision) == (
+        declared.handicap,
+        declared.amex_reference,
+        declared.existing_decision,
+    ):
+        return []  # nothing changes: no new summary version
+    return [declared]
 
 
 def sat_units(state: RegistrationState, regulation: Regulation) -> tuple[str, ...]:
