@@ -96,12 +96,20 @@ class ProjectionRunner:
             return applied
 
     async def _apply(self, connection: Connection, envelope: Envelope) -> bool:
+        # The row exists before it is locked, so two runners handling a stream's first event at
+        # once (a consumer-group rebalance) serialise on it instead of both applying.
+        await connection.execute(
+            "INSERT INTO projection_streams (projection, stream_id, version) VALUES ($1, $2, 0)"
+            " ON CONFLICT (projection, stream_id) DO NOTHING",
+            self.projection.name,
+            envelope.stream_id,
+        )
         current = await connection.fetchval(
             "SELECT version FROM projection_streams WHERE projection = $1 AND stream_id = $2 FOR UPDATE",
             self.projection.name,
             envelope.stream_id,
         )
-        if current is not None and envelope.stream_version <= current:
+        if envelope.stream_version <= current:
             return False
         await self.projection.apply(connection, envelope)
         await connection.execute(
