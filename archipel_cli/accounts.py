@@ -92,8 +92,9 @@ def _show(arguments: argparse.Namespace) -> int:
 
 
 def _bootstrap(arguments: argparse.Namespace) -> int:
-    from services.accounts.app import SPEC, handlers_for, mailer_from  # noqa: PLC0415
+    from services.accounts.app import SPEC, handlers_for  # noqa: PLC0415
     from shared.clock import system_clock  # noqa: PLC0415
+    from shared.mail import mailer_from  # noqa: PLC0415
     from shared.service import open_store  # noqa: PLC0415
 
     config = settings()

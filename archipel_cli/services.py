@@ -8,6 +8,7 @@ from shared.service import ServiceSpec
 def specs() -> list[ServiceSpec]:
     """Every service that runs today (the others join as their issues land)."""
     from services.accounts.app import SPEC as ACCOUNTS  # noqa: PLC0415
+    from services.documents.app import SPEC as DOCUMENTS  # noqa: PLC0415
     from services.registration.app import SPEC as REGISTRATION  # noqa: PLC0415
 
-    return [ACCOUNTS, REGISTRATION]
+    return [ACCOUNTS, REGISTRATION, DOCUMENTS]

@@ -39,9 +39,7 @@ async def create_pool(dsn: str, schema: str, *, min_size: int = 1, max_size: int
         await connection.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     finally:
         await connection.close()
-    pool = await asyncpg.create_pool(
-        dsn, min_size=min_size, max_size=max_size, server_settings={"search_path": schema}
-    )
+    pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, server_settings={"search_path": schema})
     assert pool is not None
     return pool
 
@@ -70,9 +68,7 @@ async def migrate(pool: asyncpg.Pool, migrations: Sequence[Migration]) -> list[s
                     await connection.execute("INSERT INTO schema_migrations (id) VALUES ($1)", migration.id)
                 applied.append(migration.id)
         finally:
-            await connection.execute(
-                "SELECT pg_advisory_unlock(hashtext('archipel.migrate.' || $1::text))", schema
-            )
+            await connection.execute("SELECT pg_advisory_unlock(hashtext('archipel.migrate.' || $1::text))", schema)
     return applied
 
 

@@ -109,8 +109,7 @@ class EventRegistry:
         model = self.model_for(event_type)
         if schema_version > model.schema_version:
             raise InvalidEvent(
-                f"{event_type} has schema version {schema_version}, newer than the known "
-                f"{model.schema_version}"
+                f"{event_type} has schema version {schema_version}, newer than the known {model.schema_version}"
             )
         version = schema_version
         while version < model.schema_version:

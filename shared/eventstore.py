@@ -143,8 +143,7 @@ class EventStore:
             # The transaction id is taken first (see the module docstring).
             await connection.execute("SELECT pg_current_xact_id()")
             head = await connection.fetchrow(
-                "SELECT stream_version, hash FROM events WHERE stream_id = $1"
-                " ORDER BY stream_version DESC LIMIT 1",
+                "SELECT stream_version, hash FROM events WHERE stream_id = $1 ORDER BY stream_version DESC LIMIT 1",
                 stream_id,
             )
             current = head["stream_version"] if head else 0
@@ -176,8 +175,7 @@ class EventStore:
 
     async def read_stream(self, stream_id: str, after_version: int = 0) -> list[Envelope]:
         rows = await self.pool.fetch(
-            f"SELECT {_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version > $2"
-            " ORDER BY stream_version",
+            f"SELECT {_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version > $2 ORDER BY stream_version",
             stream_id,
             after_version,
         )
@@ -194,9 +192,7 @@ class EventStore:
             after.position,
             limit,
         )
-        return [
-            LoggedEvent(LogPosition(int(row["tx"]), row["position"]), self._envelope(row)) for row in rows
-        ]
+        return [LoggedEvent(LogPosition(int(row["tx"]), row["position"]), self._envelope(row)) for row in rows]
 
     async def tail(self, after: LogPosition, batch: int = 500) -> AsyncIterator[LoggedEvent]:
         """Every event currently readable after `after` (one pass, no waiting)."""

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Protocol
 from uuid import uuid4
 
+from shared.settings import Settings
+
 
 class Mailer(Protocol):
     async def send(self, message: EmailMessage) -> None: ...
@@ -46,3 +48,9 @@ def compose(sender: str, recipient: str, subject: str, body: str) -> EmailMessag
     message["Subject"] = subject
     message.set_content(body)
     return message
+
+
+def mailer_from(settings: Settings) -> Mailer:
+    if settings.smtp_host:
+        return SmtpMailer(settings.smtp_host, settings.smtp_port)
+    return FolderMailer(settings.home / "mail")

@@ -121,9 +121,7 @@ class ProjectionRunner:
         )
         return True
 
-    async def rebuild(
-        self, bootstrap_servers: str, topics: Sequence[str], batch_size: int = 2000
-    ) -> RebuildReport:
+    async def rebuild(self, bootstrap_servers: str, topics: Sequence[str], batch_size: int = 2000) -> RebuildReport:
         """Empties the read model and replays `topics` from their first offset up to their end
         offsets at the start of the rebuild; live handling waits, then resumes where it was."""
         read = applied = 0
@@ -175,9 +173,7 @@ class _TopicReader:
         ]
         self._consumer.assign(partitions)
         self._consumer.seek_to_beginning(*partitions)
-        self._end = {
-            tp: offset for tp, offset in self._consumer.end_offsets(partitions).items() if offset > 0
-        }
+        self._end = {tp: offset for tp, offset in self._consumer.end_offsets(partitions).items() if offset > 0}
 
     def next_batch(self, size: int) -> list[tuple[bytes, dict[str, str]]]:
         out: list[tuple[bytes, dict[str, str]]] = []

@@ -16,9 +16,7 @@ class Settings(BaseSettings):
 
     home: Path = Field(default=Path(".archipel"), description="local state: servers' data, mail, keys")
     database_url: str | None = Field(default=None, validation_alias=AliasChoices("DATABASE_URL"))
-    kafka_bootstrap_servers: str | None = Field(
-        default=None, validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS")
-    )
+    kafka_bootstrap_servers: str | None = Field(default=None, validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS"))
     kafka_partitions: int = Field(default=12, ge=1)
     topic_prefix: str = "archipel"
     db_schema_prefix: str = ""
@@ -34,6 +32,10 @@ class Settings(BaseSettings):
     smtp_host: str | None = Field(default=None, validation_alias=AliasChoices("SMTP_HOST"))
     smtp_port: int = Field(default=25, validation_alias=AliasChoices("SMTP_PORT"))
     mail_from: str = "ne-pas-repondre@archipel.local"
+    upload_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+    blob_s3_bucket: str | None = None
+    blob_s3_prefix: str = ""
+    blob_s3_endpoint: str | None = None
 
     def topic(self, service: str) -> str:
         return f"{self.topic_prefix}.{service}.events"
@@ -81,6 +83,4 @@ class Settings(BaseSettings):
         try:
             return key_file.read_text().strip()
         except OSError:
-            raise RuntimeError(
-                f"no ARCHIPEL_AUTH_SECRET and no {key_file}: run `archipel infra up` first"
-            ) from None
+            raise RuntimeError(f"no ARCHIPEL_AUTH_SECRET and no {key_file}: run `archipel infra up` first") from None

@@ -41,9 +41,7 @@ def _uuid(field: str, text: str) -> UUID:
 
 
 class AccountsServicer(pb_grpc.AccountsServicer):
-    def __init__(
-        self, handlers: AccountsHandlers, read_pool: asyncpg.Pool, secret: str, clock: Clock
-    ) -> None:
+    def __init__(self, handlers: AccountsHandlers, read_pool: asyncpg.Pool, secret: str, clock: Clock) -> None:
         self.handlers = handlers
         self.read_pool = read_pool
         self.secret = secret
@@ -93,9 +91,7 @@ class AccountsServicer(pb_grpc.AccountsServicer):
         )
 
     @rpc
-    async def GetAccount(
-        self, request: pb.GetAccountRequest, context: grpc.aio.ServicerContext
-    ) -> pb.Account:
+    async def GetAccount(self, request: pb.GetAccountRequest, context: grpc.aio.ServicerContext) -> pb.Account:
         principal = principal_of(context, self.secret, self.clock)
         account_id = _uuid("account_id", request.account_id)
         row = await get_account(self.read_pool, account_id)

@@ -17,7 +17,7 @@ from services.accounts.projections import AccountsReadModel
 from services.accounts.schema import migrations
 from shared.clock import Clock, system_clock
 from shared.eventstore import EventStore
-from shared.mail import FolderMailer, Mailer, SmtpMailer
+from shared.mail import Mailer, mailer_from
 from shared.rpc import build_server
 from shared.service import ServiceSpec, serve_grpc
 from shared.settings import Settings
@@ -31,12 +31,6 @@ SPEC = ServiceSpec(
     projections=lambda: [AccountsReadModel()],
     projection_topics=("accounts",),
 )
-
-
-def mailer_from(settings: Settings) -> Mailer:
-    if settings.smtp_host:
-        return SmtpMailer(settings.smtp_host, settings.smtp_port)
-    return FolderMailer(settings.home / "mail")
 
 
 def handlers_for(settings: Settings, store: EventStore, clock: Clock, mailer: Mailer) -> AccountsHandlers:

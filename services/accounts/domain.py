@@ -126,8 +126,7 @@ def _activate(state: AccountState, command: ActivateAccount) -> list[DomainEvent
         expired = to_paris(state.link_expires_at).strftime("%d/%m/%Y à %H:%M")
         raise RuleViolation(
             "R-05",
-            f"this activation link expired on {expired} (Europe/Paris), 48 hours after it was sent: "
-            "ask for a new link",
+            f"this activation link expired on {expired} (Europe/Paris), 48 hours after it was sent: ask for a new link",
         )
     return [AccountActivated(account_id=state.account_id, academy=state.academy, activated_at=command.now)]
 

@@ -168,9 +168,7 @@ class AccountsHandlers:
             raise NotFound("unknown activation link: check that it was copied whole, or ask for a new one")
         state, version = await self.load(account_id)
         events = decide(state, ActivateAccount(token_digest=token_digest, now=self.clock()))
-        await self.store.append(
-            stream_of(account_id), version, events, self._context(state, f"candidate:{account_id}")
-        )
+        await self.store.append(stream_of(account_id), version, events, self._context(state, f"candidate:{account_id}"))
         activated = events[0]
         assert isinstance(activated, AccountActivated)
         return activated

@@ -15,9 +15,7 @@ from shared.projections import Projection
 class AccountsReadModel(Projection):
     name = "accounts_read_model"
     tables = ("account_status",)
-    event_types = frozenset(
-        {AccountCreated.event_type, ActivationLinkSent.event_type, AccountActivated.event_type}
-    )
+    event_types = frozenset({AccountCreated.event_type, ActivationLinkSent.event_type, AccountActivated.event_type})
     migrations = (
         Migration(
             "accounts_0002_read_model",
@@ -69,7 +67,5 @@ class AccountsReadModel(Projection):
 
 
 async def get_account(pool: asyncpg.Pool, account_id: UUID) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await pool.fetchrow(
-        "SELECT * FROM account_status WHERE account_id = $1", account_id
-    )
+    row: asyncpg.Record | None = await pool.fetchrow("SELECT * FROM account_status WHERE account_id = $1", account_id)
     return row

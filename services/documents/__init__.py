@@ -1,1 +1,1 @@
-"""The documents service (see the issues that build it; nothing is implemented here yet)."""
+"""Documents: uploaded files checked by content and stored by hash, reviews, dossier completeness (R-18 to R-25)."""

@@ -174,8 +174,7 @@ class Calendar(_Frozen):
         closes = info.data.get("registration_closes")
         if deadline is not None and closes is not None and deadline < closes:
             raise ValueError(
-                f"the documents deadline cannot be before the registration closes ({_french(closes)}, "
-                "heure de Paris)"
+                f"the documents deadline cannot be before the registration closes ({_french(closes)}, heure de Paris)"
             )
         return deadline
 
@@ -186,9 +185,7 @@ class Calendar(_Frozen):
         return self.registration_opens <= now < self.registration_closes
 
     def describe_window(self) -> str:
-        return (
-            f"du {_french(self.registration_opens)} au {_french(self.registration_closes)} (heure de Paris)"
-        )
+        return f"du {_french(self.registration_opens)} au {_french(self.registration_closes)} (heure de Paris)"
 
 
 class Catalogue(_Frozen):
@@ -234,8 +231,7 @@ class Catalogue(_Frozen):
         if not applicable:
             first = min(r.first_session for r in known)
             raise LookupError(
-                f"no regulation for {specialty} in session {session}: the earliest one applies from "
-                f"session {first}"
+                f"no regulation for {specialty} in session {session}: the earliest one applies from session {first}"
             )
         return max(applicable, key=lambda r: r.first_session)
 
@@ -265,9 +261,7 @@ def paris_to_utc(local: str | datetime) -> datetime:
     in_paris = moment.replace(tzinfo=PARIS, fold=0)
     converted = in_paris.astimezone(UTC)
     if converted.astimezone(PARIS).replace(tzinfo=None) != moment:
-        raise ValueError(
-            f"{moment:%Y-%m-%d %H:%M} does not exist in Europe/Paris (the clocks jump forward an hour)"
-        )
+        raise ValueError(f"{moment:%Y-%m-%d %H:%M} does not exist in Europe/Paris (the clocks jump forward an hour)")
     return converted
 
 
@@ -390,10 +384,7 @@ def _read(path: Path) -> dict[str, Any]:
 
 
 def _describe(error: ValidationError, path: Path, where: str) -> CatalogueError:
-    lines = [
-        f"{path}: {f'{where}.{loc}'.strip('.') or 'top level'}: {detail}"
-        for loc, detail in _error_lines(error)
-    ]
+    lines = [f"{path}: {f'{where}.{loc}'.strip('.') or 'top level'}: {detail}" for loc, detail in _error_lines(error)]
     return CatalogueError("\n".join(lines))
 
 
@@ -472,8 +463,7 @@ def _regulations(specialties: dict[str, Any], path: Path) -> tuple[Regulation, .
             position = next((i for i, u in enumerate(units) if u.code == override.code), None)
             if position is None:
                 raise CatalogueError(
-                    f"{path}: {where}.override_units[{index}].code: {override.code} is not a unit of "
-                    f"{entry.same_as}"
+                    f"{path}: {where}.override_units[{index}].code: {override.code} is not a unit of {entry.same_as}"
                 )
             units[position] = override
         if "units" in fields:

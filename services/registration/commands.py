@@ -37,9 +37,7 @@ class ChooseExamForm(Command):
 
 
 class ChooseLanguage(Command):
-    language: Annotated[
-        str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=40)
-    ]
+    language: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=40)]
     teaching_followed: bool
 
 

@@ -22,9 +22,7 @@ from shared.projections import Projection
 class CandidatesView(Projection):
     name = "registration_candidates"
     tables = ("candidates", "granted_benefits")
-    event_types = frozenset(
-        {AccountCreated.event_type, AccountActivated.event_type, BenefitGranted.event_type}
-    )
+    event_types = frozenset({AccountCreated.event_type, AccountActivated.event_type, BenefitGranted.event_type})
     migrations = (
         Migration(
             "registration_0002_candidates",

@@ -110,8 +110,7 @@ def format_deadline(moment: datetime) -> str:
     local = _paris(moment)
     day = "1er" if local.day == 1 else str(local.day)
     return (
-        f"{_WEEKDAYS[local.weekday()]} {day} {_MONTHS[local.month - 1]} {local.year} "
-        f"à {local:%H:%M} (heure de Paris)"
+        f"{_WEEKDAYS[local.weekday()]} {day} {_MONTHS[local.month - 1]} {local.year} à {local:%H:%M} (heure de Paris)"
     )
 
 
@@ -206,13 +205,10 @@ def _units(view: SummaryView, width: float) -> list[object]:
         return [_p("Aucune unité.")]
     head = [_p(text, _CELL_HEAD) for text in ("Code", "Intitulé", "Coefficient", "Situation")]
     data = [head] + [
-        [_p(u.code, _CELL), _p(u.title, _CELL), _p(u.coefficient, _CELL), _p(u.status, _CELL)]
-        for u in view.units
+        [_p(u.code, _CELL), _p(u.title, _CELL), _p(u.coefficient, _CELL), _p(u.status, _CELL)] for u in view.units
     ]
     code_w, coef_w, status_w = 18 * mm, 22 * mm, 52 * mm
-    table = Table(
-        data, colWidths=[code_w, width - code_w - coef_w - status_w, coef_w, status_w], repeatRows=1
-    )
+    table = Table(data, colWidths=[code_w, width - code_w - coef_w - status_w, coef_w, status_w], repeatRows=1)
     table.setStyle(_grid_style(header=True))
     return [table]
 
@@ -239,8 +235,7 @@ def _story(view: SummaryView, width: float) -> list[object]:
         _p(f"Récapitulatif d'inscription — BTS session {view.session}", _TITLE),
         _p(f"Version {view.version} — éditée le {format_issued_at(view.issued_at)}", _SUBTITLE),
         _p(
-            "À vérifier, dater et signer, puis à téléverser avec les pièces justificatives "
-            "dans votre espace candidat.",
+            "À vérifier, dater et signer, puis à téléverser avec les pièces justificatives dans votre espace candidat.",
             _NOTE,
         ),
         _p("Identité du candidat", _HEADING),
@@ -275,9 +270,7 @@ def _story(view: SummaryView, width: float) -> list[object]:
     story.append(_p("Pièces justificatives à téléverser", _HEADING))
     story.extend(_bullets(view.documents, "Aucune pièce demandée."))
     if view.documents_deadline is not None:
-        story.append(
-            _p(f"Date limite de dépôt : au plus tard le {format_deadline(view.documents_deadline)}.")
-        )
+        story.append(_p(f"Date limite de dépôt : au plus tard le {format_deadline(view.documents_deadline)}."))
     story.append(_signature(width))
     return story
 

@@ -54,24 +54,18 @@ def summary_view(
         category=CATEGORY_LABELS[state.category] if state.category else "",
         form=(state.form or ExamForm.GLOBALE).value,
         units=tuple(
-            UnitLine(
-                code=u.code, title=u.title, coefficient=f"{u.coefficient}", status=_status(state, u.code, sat)
-            )
+            UnitLine(code=u.code, title=u.title, coefficient=f"{u.coefficient}", status=_status(state, u.code, sat))
             for u in regulation.units
         ),
         language=state.language,
         optional_units=tuple(
-            f"{code} – {unit.title}"
-            for code in state.optional_units
-            if (unit := regulation.optional_unit(code))
+            f"{code} – {unit.title}" for code in state.optional_units if (unit := regulation.optional_unit(code))
         ),
         benefits_kept=tuple(
             f"{b.unit} : {b.grade}/20 (bénéfice en {b.session_obtained})" for b in benefits if not b.renounced
         ),
         benefits_renounced=tuple(f"{b.unit} (session {b.session_obtained})" for b in benefits if b.renounced),
-        exemptions=tuple(
-            f"{e.unit} – {e.detail} ({e.ground.value.upper()})" for e in state.exemptions.values()
-        ),
+        exemptions=tuple(f"{e.unit} – {e.detail} ({e.ground.value.upper()})" for e in state.exemptions.values()),
         handicap=bool(state.handicap),
         amex_reference=state.amex_reference,
         documents=tuple(d.label for d in required_documents(state, regulation.requires_r408)),

@@ -118,8 +118,7 @@ def ensure_jars(settings: Settings) -> Path:
     if result.returncode != 0 or not (staging / f"kafka_2.13-{settings.kafka_version}.jar").exists():
         shutil.rmtree(staging, ignore_errors=True)
         raise InfraError(
-            f"Maven could not fetch kafka_2.13:{settings.kafka_version}: "
-            f"{_first_error(result.stdout + result.stderr)}"
+            f"Maven could not fetch kafka_2.13:{settings.kafka_version}: {_first_error(result.stdout + result.stderr)}"
         )
     shutil.rmtree(lib, ignore_errors=True)
     staging.rename(lib)
@@ -258,8 +257,7 @@ def _wait_until_answers(settings: Settings, bootstrap: str) -> None:
             return
         if not is_running(settings):
             raise InfraError(
-                f"the Kafka broker exited while starting (log {broker_log(settings)}):\n"
-                f"{_logs_tail(settings)}"
+                f"the Kafka broker exited while starting (log {broker_log(settings)}):\n{_logs_tail(settings)}"
             )
         time.sleep(0.5)
     raise InfraError(

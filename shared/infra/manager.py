@@ -115,9 +115,7 @@ def status(settings: Settings) -> list[ServerStatus]:
     """Whether each server in force answers."""
     found = endpoints(settings)
     return [
-        ServerStatus(
-            "postgres", found.database_url, not settings.database_url, postgres.answers(found.database_url)
-        ),
+        ServerStatus("postgres", found.database_url, not settings.database_url, postgres.answers(found.database_url)),
         ServerStatus(
             "kafka",
             found.kafka_bootstrap_servers,

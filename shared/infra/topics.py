@@ -97,8 +97,5 @@ def describe_topic(bootstrap: str, topic: str) -> TopicInfo:
         name=topic,
         partitions=len(partitions),
         replication_factor=max((len(p.get("replica_nodes") or []) for p in partitions), default=0),
-        config={
-            key: str(value.get("value") if isinstance(value, dict) else value)
-            for key, value in entries.items()
-        },
+        config={key: str(value.get("value") if isinstance(value, dict) else value) for key, value in entries.items()},
     )

@@ -25,6 +25,8 @@ from shared.db import drop_schema
 from shared.settings import SERVICES, Settings
 from tests.conftest import env_of
 
+RUNNING = ("accounts", "registration", "documents")
+
 
 @dataclass
 class Inbox:
@@ -103,7 +105,7 @@ async def system(
     )
     env = env_of(settings)
     processes = []
-    for service in ("accounts", "registration"):
+    for service in RUNNING:
         for role in ("serve", "relay", "projections"):
             log = (home / f"{service}-{role}.log").open("wb")
             processes.append(
@@ -112,7 +114,7 @@ async def system(
                 )
             )
     try:
-        for service in ("accounts", "registration"):
+        for service in RUNNING:
             await _wait_serving(settings.grpc_target(service), processes, home)
         yield RunningSystem(settings, home)
     finally:

@@ -1,6 +1,8 @@
-"""A registration through the running system (issue 3): staff bootstrapped with the CLI opens a
-calendar, a candidate activated through the emailed link registers, confirms, downloads the
-signed-summary PDF, and RegistrationConfirmed and DocumentsRequired reach archipel.registration.events."""
+"""A candidate's journey through the running system (issues 3 and 4): staff bootstrapped with the
+CLI opens a calendar; a candidate activated through the emailed link registers, confirms, downloads
+the summary PDF; RegistrationConfirmed and DocumentsRequired reach archipel.registration.events;
+the documents service learns the requirements from that topic; the candidate uploads every document,
+staff accept them, and DossierComplete reaches archipel.documents.events."""
 
 from __future__ import annotations
 
@@ -11,13 +13,16 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 import grpc
-from pypdf import PdfReader
+from pypdf import PdfReader, PdfWriter
 
 from archipel.accounts.v1 import accounts_pb2 as apb
 from archipel.accounts.v1 import accounts_pb2_grpc as apb_grpc
+from archipel.documents.v1 import documents_pb2 as dpb
+from archipel.documents.v1 import documents_pb2_grpc as dpb_grpc
 from archipel.registration.v1 import registration_pb2 as rpb
 from archipel.registration.v1 import registration_pb2_grpc as rpb_grpc
 from shared.clock import PARIS
@@ -142,3 +147,52 @@ async def test_candidate_registers_confirms_and_the_events_are_published(system:
         payload = required["payload"]
         assert isinstance(payload, dict)
         assert {d["kind"] for d in payload["documents"]} == kinds
+
+    await _documents_until_complete(system, candidate_id, token, staff.token, kinds)
+
+
+def _pdf(width: int) -> bytes:
+    out = io.BytesIO()
+    writer = PdfWriter()
+    writer.add_blank_page(width, 200)
+    writer.write(out)
+    return out.getvalue()
+
+
+async def _documents_until_complete(
+    system: RunningSystem, candidate_id: str, token: str, staff_token: str, kinds: set[str]
+) -> None:
+    settings = system.settings
+    candidate = [("authorization", f"Bearer {token}")]
+    staff = [("authorization", f"Bearer {staff_token}")]
+    own = dpb.DossierKey(session=SESSION, specialty="SIO-SISR")
+    theirs = dpb.DossierKey(candidate_id=candidate_id, session=SESSION, specialty="SIO-SISR")
+    async with grpc.aio.insecure_channel(settings.grpc_target("documents")) as channel:
+        documents = dpb_grpc.DocumentsStub(channel)
+        deadline = time.monotonic() + 30
+        while not (await documents.GetDossier(own, metadata=candidate)).requirements_known:
+            assert time.monotonic() < deadline, "DocumentsRequired never reached the documents service"
+            await asyncio.sleep(0.3)
+        uploaded = []
+        for width, kind in enumerate(sorted(kinds), start=100):
+
+            async def chunks(kind: str = kind, data: bytes = _pdf(width)) -> AsyncIterator[dpb.UploadChunk]:
+                yield dpb.UploadChunk(metadata=dpb.UploadMetadata(key=own, kind=kind, filename=f"{kind}.pdf"))
+                for start in range(0, len(data), 512):
+                    yield dpb.UploadChunk(data=data[start : start + 512])
+
+            uploaded.append(await documents.Upload(chunks(), metadata=candidate))
+        for document in uploaded:
+            view = await documents.Review(
+                dpb.ReviewRequest(key=theirs, document_id=document.document_id, accept=True), metadata=staff
+            )
+        assert view.complete and not view.missing
+    events = await asyncio.to_thread(
+        events_of,
+        settings.resolved_kafka(),
+        "archipel.documents.events",
+        candidate_id,
+        {"DocumentUploaded", "DossierComplete"},
+    )
+    sizes = {e["payload"]["sha256"]: e["payload"]["size"] for e in events if e["event_type"] == "DocumentUploaded"}  # type: ignore[index]
+    assert sizes == {d.sha256: d.size for d in uploaded}

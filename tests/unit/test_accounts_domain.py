@@ -168,9 +168,7 @@ def test_r04_a_candidate_birth_date_today_or_in_the_future_is_refused(birth_date
 def test_r04_the_birth_date_is_compared_with_today_in_paris() -> None:
     """22:30 UTC on 10/10 is 00:30 on 11/10 in Paris: 10/10 is then in the past."""
     late = datetime(2025, 10, 10, 22, 30, tzinfo=UTC)
-    assert when(INITIAL, create(birth_date=date(2025, 10, 10), now=late)) == [
-        created(birth_date=date(2025, 10, 10))
-    ]
+    assert when(INITIAL, create(birth_date=date(2025, 10, 10), now=late)) == [created(birth_date=date(2025, 10, 10))]
     with pytest.raises(InvalidInput):
         when(INITIAL, create(birth_date=date(2025, 10, 11), now=late))
 

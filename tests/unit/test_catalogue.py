@@ -241,9 +241,7 @@ def test_calendar_rules() -> None:
     with pytest.raises(CalendarFieldError, match=r"^registration_opens: 2026-03-29 02:30 does not exist"):
         calendar_from_local("lille", 2026, "2026-03-29T02:30", "2026-11-10T17:00")
     with pytest.raises(CalendarFieldError, match=r"^convocations_from: 'mi-avril' is not a date"):
-        calendar_from_local(
-            "lille", 2027, "2026-10-09T08:00", "2026-11-10T17:00", convocations_from="mi-avril"
-        )
+        calendar_from_local("lille", 2027, "2026-10-09T08:00", "2026-11-10T17:00", convocations_from="mi-avril")
     with pytest.raises(ValidationError, match="timezone"):
         Calendar(
             academy="lille",
@@ -307,9 +305,7 @@ def test_regulation_rules(catalogue: Catalogue) -> None:
     with pytest.raises(ValidationError, match="unit codes must be unique"):
         Regulation.model_validate({**fields, "units": (*fields["units"], fields["units"][0])})
     with pytest.raises(ValidationError, match="unit codes must be unique"):
-        Regulation.model_validate(
-            {**fields, "optional_units": ({**fields["optional_units"][0], "code": "U1"},)}
-        )
+        Regulation.model_validate({**fields, "optional_units": ({**fields["optional_units"][0], "code": "U1"},)})
     with pytest.raises(ValidationError, match="lower-case"):
         Regulation.model_validate({**fields, "languages": ("Anglais",)})
     with pytest.raises(ValidationError, match="greater than 0"):

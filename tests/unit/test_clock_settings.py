@@ -100,21 +100,15 @@ def test_settings_are_read_from_the_environment(clean_env: pytest.MonkeyPatch, t
     assert settings.home == tmp_path
 
 
-@pytest.mark.parametrize(
-    ("name", "value"), [("ARCHIPEL_KAFKA_PARTITIONS", "0"), ("ARCHIPEL_TOKEN_TTL_MINUTES", "x")]
-)
+@pytest.mark.parametrize(("name", "value"), [("ARCHIPEL_KAFKA_PARTITIONS", "0"), ("ARCHIPEL_TOKEN_TTL_MINUTES", "x")])
 def test_bad_settings_fail_fast(clean_env: pytest.MonkeyPatch, name: str, value: str) -> None:
     clean_env.setenv(name, value)
     with pytest.raises(ValueError, match=name.removeprefix("ARCHIPEL_").lower()):
         Settings()
 
 
-def test_servers_fall_back_to_those_recorded_by_infra_up(
-    clean_env: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    (tmp_path / "infra.json").write_text(
-        '{"database_url": "postgresql://local/x", "kafka_bootstrap_servers": "k:1"}'
-    )
+def test_servers_fall_back_to_those_recorded_by_infra_up(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / "infra.json").write_text('{"database_url": "postgresql://local/x", "kafka_bootstrap_servers": "k:1"}')
     settings = Settings(home=tmp_path)
     assert settings.infra_file == tmp_path / "infra.json"
     assert settings.resolved_database_url() == "postgresql://local/x"

@@ -68,9 +68,7 @@ def body_of(env: Envelope) -> JsonDict:
     "payload",
     [
         account_created(),
-        ActivationLinkSent(
-            token_digest="ab" * 32, sent_at=T0, expires_at=datetime(2025, 10, 12, 8, tzinfo=UTC)
-        ),
+        ActivationLinkSent(token_digest="ab" * 32, sent_at=T0, expires_at=datetime(2025, 10, 12, 8, tzinfo=UTC)),
         AccountActivated(account_id=ACCOUNT_ID, academy="aix-marseille", activated_at=T0),
     ],
 )

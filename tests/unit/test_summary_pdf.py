@@ -176,9 +176,7 @@ def test_french_formatting_helpers() -> None:
     assert academy_label("clermont-ferrand") == "Académie de Clermont-Ferrand"
     # summer time: 28 June 2026 10:30 UTC is 12:30 in Paris
     assert format_issued_at(datetime(2026, 6, 28, 10, 30, tzinfo=UTC)) == "28/06/2026 à 12:30"
-    assert format_deadline(datetime(2026, 8, 1, 6, 0, tzinfo=UTC)) == (
-        "samedi 1er août 2026 à 08:00 (heure de Paris)"
-    )
+    assert format_deadline(datetime(2026, 8, 1, 6, 0, tzinfo=UTC)) == ("samedi 1er août 2026 à 08:00 (heure de Paris)")
 
 
 def test_naive_datetime_and_unknown_form_are_refused() -> None:

@@ -96,9 +96,9 @@ def registration_id(candidate_id: object, session: int, specialty: str) -> str:
 
 
 def decide(state: RegistrationState, command: Command, facts: Facts) -> list[DomainEvent]:
-    _check_window(facts)
     if isinstance(command, SetNotRegistered):
         return _set_not_registered(state, command, facts)
+    _check_window(facts)
     if isinstance(command, StartRegistration):
         return _start(state, command, facts)
     _check_active(state)
@@ -133,9 +133,7 @@ def _check_active(state: RegistrationState) -> None:
 
 def _start(state: RegistrationState, command: StartRegistration, facts: Facts) -> list[DomainEvent]:
     if state.exists:
-        raise AlreadyExists(
-            "a registration exists already for this candidate, session and specialty: modify it"
-        )
+        raise AlreadyExists("a registration exists already for this candidate, session and specialty: modify it")
     events: list[DomainEvent] = [
         RegistrationStarted(
             registration_id=registration_id(command.candidate_id, command.session, command.specialty),
@@ -188,9 +186,7 @@ def _change(state: RegistrationState, command: Command, facts: Facts) -> list[Do
                 state.r408_exemption,
             )
             if command.r408_exemption and not regulation.requires_r408:
-                raise InvalidInput(
-                    "r408_exemption", f"{regulation.specialty} does not require the R408 attestation"
-                )
+                raise InvalidInput("r408_exemption", f"{regulation.specialty} does not require the R408 attestation")
             return (
                 []
                 if unchanged
@@ -252,9 +248,7 @@ def _choose_form(state: RegistrationState, command: ChooseExamForm, facts: Facts
                 f"{code} carries a bénéfice ({benefit.grade}/20, session {benefit.session_obtained}): registering "
                 "for it renounces the bénéfice definitively and the new grade counts even if lower; confirm to proceed",
             )
-        events.append(
-            BenefitRenounced(unit=code, session_obtained=benefit.session_obtained, by_registering=True)
-        )
+        events.append(BenefitRenounced(unit=code, session_obtained=benefit.session_obtained, by_registering=True))
     events.append(ExamFormChosen(form=command.form, units=units))
     return events
 
@@ -270,9 +264,7 @@ def _choose_language(state: RegistrationState, command: ChooseLanguage, facts: F
     if command.language == state.language:
         return []
     return [
-        LanguageChosen(
-            language=command.language, teaching_followed=True, rare=command.language in facts.rare_languages
-        )
+        LanguageChosen(language=command.language, teaching_followed=True, rare=command.language in facts.rare_languages)
     ]
 
 
@@ -298,13 +290,9 @@ def _declare_benefit(state: RegistrationState, command: DeclareBenefit, facts: F
         raise InvalidInput("unit", f"not a unit of {facts.regulation.specialty}")
     previous = state.benefits.get(command.unit)
     if previous is not None and previous.renounced:
-        raise RuleViolation(
-            "R-16", f"the bénéfice of {command.unit} was renounced, and renouncing is definitive"
-        )
+        raise RuleViolation("R-16", f"the bénéfice of {command.unit} was renounced, and renouncing is definitive")
     if command.unit in state.chosen_units:
-        raise RuleViolation(
-            "R-16", f"{command.unit} is registered for this session, which renounces its bénéfice"
-        )
+        raise RuleViolation("R-16", f"{command.unit} is registered for this session, which renounces its bénéfice")
     age = state.session - command.session_obtained
     if age < 1:
         raise InvalidInput("session_obtained", f"must be a session before {state.session}")
@@ -316,9 +304,7 @@ def _declare_benefit(state: RegistrationState, command: DeclareBenefit, facts: F
         )
     form = _form_of(state, facts)
     if form is None:
-        raise RuleViolation(
-            "R-14", "choose the exam form first: which grades are kept depends on it (R-14, R-15)"
-        )
+        raise RuleViolation("R-14", "choose the exam form first: which grades are kept depends on it (R-14, R-15)")
     if form is ExamForm.GLOBALE and command.grade < PASS_GRADE:
         raise RuleViolation("R-14", "in forme globale only grades of 10/20 or more are kept as bénéfices")
     if previous is not None and (previous.grade, previous.session_obtained) == (
@@ -344,9 +330,7 @@ def _renounce(state: RegistrationState, command: RenounceBenefit) -> list[Domain
         raise RuleViolation("R-16", f"the bénéfice of {command.unit} is already renounced (definitively)")
     if not command.confirm:
         raise RuleViolation("R-16", "renouncing a bénéfice is definitive: confirm to proceed")
-    return [
-        BenefitRenounced(unit=command.unit, session_obtained=benefit.session_obtained, by_registering=False)
-    ]
+    return [BenefitRenounced(unit=command.unit, session_obtained=benefit.session_obtained, by_registering=False)]
 
 
 def _declare_exemption(
@@ -356,13 +340,9 @@ def _declare_exemption(
     if unit is None:
         raise InvalidInput("unit", f"not a unit of {regulation.specialty}")
     if unit.domain is Domain.PROFESSIONAL and command.ground is not ExemptionGround.VAE:
-        raise RuleViolation(
-            "R-17", f"{unit.code} is a professional-domain test: only a VAE decision exempts from it"
-        )
+        raise RuleViolation("R-17", f"{unit.code} is a professional-domain test: only a VAE decision exempts from it")
     if command.unit in state.chosen_units:
-        raise RuleViolation(
-            "R-17", f"{command.unit} is registered for this session: remove it from the units first"
-        )
+        raise RuleViolation("R-17", f"{command.unit} is registered for this session: remove it from the units first")
     if state.exemptions.get(command.unit) == Exemption(unit=command.unit, ground=command.ground, detail=command.detail):
         return []  # nothing changes: no new summary version
     return [ExemptionDeclared(unit=command.unit, ground=command.ground, detail=command.detail)]
@@ -370,9 +350,7 @@ def _declare_exemption(
 
 def _declare_handicap(state: RegistrationState, command: DeclareHandicap, facts: Facts) -> list[DomainEvent]:
     if command.handicap and not command.amex_reference:
-        raise InvalidInput(
-            "amex_reference", "required when the answer is OUI: the AMEX request's reference (R-25)"
-        )
+        raise InvalidInput("amex_reference", "required when the answer is OUI: the AMEX request's reference (R-25)")
     deadline = facts.calendar.amex_deadline if facts.calendar else None
     if command.handicap and deadline is not None and facts.now >= deadline:
         raise RuleViolation("R-25", "arrangement requests are accepted until the AMEX deadline, now passed")
@@ -451,9 +429,7 @@ def _confirmation(
     return events
 
 
-def _set_not_registered(
-    state: RegistrationState, command: SetNotRegistered, facts: Facts
-) -> list[DomainEvent]:
+def _set_not_registered(state: RegistrationState, command: SetNotRegistered, facts: Facts) -> list[DomainEvent]:
     if not facts.staff:
         raise PermissionDenied("only rectorate staff set a registration 'non inscrit' (R-33)")
     if not state.exists:

@@ -17,16 +17,12 @@ def required_documents(state: RegistrationState, requires_r408: bool) -> tuple[R
     ]
     category = state.category
     if category is Category.INDIVIDUAL:
-        documents.append(
-            _doc("training_certificate", "Attestation de formation (préparation au diplôme)", "R-03")
-        )
+        documents.append(_doc("training_certificate", "Attestation de formation (préparation au diplôme)", "R-03"))
     if category is Category.DISTANCE:
         documents.append(_doc("school_certificate_year1", "Certificat de scolarité de 1re année", "R-20"))
         documents.append(_doc("school_certificate_year2", "Certificat de scolarité de 2e année", "R-20"))
     if state.training_shortened and category in (Category.DISTANCE, Category.INDIVIDUAL):
-        documents.append(
-            _doc("positionnement_decision", "Décision d'aménagement de la durée de formation", "R-20")
-        )
+        documents.append(_doc("positionnement_decision", "Décision d'aménagement de la durée de formation", "R-20"))
     if category is Category.PROFESSIONAL_EXPERIENCE:
         documents.append(
             _doc("work_certificates", "Certificat(s) de travail : un an d'expérience dans le domaine", "R-21")
@@ -60,7 +56,5 @@ def required_documents(state: RegistrationState, requires_r408: bool) -> tuple[R
             )
         )
     if state.handicap and state.existing_decision:
-        documents.append(
-            _doc("amex_decision", "Notification de la décision d'aménagement d'épreuves", "R-25")
-        )
+        documents.append(_doc("amex_decision", "Notification de la décision d'aménagement d'épreuves", "R-25"))
     return tuple(documents)

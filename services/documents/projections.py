@@ -1,0 +1,137 @@
+"""Read models of the documents service, and the intake that turns the registration service's
+DocumentsRequired into RecordRequirements commands on the dossier."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from services.documents import domain
+from services.documents.events import REGISTRY
+from services.documents.inbound import AccountCreated, CalendarSet, DocumentsRequired
+from shared.db import Connection, Migration
+from shared.events import Envelope
+from shared.eventstore import EventStore
+from shared.projections import Projection
+
+
+class ContactsView(Projection):
+    """Where to email a candidate, and each académie's documents deadline per session."""
+
+    name = "documents_contacts"
+    tables = ("candidates", "calendars")
+    event_types = frozenset({AccountCreated.event_type, CalendarSet.event_type})
+    migrations = (
+        Migration(
+            "documents_0001_contacts",
+            """
+            CREATE TABLE candidates (
+                account_id uuid PRIMARY KEY, email text NOT NULL, last_name text NOT NULL,
+                first_names text NOT NULL, academy text NOT NULL
+            );
+            CREATE TABLE calendars (
+                academy text NOT NULL, session integer NOT NULL, documents_deadline timestamptz,
+                PRIMARY KEY (academy, session)
+            );
+            """,
+        ),
+    )
+
+    async def apply(self, connection: Connection, envelope: Envelope) -> None:
+        event = envelope.payload
+        if isinstance(event, AccountCreated):
+            await connection.execute(
+                "INSERT INTO candidates VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id) DO NOTHING",
+                event.account_id,
+                event.email,
+                event.last_name,
+                event.first_names,
+                event.academy,
+            )
+        elif isinstance(event, CalendarSet):
+            await connection.execute(
+                "INSERT INTO calendars VALUES ($1, $2, $3) ON CONFLICT (academy, session)"
+                " DO UPDATE SET documents_deadline = excluded.documents_deadline",
+                event.academy,
+                event.session,
+                event.documents_deadline,
+            )
+
+
+def dossier_label(state: domain.DossierState) -> str:
+    if state.rejected:
+        return "rejected"
+    if state.requirements is None:
+        return "waiting"
+    return "complete" if state.is_complete() else "incomplete"
+
+
+class DossiersView(Projection):
+    """One row per dossier with its state, folded with the domain's own evolve."""
+
+    name = "documents_dossiers"
+    tables = ("dossier_list",)
+    event_types = frozenset(REGISTRY.models)
+    migrations = (
+        Migration(
+            "documents_0002_dossiers",
+            """
+            CREATE TABLE dossier_list (
+                stream_id text PRIMARY KEY, candidate_id uuid, academy text NOT NULL, session integer,
+                specialty text, state text NOT NULL, missing integer NOT NULL, pending_review integer NOT NULL,
+                snapshot jsonb NOT NULL
+            );
+            CREATE INDEX dossier_list_academy ON dossier_list (academy, session, state);
+            """,
+        ),
+    )
+
+    async def apply(self, connection: Connection, envelope: Envelope) -> None:
+        row = await connection.fetchrow("SELECT snapshot FROM dossier_list WHERE stream_id = $1", envelope.stream_id)
+        state = domain.DossierState.model_validate_json(row["snapshot"]) if row else domain.INITIAL
+        state = domain.evolve(state, envelope.payload)
+        session, specialty = _session_and_specialty(envelope.stream_id)
+        pending = sum(
+            1 for document_id in state.latest.values() if state.documents[document_id].review is domain.Review.PENDING
+        )
+        await connection.execute(
+            "INSERT INTO dossier_list VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (stream_id) DO UPDATE SET"
+            " candidate_id = $2, state = $6, missing = $7, pending_review = $8, snapshot = $9",
+            envelope.stream_id,
+            state.candidate_id,
+            envelope.academy,
+            session,
+            specialty,
+            dossier_label(state),
+            len(state.missing()),
+            pending,
+            state.model_dump_json(),
+        )
+
+
+def _session_and_specialty(stream_id: str) -> tuple[int, str]:
+    """dossier-<candidate uuid>-<session>-<specialty>"""
+    rest = stream_id.removeprefix("dossier-")[37:]
+    session, _, specialty = rest.partition("-")
+    return int(session), specialty
+
+
+class RequirementsIntake(Projection):
+    """A process manager: each DocumentsRequired becomes RecordRequirements on the dossier, in a
+    transaction of its own; a redelivery is recognised by the source event id and changes nothing."""
+
+    name = "documents_requirements_intake"
+    tables = ()
+    event_types = frozenset({DocumentsRequired.event_type})
+    migrations = ()
+
+    def __init__(self) -> None:
+        self._store: EventStore | None = None
+
+    def bind(self, pool: asyncpg.Pool) -> None:
+        self._store = EventStore(pool, REGISTRY)
+
+    async def apply(self, connection: Connection, envelope: Envelope) -> None:
+        from services.documents.handlers import record_requirements  # noqa: PLC0415
+
+        assert self._store is not None, "the runner binds the projection first"
+        await record_requirements(self._store, envelope)
