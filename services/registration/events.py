@@ -45,6 +45,16 @@ class RequiredDocument(BaseModel):
     rule: str
 
 
+class CarriedGrade(BaseModel):
+    """A kept bénéfice as the results service needs it to deliberate (R-14, R-15)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    unit: str
+    grade: Decimal
+    session_obtained: int
+
+
 class CalendarSet(DomainEvent):
     event_type: ClassVar[str] = "CalendarSet"
 
@@ -158,6 +168,7 @@ class RegistrationConfirmed(DomainEvent):
     exempted_units: tuple[str, ...]
     benefit_units: tuple[str, ...]  # kept bénéfices
     handicap: bool
+    benefits: tuple[CarriedGrade, ...] = ()  # the kept bénéfices' grades
 
 
 class SummaryIssued(DomainEvent):

@@ -35,6 +35,7 @@ from services.registration.events import (
     BenefitDeclared,
     BenefitOrigin,
     BenefitRenounced,
+    CarriedGrade,
     CategoryChanged,
     DocumentsRequired,
     ExamForm,
@@ -410,6 +411,10 @@ def _confirmation(
             exempted_units=tuple(sorted(state.exemptions)),
             benefit_units=tuple(sorted(state.kept_benefits())),
             handicap=bool(state.handicap),
+            benefits=tuple(
+                CarriedGrade(unit=b.unit, grade=b.grade, session_obtained=b.session_obtained)
+                for _, b in sorted(state.kept_benefits().items())
+            ),
         ),
         SummaryIssued(version=state.summary_version + 1, issued_at=facts.now),
     ]
