@@ -22,7 +22,7 @@ import hashlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
 
@@ -115,63 +115,30 @@ class EventStore:
     ) -> list[Envelope]:
         """Appends `events` after `expected_version` (0 for a new stream), all or none.
         `extra` runs in the same transaction (uniqueness tables, private data)."""
-        if expected_version < 0:
+        written = await self.append_many([Append(stream_id, expected_version, tuple(events), context)], extra=extra)
+        return written[0]
+
+    async def append_many(self, appends: Sequence[Append], *, extra: ExtraWrite | None = None) -> list[list[Envelope]]:
+        """Several streams in ONE transaction (a jury's file, say): every append or none."""
+        if any(append.expected_version < 0 for append in appends):
             raise ValueError("expected_version must be 0 or more")
-        if not events:
-            return []
+        if len({append.stream_id for append in appends}) != len(appends):
+            raise ValueError("a stream appears twice in one append_many")
         recorded_at = self._clock().astimezone(UTC)
-        envelopes = [
-            Envelope(
-                event_id=uuid4(),
-                stream_id=stream_id,
-                stream_version=expected_version + index,
-                event_type=event.event_type,
-                schema_version=event.schema_version,
-                occurred_at=context.occurred_at.astimezone(UTC),
-                recorded_at=recorded_at,
-                academy=context.academy,
-                actor=context.actor,
-                candidate_id=context.candidate_id,
-                correlation_id=context.correlation_id,
-                causation_id=context.causation_id,
-                trace_context=context.trace_context,
-                payload=event,
-            )
-            for index, event in enumerate(events, start=1)
-        ]
+        planned = [_envelopes(append, recorded_at) for append in appends]
+        if not any(planned):
+            return planned
         async with self.pool.acquire() as connection, connection.transaction():
             # The transaction id is taken first (see the module docstring).
             await connection.execute("SELECT pg_current_xact_id()")
-            head = await connection.fetchrow(
-                "SELECT stream_version, hash FROM events WHERE stream_id = $1 ORDER BY stream_version DESC LIMIT 1",
-                stream_id,
-            )
-            current = head["stream_version"] if head else 0
-            if current != expected_version:
-                raise ConcurrencyError(
-                    f"stream {stream_id} is at version {current}, not the expected {expected_version}"
-                )
-            previous: bytes = head["hash"] if head else b""
-            rows = []
-            for envelope in envelopes:
-                previous = chain_hash(previous, envelope)
-                rows.append((*_row(envelope), previous))
-            try:
-                await connection.executemany(
-                    f"INSERT INTO events ({_COLUMNS}, hash) VALUES"
-                    " ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-                    rows,
-                )
-            except asyncpg.UniqueViolationError as error:
-                if error.constraint_name == "events_pkey":
-                    raise ConcurrencyError(
-                        f"stream {stream_id} was appended to concurrently after version {expected_version}"
-                    ) from None
-                raise
+            # Streams in a fixed order, so that two multi-stream appends cannot deadlock.
+            for append, envelopes in sorted(zip(appends, planned, strict=True), key=lambda pair: pair[0].stream_id):
+                if envelopes:
+                    await _insert(connection, append, envelopes)
             if extra is not None:
                 await extra(connection)
             await connection.execute("SELECT pg_notify('archipel_events_' || current_schema(), '')")
-        return envelopes
+        return planned
 
     async def read_stream(self, stream_id: str, after_version: int = 0) -> list[Envelope]:
         rows = await self.pool.fetch(
@@ -224,6 +191,67 @@ class EventStore:
             trace_context=json.loads(row["trace_context"]),
             payload=payload,
         )
+
+
+@dataclass(frozen=True)
+class Append:
+    """One stream's part of an append: its events after `expected_version`."""
+
+    stream_id: str
+    expected_version: int
+    events: tuple[DomainEvent, ...]
+    context: CommandContext
+
+
+def _envelopes(append: Append, recorded_at: datetime) -> list[Envelope]:
+    context = append.context
+    return [
+        Envelope(
+            event_id=uuid4(),
+            stream_id=append.stream_id,
+            stream_version=append.expected_version + index,
+            event_type=event.event_type,
+            schema_version=event.schema_version,
+            occurred_at=context.occurred_at.astimezone(UTC),
+            recorded_at=recorded_at,
+            academy=context.academy,
+            actor=context.actor,
+            candidate_id=context.candidate_id,
+            correlation_id=context.correlation_id,
+            causation_id=context.causation_id,
+            trace_context=context.trace_context,
+            payload=event,
+        )
+        for index, event in enumerate(append.events, start=1)
+    ]
+
+
+async def _insert(connection: Connection, append: Append, envelopes: list[Envelope]) -> None:
+    stream_id, expected_version = append.stream_id, append.expected_version
+    head = await connection.fetchrow(
+        "SELECT stream_version, hash FROM events WHERE stream_id = $1 ORDER BY stream_version DESC LIMIT 1",
+        stream_id,
+    )
+    current = head["stream_version"] if head else 0
+    if current != expected_version:
+        raise ConcurrencyError(f"stream {stream_id} is at version {current}, not the expected {expected_version}")
+    previous: bytes = head["hash"] if head else b""
+    rows = []
+    for envelope in envelopes:
+        previous = chain_hash(previous, envelope)
+        rows.append((*_row(envelope), previous))
+    try:
+        await connection.executemany(
+            f"INSERT INTO events ({_COLUMNS}, hash) VALUES"
+            " ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+            rows,
+        )
+    except asyncpg.UniqueViolationError as error:
+        if error.constraint_name == "events_pkey":
+            raise ConcurrencyError(
+                f"stream {stream_id} was appended to concurrently after version {expected_version}"
+            ) from None
+        raise
 
 
 def _row(envelope: Envelope) -> tuple[Any, ...]:

@@ -18,7 +18,7 @@ import pytest
 from shared.db import Connection, create_pool
 from shared.errors import ConcurrencyError, InvalidEvent, UnknownEventType
 from shared.events import DomainEvent, Envelope, EventRegistry
-from shared.eventstore import EventStore, LoggedEvent, LogPosition
+from shared.eventstore import Append, EventStore, LoggedEvent, LogPosition
 from tests.integration import sample_events as sample
 from tests.integration.sample_events import ACADEMY, ACTOR, Counted, Noted, context, open_store, registry
 
@@ -307,3 +307,19 @@ async def test_a_naive_reader_skips_an_earlier_position_committed_later_but_read
         assert time.monotonic() < deadline, f"read_log still returns {logged} after 10 s"
         await asyncio.sleep(0.01)
     assert [e.envelope.event_id for e in logged] == [a.event_id, b.event_id]
+
+
+async def test_append_many_writes_every_stream_or_none(store: EventStore) -> None:
+    """A jury's file spans many candidates: all its streams are written in one transaction, or none."""
+    await store.append("s-b", 0, [Counted(amount=1)], context())
+    good = Append("s-a", 0, (Counted(amount=2),), context())
+    stale = Append("s-b", 0, (Counted(amount=3),), context())  # s-b is at version 1: a conflict
+    with pytest.raises(ConcurrencyError):
+        await store.append_many([good, stale])
+    assert await store.read_stream("s-a") == []
+    assert len(await store.read_stream("s-b")) == 1
+
+    written = await store.append_many([good, Append("s-b", 1, (Counted(amount=3), Counted(amount=4)), context())])
+    assert [len(envelopes) for envelopes in written] == [1, 2]
+    assert [e.stream_version for e in await store.read_stream("s-b")] == [1, 2, 3]
+    assert [e.stream_version for e in await store.read_stream("s-a")] == [1]
