@@ -10,5 +10,6 @@ def specs() -> list[ServiceSpec]:
     from services.accounts.app import SPEC as ACCOUNTS  # noqa: PLC0415
     from services.documents.app import SPEC as DOCUMENTS  # noqa: PLC0415
     from services.registration.app import SPEC as REGISTRATION  # noqa: PLC0415
+    from services.results.app import SPEC as RESULTS  # noqa: PLC0415
 
-    return [ACCOUNTS, REGISTRATION, DOCUMENTS]
+    return [ACCOUNTS, REGISTRATION, DOCUMENTS, RESULTS]

@@ -2,7 +2,9 @@
 CLI opens a calendar; a candidate activated through the emailed link registers, confirms, downloads
 the summary PDF; RegistrationConfirmed and DocumentsRequired reach archipel.registration.events;
 the documents service learns the requirements from that topic; the candidate uploads every document,
-staff accept them, and DossierComplete reaches archipel.documents.events."""
+staff accept them, and DossierComplete reaches archipel.documents.events; the results service learns
+the registration from the topic, staff record the grades, the jury deliberates and the candidate reads
+the outcome and the score sheet."""
 
 from __future__ import annotations
 
@@ -25,6 +27,8 @@ from archipel.documents.v1 import documents_pb2 as dpb
 from archipel.documents.v1 import documents_pb2_grpc as dpb_grpc
 from archipel.registration.v1 import registration_pb2 as rpb
 from archipel.registration.v1 import registration_pb2_grpc as rpb_grpc
+from archipel.results.v1 import results_pb2 as spb
+from archipel.results.v1 import results_pb2_grpc as spb_grpc
 from shared.clock import PARIS
 from tests.conftest import env_of
 from tests.e2e.conftest import Inbox, RunningSystem
@@ -149,6 +153,7 @@ async def test_candidate_registers_confirms_and_the_events_are_published(system:
         assert {d["kind"] for d in payload["documents"]} == kinds
 
     await _documents_until_complete(system, candidate_id, token, staff.token, kinds)
+    await _graded_and_deliberated(system, candidate_id, token, staff.token)
 
 
 def _pdf(width: int) -> bytes:
@@ -196,3 +201,45 @@ async def _documents_until_complete(
     )
     sizes = {e["payload"]["sha256"]: e["payload"]["size"] for e in events if e["event_type"] == "DocumentUploaded"}  # type: ignore[index]
     assert sizes == {d.sha256: d.size for d in uploaded}
+
+
+GRADES = {"U1": "12", "U2": "9.5", "U3": "11", "U4": "10", "U5": "13.25", "U6": "8", "U7": "14"}
+
+
+async def _graded_and_deliberated(system: RunningSystem, candidate_id: str, token: str, staff_token: str) -> None:
+    """SIO-SISR, coefficients 2, 2, 3, 3, 4, 4, 4 (sum 22):
+    2x12 + 2x9.5 + 3x11 + 3x10 + 4x13.25 + 4x8 + 4x14 = 24 + 19 + 33 + 30 + 53 + 32 + 56 = 247
+    247 / 22 = 11.2272... -> "11.23", ADMIS (R-28)."""
+    settings = system.settings
+    staff = [("authorization", f"Bearer {staff_token}")]
+    key = spb.ResultsKey(candidate_id=candidate_id, session=SESSION, specialty="SIO-SISR")
+    async with grpc.aio.insecure_channel(settings.grpc_target("results")) as channel:
+        results = spb_grpc.ResultsStub(channel)
+        deadline = time.monotonic() + 30
+        for unit, grade in GRADES.items():
+            while True:  # the results service learns the confirmed registration from its topic
+                try:
+                    await results.RecordGrade(spb.RecordGradeRequest(key=key, unit=unit, grade=grade), metadata=staff)
+                    break
+                except grpc.aio.AioRpcError as error:
+                    assert error.code() is grpc.StatusCode.NOT_FOUND, error.details()
+                    assert time.monotonic() < deadline, "RegistrationConfirmed never reached the results service"
+                    await asyncio.sleep(0.3)
+        view = await results.Deliberate(key, metadata=staff)
+        assert (view.outcome, view.average, view.final) == ("ADMIS", "11.23", True)
+        own = await results.GetResults(
+            spb.ResultsKey(session=SESSION, specialty="SIO-SISR"), metadata=[("authorization", f"Bearer {token}")]
+        )
+        assert own.outcome == "ADMIS"
+        sheet = await results.GetScoreSheet(key, metadata=staff)
+        text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(sheet.pdf)).pages)
+        assert "11.23" in text and "Admis" in text
+    events = await asyncio.to_thread(
+        events_of,
+        settings.resolved_kafka(),
+        "archipel.results.events",
+        candidate_id,
+        {"DeliberationCompleted", "FinalResultPublished"},
+    )
+    final = next(e for e in events if e["event_type"] == "FinalResultPublished")
+    assert final["payload"]["outcome"] == "ADMIS"  # type: ignore[index]

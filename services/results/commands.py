@@ -1,0 +1,54 @@
+"""Commands of the results service."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from services.results.events import Carried
+
+UnitCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,3}[0-9]{1,2}(\.[0-9])?$")]
+Grade = Annotated[Decimal, Field(ge=0, le=20, max_digits=4, decimal_places=2)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)]
+
+
+class Command(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class NoteRegistration(Command):
+    """From the registration topic's RegistrationConfirmed (the latest version counts)."""
+
+    candidate_id: UUID
+    academy: str
+    session: int
+    specialty: str
+    form: str
+    units: tuple[str, ...]
+    optional_units: tuple[str, ...]
+    exempted_units: tuple[str, ...]
+    benefits: tuple[Carried, ...]
+    source_event_id: UUID
+
+
+class RecordGrade(Command):
+    unit: UnitCode
+    grade: Grade
+    reason: Reason = ""
+
+
+class RecordAbsence(Command):
+    unit: UnitCode
+    justified: bool = False
+    reason: Reason = ""
+
+
+class Deliberate(Command):
+    pass
+
+
+class RecordControle(Command):
+    grades: dict[UnitCode, Grade]

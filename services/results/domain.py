@@ -1,0 +1,282 @@
+"""Results domain: one aggregate per candidate, session and specialty (pure decide/evolve).
+
+Grades and absences are recorded per unit; a correction is a new event with its reason, nothing is
+overwritten. Deliberating applies services.results.deliberation (R-13 to R-17, R-27 to R-32) with the
+regulation of the candidate's session; its outcome, the final result and the granted bénéfices are
+events.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from fractions import Fraction
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
+
+from services.results.commands import Command, Deliberate, NoteRegistration, RecordAbsence, RecordControle, RecordGrade
+from services.results.deliberation import (
+    Absence,
+    CarriedGrade,
+    Deliberation,
+    Form,
+    Outcome,
+    UnitResult,
+    deliberate,
+    two_decimals,
+)
+from services.results.events import (
+    AbsenceRecorded,
+    BenefitGranted,
+    Carried,
+    ControleResultRecorded,
+    DeliberationCompleted,
+    FinalResultPublished,
+    GradesRecorded,
+    RegistrationNoted,
+    UnitOutcome,
+)
+from services.results.regulation import Regulation
+from shared.errors import InvalidInput, NotFound, RuleViolation
+from shared.events import DomainEvent
+
+FINAL = frozenset({Outcome.ADMIS, Outcome.AJOURNE, Outcome.ELIMINE})
+
+
+class Mark(BaseModel):
+    """A unit's first-group result: a grade, or an absence (justified or not)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    grade: Decimal | None = None
+    justified_absence: bool = False
+
+    def describe(self) -> str:
+        if self.grade is not None:
+            return f"{self.grade:.2f}"
+        return "absent (justified)" if self.justified_absence else "absent"
+
+
+class ResultsState(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    candidate_id: UUID | None = None
+    academy: str = ""
+    session: int = 0
+    specialty: str = ""
+    form: str = ""
+    units: tuple[str, ...] = ()
+    optional_units: tuple[str, ...] = ()
+    exempted_units: tuple[str, ...] = ()
+    benefits: tuple[Carried, ...] = ()
+    sources: frozenset[UUID] = frozenset()
+    marks: dict[str, Mark] = {}
+    outcome: str | None = None
+    average: Decimal | None = None
+    professional_average: Decimal | None = None
+    final_average: Decimal | None = None
+    retained: tuple[UnitOutcome, ...] = ()
+    controle: dict[str, Decimal] = {}
+    final: bool = False
+
+    @property
+    def registered(self) -> bool:
+        return self.candidate_id is not None
+
+
+INITIAL = ResultsState()
+
+
+def decide(state: ResultsState, command: Command, regulation: Regulation | None = None) -> list[DomainEvent]:
+    if isinstance(command, NoteRegistration):
+        return _note(state, command)
+    if not state.registered:
+        raise NotFound("no confirmed registration is known for this candidate, session and specialty")
+    if isinstance(command, RecordGrade | RecordAbsence):
+        return _record(state, command)
+    assert regulation is not None, "deliberating needs the regulation of the session (R-32)"
+    if isinstance(command, Deliberate):
+        return _deliberate(state, regulation)
+    if isinstance(command, RecordControle):
+        return _controle(state, command, regulation)
+    raise TypeError(f"unknown command {type(command).__name__}")
+
+
+def _note(state: ResultsState, command: NoteRegistration) -> list[DomainEvent]:
+    if command.source_event_id in state.sources or state.outcome is not None:
+        # A redelivery, or a registration change arriving after the jury deliberated (the window
+        # closed long before): neither changes the results.
+        return []
+    return [RegistrationNoted(**command.model_dump())]
+
+
+def _record(state: ResultsState, command: RecordGrade | RecordAbsence) -> list[DomainEvent]:
+    if state.outcome is not None and state.outcome != Outcome.INCOMPLET:
+        # INCOMPLET (forme progressive) is not a decision: the missing results may still come in.
+        raise RuleViolation("R-31", "the jury has deliberated: first-group results can no longer change")
+    if command.unit not in state.units and command.unit not in state.optional_units:
+        sat = ", ".join((*state.units, *state.optional_units)) or "none"
+        raise InvalidInput("unit", f"{command.unit} is not a unit the candidate sits this session (sat: {sat})")
+    previous = state.marks.get(command.unit)
+    if previous is not None:
+        if isinstance(command, RecordGrade):
+            unchanged = previous.grade == command.grade
+        else:
+            unchanged = previous.grade is None and previous.justified_absence == command.justified
+        if unchanged:
+            return []  # the same result again (a redelivery): nothing to correct
+        if not command.reason:
+            raise InvalidInput(
+                "reason", f"{command.unit} has {previous.describe()} already: a correction needs its reason"
+            )
+    described = previous.describe() if previous else None
+    if isinstance(command, RecordGrade):
+        return [GradesRecorded(unit=command.unit, grade=command.grade, previous=described, reason=command.reason)]
+    return [AbsenceRecorded(unit=command.unit, justified=command.justified, previous=described, reason=command.reason)]
+
+
+def first_group(state: ResultsState) -> dict[str, UnitResult]:
+    """The deliberation's input, from what was recorded and what the registration said."""
+    results: dict[str, UnitResult] = {}
+    for code in state.exempted_units:
+        results[code] = UnitResult(dispensed=True)
+    for benefit in state.benefits:
+        results[benefit.unit] = UnitResult(benefit=CarriedGrade(grade=benefit.grade, session=benefit.session_obtained))
+    for code, mark in state.marks.items():
+        if mark.grade is not None:
+            results[code] = UnitResult(grade=mark.grade)
+        else:
+            results[code] = UnitResult(absent=Absence.JUSTIFIED if mark.justified_absence else Absence.UNJUSTIFIED)
+    return results
+
+
+def _run(state: ResultsState, regulation: Regulation, controle: dict[str, Decimal] | None) -> Deliberation:
+    try:
+        return deliberate(regulation, Form(state.form), state.session, first_group(state), controle)
+    except InvalidInput as error:
+        raise RuleViolation("R-28", f"cannot deliberate yet: {error.message}") from None
+
+
+def _deliberate(state: ResultsState, regulation: Regulation) -> list[DomainEvent]:
+    if state.outcome is not None and state.outcome != Outcome.INCOMPLET:
+        raise RuleViolation("R-28", f"the jury has deliberated already: {state.outcome}")
+    result = _run(state, regulation, None)
+    assert state.candidate_id is not None
+    events: list[DomainEvent] = [
+        DeliberationCompleted(
+            candidate_id=state.candidate_id,
+            session=state.session,
+            specialty=state.specialty,
+            outcome=result.outcome.value,
+            average=_rounded(result.average),
+            professional_average=_rounded(result.professional_average),
+            units=_unit_outcomes(result),
+            regulation_session=regulation.first_session or state.session,
+        )
+    ]
+    if result.outcome in FINAL:
+        events += _final(state, result)
+    return events
+
+
+def _controle(state: ResultsState, command: RecordControle, regulation: Regulation) -> list[DomainEvent]:
+    if state.outcome != Outcome.CONTROLE:
+        raise RuleViolation("R-29", "only a candidate allowed to sit the épreuves de contrôle has contrôle grades")
+    if state.final:
+        raise RuleViolation("R-31", "the final result is published already")
+    result = _run(state, regulation, dict(command.grades))
+    return [
+        ControleResultRecorded(
+            grades=tuple(
+                Carried(unit=u, grade=g, session_obtained=state.session) for u, g in sorted(command.grades.items())
+            )
+        ),
+        *_final(state, result),
+    ]
+
+
+def _final(state: ResultsState, result: Deliberation) -> list[DomainEvent]:
+    assert state.candidate_id is not None
+    events: list[DomainEvent] = [
+        FinalResultPublished(
+            candidate_id=state.candidate_id,
+            academy=state.academy,
+            session=state.session,
+            specialty=state.specialty,
+            outcome=result.outcome.value,
+            average=_rounded(result.average),
+            final_average=_rounded(result.final_average),
+            units=_unit_outcomes(result),
+        )
+    ]
+    events += [
+        BenefitGranted(
+            candidate_id=state.candidate_id,
+            specialty=state.specialty,
+            unit=b.unit,
+            grade=b.grade,
+            session=state.session,
+            valid_through_session=b.valid_through_session,
+        )
+        for b in result.benefits
+    ]
+    return events
+
+
+def _unit_outcomes(result: Deliberation) -> tuple[UnitOutcome, ...]:
+    return tuple(UnitOutcome(unit=code, retained=u.retained, source=u.source.value) for code, u in result.units.items())
+
+
+def _rounded(value: Fraction | None) -> Decimal | None:
+    return None if value is None else Decimal(two_decimals(value))
+
+
+def evolve(state: ResultsState, event: DomainEvent) -> ResultsState:
+    match event:
+        case RegistrationNoted():
+            return state.model_copy(
+                update={
+                    "candidate_id": event.candidate_id,
+                    "academy": event.academy,
+                    "session": event.session,
+                    "specialty": event.specialty,
+                    "form": event.form,
+                    "units": event.units,
+                    "optional_units": event.optional_units,
+                    "exempted_units": event.exempted_units,
+                    "benefits": event.benefits,
+                    "sources": state.sources | {event.source_event_id},
+                }
+            )
+        case GradesRecorded():
+            return state.model_copy(update={"marks": {**state.marks, event.unit: Mark(grade=event.grade)}})
+        case AbsenceRecorded():
+            mark = Mark(justified_absence=event.justified)
+            return state.model_copy(update={"marks": {**state.marks, event.unit: mark}})
+        case DeliberationCompleted():
+            return state.model_copy(
+                update={
+                    "outcome": event.outcome,
+                    "average": event.average,
+                    "professional_average": event.professional_average,
+                    "retained": event.units,
+                }
+            )
+        case ControleResultRecorded():
+            return state.model_copy(update={"controle": {g.unit: g.grade for g in event.grades}})
+        case FinalResultPublished():
+            return state.model_copy(
+                update={
+                    "outcome": event.outcome,
+                    "final": True,
+                    "final_average": event.final_average,
+                    "retained": event.units or state.retained,
+                }
+            )
+    return state
+
+
+def replay(events: list[DomainEvent], state: ResultsState = INITIAL) -> ResultsState:
+    for event in events:
+        state = evolve(state, event)
+    return state
