@@ -7,13 +7,24 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from archipel_cli import accounts, calendar, deliberate, documents, infra, projections, registration, results, run
+from archipel_cli import (
+    accounts,
+    calendar,
+    deliberate,
+    documents,
+    events,
+    infra,
+    projections,
+    registration,
+    results,
+    run,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="archipel", description="Archipel back office")
     groups = parser.add_subparsers(dest="group", required=True)
-    for module in (infra, accounts, registration, calendar, documents, results, deliberate, projections, run):
+    for module in (infra, accounts, registration, calendar, documents, results, deliberate, projections, events, run):
         module.register(groups)
     return parser
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 
 from services.results.commands import Command, Deliberate, NoteRegistration, RecordAbsence, RecordControle, RecordGrade
 from services.results.deliberation import (
+    BENEFIT_SESSIONS,
     Absence,
     CarriedGrade,
     Deliberation,
@@ -176,7 +177,28 @@ def _deliberate(state: ResultsState, regulation: Regulation) -> list[DomainEvent
     ]
     if result.outcome in FINAL:
         events += _final(state, result)
+    elif result.outcome is Outcome.INCOMPLET and all(code in state.marks for code in state.units):
+        events += _progression(state)
     return events
+
+
+def _progression(state: ResultsState) -> list[DomainEvent]:
+    """Forme progressive, R-15: the units sat this session are all graded but others remain for
+    later sessions; every grade obtained here is kept (below 10 too) for the five following
+    sessions, so that the next registration carries it."""
+    assert state.candidate_id is not None
+    return [
+        BenefitGranted(
+            candidate_id=state.candidate_id,
+            specialty=state.specialty,
+            unit=code,
+            grade=mark.grade,
+            session=state.session,
+            valid_through_session=state.session + BENEFIT_SESSIONS,
+        )
+        for code, mark in sorted(state.marks.items())
+        if mark.grade is not None
+    ]
 
 
 def _controle(state: ResultsState, command: RecordControle, regulation: Regulation) -> list[DomainEvent]:
