@@ -6,12 +6,14 @@ from decimal import Decimal
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from services.results.events import Carried
 
 UnitCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,3}[0-9]{1,2}(\.[0-9])?$")]
-Grade = Annotated[Decimal, Field(ge=0, le=20, max_digits=4, decimal_places=2)]
+Grade = Annotated[
+    Decimal, Field(ge=0, le=20, max_digits=4, decimal_places=2), AfterValidator(lambda d: d.quantize(Decimal("0.01")))
+]  # out of 20, two decimals at most, always written with two ("12.50")
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)]
 
 

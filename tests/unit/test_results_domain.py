@@ -785,3 +785,9 @@ def test_forme_progressive_with_a_sat_unit_ungraded_grants_nothing_yet() -> None
     """R-15: U5 was sat this session but has no result: nothing is granted until it has one."""
     state = registered({"U1": "8", "U2": "12"}, form="progressive", units=("U1", "U2", "U5"))
     assert only(when(state, Deliberate()), BenefitGranted) == []
+
+
+def test_a_recorded_grade_is_written_with_two_decimals() -> None:
+    """Grades are exact decimals written "12.50" whatever the jury typed (12.5, 12)."""
+    assert [e.grade for e in when(registered(), grade("U1", "12.5"))] == [Decimal("12.50")]  # type: ignore[attr-defined]
+    assert str(grade("U2", "12").grade) == "12.00"
