@@ -40,8 +40,13 @@ class CommandContext(BaseModel):
     trace_context: dict[str, str] = Field(default_factory=dict)
 
 
-class Envelope(BaseModel):
-    """A recorded event with its metadata; `payload` is the typed domain event."""
+def canonical_json(body: JsonDict) -> bytes:
+    """The one serialisation of an event: what the relay publishes and what the hash chain covers."""
+    return json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
+
+
+class EnvelopeHeader(BaseModel):
+    """An event's metadata (everything but its payload)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -58,17 +63,33 @@ class Envelope(BaseModel):
     correlation_id: UUID
     causation_id: UUID | None
     trace_context: dict[str, str] = Field(default_factory=dict)
-    payload: DomainEvent
 
     @property
     def partition_key(self) -> str:
         """Kafka key: a candidate's events share it so they stay ordered (DESIGN rule 6)."""
         return self.candidate_id or self.stream_id
 
+
+class Envelope(EnvelopeHeader):
+    """A recorded event with its metadata; `payload` is the typed domain event."""
+
+    payload: DomainEvent
+
     def to_json(self) -> bytes:
         body = self.model_dump(mode="json", exclude={"payload"})
         body["payload"] = self.payload.model_dump(mode="json")
-        return json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
+        return canonical_json(body)
+
+
+class StoredEnvelope(EnvelopeHeader):
+    """An event exactly as stored: the payload is the JSON written at append time, in its original
+    schema version (not upcast). The relay publishes this, so the hash chain can be checked on the
+    topics too; consumers upcast when they decode."""
+
+    payload: JsonDict
+
+    def to_json(self) -> bytes:
+        return canonical_json(self.model_dump(mode="json"))
 
 
 class EventRegistry:

@@ -31,7 +31,7 @@ import asyncpg
 from shared.clock import Clock, system_clock
 from shared.db import Connection, Migration
 from shared.errors import ConcurrencyError
-from shared.events import CommandContext, DomainEvent, Envelope, EventRegistry
+from shared.events import CommandContext, DomainEvent, Envelope, EventRegistry, StoredEnvelope
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
@@ -86,10 +86,12 @@ class LogPosition:
 @dataclass(frozen=True)
 class LoggedEvent:
     position: LogPosition
-    envelope: Envelope
+    envelope: Envelope  # decoded (and upcast) with the store's registry
+    stored: StoredEnvelope  # as written: what the relay publishes
+    hash: bytes  # the chain hash recorded at append time
 
 
-def chain_hash(previous: bytes, envelope: Envelope) -> bytes:
+def chain_hash(previous: bytes, envelope: Envelope | StoredEnvelope) -> bytes:
     """Tamper evidence: each event's hash covers its content and the previous event's hash."""
     return hashlib.sha256(previous + envelope.to_json()).digest()
 
@@ -151,7 +153,7 @@ class EventStore:
     async def read_log(self, after: LogPosition, limit: int = 500) -> list[LoggedEvent]:
         """Committed events after `after`, in log order, only below the in-flight horizon."""
         rows = await self.pool.fetch(
-            f"SELECT tx_id::text AS tx, position, {_COLUMNS} FROM events"
+            f"SELECT tx_id::text AS tx, position, hash, {_COLUMNS} FROM events"
             " WHERE (tx_id, position) > ($1::text::xid8, $2)"
             "   AND tx_id < pg_snapshot_xmin(pg_current_snapshot())"
             " ORDER BY tx_id, position LIMIT $3",
@@ -159,7 +161,12 @@ class EventStore:
             after.position,
             limit,
         )
-        return [LoggedEvent(LogPosition(int(row["tx"]), row["position"]), self._envelope(row)) for row in rows]
+        return [
+            LoggedEvent(
+                LogPosition(int(row["tx"]), row["position"]), self._envelope(row), stored_envelope(row), row["hash"]
+            )
+            for row in rows
+        ]
 
     async def tail(self, after: LogPosition, batch: int = 500) -> AsyncIterator[LoggedEvent]:
         """Every event currently readable after `after` (one pass, no waiting)."""
@@ -191,6 +198,26 @@ class EventStore:
             trace_context=json.loads(row["trace_context"]),
             payload=payload,
         )
+
+
+def stored_envelope(row: asyncpg.Record) -> StoredEnvelope:
+    """An events row as stored, payload undecoded (tamper evidence, relaying)."""
+    return StoredEnvelope(
+        event_id=row["event_id"],
+        stream_id=row["stream_id"],
+        stream_version=row["stream_version"],
+        event_type=row["event_type"],
+        schema_version=row["schema_version"],
+        occurred_at=row["occurred_at"],
+        recorded_at=row["recorded_at"],
+        academy=row["academy"],
+        actor=row["actor"],
+        candidate_id=row["candidate_id"],
+        correlation_id=row["correlation_id"],
+        causation_id=row["causation_id"],
+        trace_context=json.loads(row["trace_context"]),
+        payload=json.loads(row["payload"]),
+    )
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from shared.events import Envelope
+from shared.events import EnvelopeHeader
 
 Headers = list[tuple[str, bytes]]
 
@@ -23,7 +23,7 @@ def producer_config(bootstrap_servers: str) -> dict[str, Any]:
     }
 
 
-def headers_for(envelope: Envelope, trace_context: Mapping[str, str]) -> Headers:
+def headers_for(envelope: EnvelopeHeader, trace_context: Mapping[str, str]) -> Headers:
     headers: Headers = [
         ("event_type", envelope.event_type.encode()),
         ("schema_version", str(envelope.schema_version).encode()),

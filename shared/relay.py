@@ -89,7 +89,7 @@ class Relay:
     def _publish(self, events: Sequence[LoggedEvent]) -> None:
         futures = []
         for logged in events:
-            envelope = logged.envelope
+            envelope = logged.stored
             parent = context_from(envelope.trace_context)
             with self._tracer.start_as_current_span(
                 "relay.publish", context=parent, kind=trace.SpanKind.PRODUCER
@@ -102,7 +102,10 @@ class Relay:
                         self.topic,
                         value=envelope.to_json(),
                         key=envelope.partition_key.encode(),
-                        headers=headers_for(envelope, current_context_carrier()),
+                        headers=[
+                            *headers_for(envelope, current_context_carrier()),
+                            ("hash", logged.hash.hex().encode()),
+                        ],
                     )
                 )
         self.producer.flush(self.send_timeout)

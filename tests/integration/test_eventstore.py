@@ -18,7 +18,7 @@ import pytest
 from shared.db import Connection, create_pool
 from shared.errors import ConcurrencyError, InvalidEvent, UnknownEventType
 from shared.events import DomainEvent, Envelope, EventRegistry
-from shared.eventstore import Append, EventStore, LoggedEvent, LogPosition
+from shared.eventstore import Append, EventStore, LoggedEvent, LogPosition, chain_hash
 from tests.integration import sample_events as sample
 from tests.integration.sample_events import ACADEMY, ACTOR, Counted, Noted, context, open_store, registry
 
@@ -323,3 +323,18 @@ async def test_append_many_writes_every_stream_or_none(store: EventStore) -> Non
     assert [len(envelopes) for envelopes in written] == [1, 2]
     assert [e.stream_version for e in await store.read_stream("s-b")] == [1, 2, 3]
     assert [e.stream_version for e in await store.read_stream("s-a")] == [1]
+
+
+async def test_the_stored_form_recomputes_the_hash_chain_recorded_at_append(store: EventStore) -> None:
+    """Tamper evidence: each event's hash covers its stored JSON and the previous hash of its stream."""
+    await store.append("s-1", 0, [Counted(amount=1), Noted(text="é")], context("c"))
+    await store.append("s-1", 2, [Counted(amount=3)], context("c"))
+    logged = await store.read_log(LogPosition.start())
+    previous = b""
+    for event in logged:
+        assert event.stored.to_json() == event.envelope.to_json()  # no upcasting here: the same bytes
+        previous = chain_hash(previous, event.stored)
+        assert previous == event.hash
+    await store.pool.execute("UPDATE events SET payload = '{\"amount\": 2}' WHERE stream_version = 1")
+    tampered = (await store.read_log(LogPosition.start()))[0]
+    assert chain_hash(b"", tampered.stored) != tampered.hash
