@@ -6,6 +6,7 @@ groups and ports are this run's own, so a `make run` on the same machine is not 
 from __future__ import annotations
 
 import asyncio
+import random
 import socket
 import subprocess
 import sys
@@ -52,12 +53,12 @@ class Inbox:
 
 
 def _free_port_block(size: int) -> int:
-    """A base port such that base..base+size-1 are free right now."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base: int = probe.getsockname()[1]
-        if base + size < 65535 and all(_free(base + i) for i in range(size)):
+    """A base port such that base..base+size-1 are free right now. Chosen below the kernel's
+    ephemeral range (32768 and up), so that the clients' own outgoing connections cannot take
+    them between this check and the servers' start."""
+    for _ in range(200):
+        base = random.randrange(20000, 32000 - size)
+        if all(_free(base + i) for i in range(size)):
             return base
     raise RuntimeError("no free block of ports")
 
