@@ -11,7 +11,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import asyncpg
@@ -20,6 +20,7 @@ from opentelemetry import trace
 
 from shared.db import Connection, Migration, check_identifier
 from shared.events import Envelope, EventRegistry
+from shared.eventstore import EventStore
 from shared.telemetry import context_from, tracer
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,32 @@ class Projection(abc.ABC):
     @abc.abstractmethod
     async def apply(self, connection: Connection, envelope: Envelope) -> None:
         """Changes the read model; runs inside the runner's transaction."""
+
+
+Intake = Callable[[EventStore, Envelope], Awaitable[None]]
+
+
+class CommandIntake(Projection):
+    """A process manager: each consumed event becomes a command on this service's own aggregate,
+    appended by `intake` in a transaction of its own (not the runner's: an append takes its
+    transaction id first). The aggregate recognises a redelivery by the source event id."""
+
+    tables = ()
+    migrations = ()
+
+    def __init__(self, name: str, event_type: str, registry: EventRegistry, intake: Intake) -> None:
+        self.name = name
+        self.event_types = frozenset({event_type})
+        self._registry = registry
+        self._intake = intake
+        self._store: EventStore | None = None
+
+    def bind(self, pool: asyncpg.Pool) -> None:
+        self._store = EventStore(pool, self._registry)
+
+    async def apply(self, connection: Connection, envelope: Envelope) -> None:
+        assert self._store is not None, "the runner binds the projection first"
+        await self._intake(self._store, envelope)
 
 
 @dataclass(frozen=True)

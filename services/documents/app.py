@@ -14,7 +14,7 @@ from services.documents.blobstore import BlobStore, blob_store_from
 from services.documents.events import REGISTRY
 from services.documents.handlers import DocumentsHandlers
 from services.documents.inbound import INBOUND
-from services.documents.projections import ContactsView, DossiersView, RequirementsIntake
+from services.documents.projections import ContactsView, DossiersView, requirements_intake
 from services.documents.schema import migrations
 from shared.clock import Clock, system_clock
 from shared.eventstore import EventStore
@@ -29,7 +29,7 @@ SPEC = ServiceSpec(
     name="documents",
     registry=REGISTRY,
     migrations=migrations,
-    projections=lambda: [ContactsView(), DossiersView(), RequirementsIntake()],
+    projections=lambda: [ContactsView(), DossiersView(), requirements_intake()],
     projection_topics=("accounts", "registration", "documents"),
     inbound=INBOUND,
 )

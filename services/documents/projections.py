@@ -3,15 +3,13 @@ DocumentsRequired into RecordRequirements commands on the dossier."""
 
 from __future__ import annotations
 
-import asyncpg
-
 from services.documents import domain
 from services.documents.events import REGISTRY
+from services.documents.handlers import record_requirements
 from services.documents.inbound import AccountCreated, CalendarSet, DocumentsRequired
 from shared.db import Connection, Migration
 from shared.events import Envelope
-from shared.eventstore import EventStore
-from shared.projections import Projection
+from shared.projections import CommandIntake, Projection
 
 
 class ContactsView(Projection):
@@ -115,23 +113,6 @@ def _session_and_specialty(stream_id: str) -> tuple[int, str]:
     return int(session), specialty
 
 
-class RequirementsIntake(Projection):
-    """A process manager: each DocumentsRequired becomes RecordRequirements on the dossier, in a
-    transaction of its own; a redelivery is recognised by the source event id and changes nothing."""
-
-    name = "documents_requirements_intake"
-    tables = ()
-    event_types = frozenset({DocumentsRequired.event_type})
-    migrations = ()
-
-    def __init__(self) -> None:
-        self._store: EventStore | None = None
-
-    def bind(self, pool: asyncpg.Pool) -> None:
-        self._store = EventStore(pool, REGISTRY)
-
-    async def apply(self, connection: Connection, envelope: Envelope) -> None:
-        from services.documents.handlers import record_requirements  # noqa: PLC0415
-
-        assert self._store is not None, "the runner binds the projection first"
-        await record_requirements(self._store, envelope)
+def requirements_intake() -> CommandIntake:
+    """Each DocumentsRequired (registration topic) becomes RecordRequirements on the dossier."""
+    return CommandIntake("documents_requirements_intake", DocumentsRequired.event_type, REGISTRY, record_requirements)

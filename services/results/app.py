@@ -12,7 +12,7 @@ from services.results.api import SERVICE_NAME, ResultsServicer
 from services.results.events import REGISTRY
 from services.results.handlers import ResultsHandlers
 from services.results.inbound import INBOUND
-from services.results.projections import CandidatesView, OutcomesView, RegistrationIntake
+from services.results.projections import CandidatesView, OutcomesView, registration_intake
 from services.results.regulation import load_regulations
 from services.results.schema import migrations
 from shared.clock import Clock, system_clock
@@ -25,7 +25,7 @@ SPEC = ServiceSpec(
     name="results",
     registry=REGISTRY,
     migrations=migrations,
-    projections=lambda: [CandidatesView(), OutcomesView(), RegistrationIntake()],
+    projections=lambda: [CandidatesView(), OutcomesView(), registration_intake()],
     projection_topics=("accounts", "registration", "results"),
     inbound=INBOUND,
 )

@@ -3,14 +3,12 @@ specialty) and the intake turning RegistrationConfirmed into NoteRegistration.""
 
 from __future__ import annotations
 
-import asyncpg
-
 from services.results.events import REGISTRY, DeliberationCompleted, FinalResultPublished, RegistrationNoted
+from services.results.handlers import note_registration
 from services.results.inbound import AccountCreated, RegistrationConfirmed
 from shared.db import Connection, Migration
 from shared.events import Envelope
-from shared.eventstore import EventStore
-from shared.projections import Projection
+from shared.projections import CommandIntake, Projection
 
 
 class CandidatesView(Projection):
@@ -89,22 +87,6 @@ class OutcomesView(Projection):
             )
 
 
-class RegistrationIntake(Projection):
-    """A process manager: RegistrationConfirmed -> NoteRegistration on the candidate's results."""
-
-    name = "results_registration_intake"
-    tables = ()
-    event_types = frozenset({RegistrationConfirmed.event_type})
-    migrations = ()
-
-    def __init__(self) -> None:
-        self._store: EventStore | None = None
-
-    def bind(self, pool: asyncpg.Pool) -> None:
-        self._store = EventStore(pool, REGISTRY)
-
-    async def apply(self, connection: Connection, envelope: Envelope) -> None:
-        from services.results.handlers import note_registration  # noqa: PLC0415
-
-        assert self._store is not None, "the runner binds the projection first"
-        await note_registration(self._store, envelope)
+def registration_intake() -> CommandIntake:
+    """Each RegistrationConfirmed (registration topic) becomes NoteRegistration on the results."""
+    return CommandIntake("results_registration_intake", RegistrationConfirmed.event_type, REGISTRY, note_registration)

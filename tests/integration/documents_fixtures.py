@@ -25,7 +25,7 @@ from archipel.documents.v1 import documents_pb2_grpc as pb_grpc
 from services.documents.api import SERVICE_NAME
 from services.documents.app import SPEC, blobs_from, build_grpc_server
 from services.documents.inbound import AccountCreated, CalendarSet, DocumentsRequired, RequiredDocument
-from services.documents.projections import ContactsView, DossiersView, RequirementsIntake
+from services.documents.projections import ContactsView, DossiersView, requirements_intake
 from shared.auth import Principal, Role, issue_token
 from shared.clock import FixedClock
 from shared.events import DomainEvent, Envelope
@@ -122,7 +122,7 @@ class DocumentsServer:
     async def deliver(self, envelope: Envelope) -> bool:
         """Hands an inbound envelope to the projections that consume it; True if one applied it."""
         applied = False
-        for projection in (ContactsView(), RequirementsIntake()):
+        for projection in (ContactsView(), requirements_intake()):
             runner = ProjectionRunner(self.store.pool, SPEC.projection_registry, projection)
             applied |= await runner.handle_raw(envelope.to_json(), {"event_type": envelope.event_type})
         return applied

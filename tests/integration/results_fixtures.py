@@ -29,7 +29,7 @@ from archipel_cli.main import main
 from services.results.api import SERVICE_NAME
 from services.results.app import SPEC, build_grpc_server
 from services.results.inbound import AccountCreated, ConfirmedBenefit, RegistrationConfirmed
-from services.results.projections import CandidatesView, OutcomesView, RegistrationIntake
+from services.results.projections import CandidatesView, OutcomesView, registration_intake
 from shared.auth import Principal, Role, issue_token
 from shared.clock import FixedClock
 from shared.events import DomainEvent, Envelope
@@ -150,7 +150,7 @@ class ResultsServer:
             ),
         )
         stream = f"registration-{account}-{session}-{SPECIALTY}"
-        assert await self.deliver(RegistrationIntake(), self.envelope(stream, confirmed, str(account), academy))
+        assert await self.deliver(registration_intake(), self.envelope(stream, confirmed, str(account), academy))
         await self.project()
         principal = Principal(subject=str(account), role=Role.CANDIDATE, academy=academy)
         return Candidate(str(account), self.auth(principal), session)
