@@ -6,7 +6,8 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
+from uuid import UUID
 
 import grpc
 from google.protobuf.message import Message
@@ -15,7 +16,7 @@ from grpc_reflection.v1alpha import reflection
 from opentelemetry import trace
 from pydantic import ValidationError
 
-from shared.auth import Principal, bearer, verify_token
+from shared.auth import Principal, Role, bearer, verify_token
 from shared.clock import Clock
 from shared.errors import (
     AlreadyExists,
@@ -94,6 +95,30 @@ def rpc(method: Method[Request, Response]) -> Method[Request, Response]:
             raise AssertionError("abort returned")  # pragma: no cover
 
     return wrapper
+
+
+class KeyMessage(Protocol):
+    """The (candidate, session, specialty) key every candidate-facing request carries."""
+
+    candidate_id: str
+    session: int
+    specialty: str
+
+
+def candidate_key(message: KeyMessage, principal: Principal) -> tuple[UUID, int, str]:
+    """Validates a request's key; a candidate may leave candidate_id empty (= the caller)."""
+    text = message.candidate_id or (principal.subject if principal.role is Role.CANDIDATE else "")
+    if not text:
+        raise InvalidInput("key.candidate_id", "required for staff and auditors")
+    try:
+        candidate = UUID(text)
+    except ValueError:
+        raise InvalidInput("key.candidate_id", "not a candidate id (UUID)") from None
+    if not 2000 <= message.session <= 2100:
+        raise InvalidInput("key.session", "a session year such as 2026")
+    if not message.specialty:
+        raise InvalidInput("key.specialty", "required, e.g. SIO-SISR")
+    return candidate, message.session, message.specialty
 
 
 def principal_of(context: grpc.aio.ServicerContext, secret: str, clock: Clock) -> Principal:

@@ -14,10 +14,10 @@ from services.documents import domain
 from services.documents.commands import DeclareIncomplete, RejectDossier, ReviewDocument
 from services.documents.handlers import DocumentsHandlers, Dossier, Key, notifications
 from services.documents.projections import dossier_label
-from shared.auth import Principal, Role
+from shared.auth import Principal
 from shared.clock import Clock, to_paris
 from shared.errors import InvalidInput
-from shared.rpc import principal_of, refuse_nul, rpc
+from shared.rpc import candidate_key, principal_of, refuse_nul, rpc
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Documents"].full_name
 STATES = ("", "complete", "incomplete", "rejected", "waiting")
@@ -88,14 +88,7 @@ class DocumentsServicer(pb_grpc.DocumentsServicer):
         return principal_of(context, self.secret, self.clock)
 
     def _key(self, message: pb.DossierKey, principal: Principal) -> Key:
-        text = message.candidate_id or (principal.subject if principal.role is Role.CANDIDATE else "")
-        if not text:
-            raise InvalidInput("key.candidate_id", "required for staff and auditors")
-        if not 2000 <= message.session <= 2100:
-            raise InvalidInput("key.session", "a session year such as 2026")
-        if not message.specialty:
-            raise InvalidInput("key.specialty", "required, e.g. SIO-SISR")
-        return Key(_uuid("key.candidate_id", text), message.session, message.specialty)
+        return Key(*candidate_key(message, principal))
 
     async def _dossier_view(self, principal: Principal, key: Key) -> pb.DossierView:
         dossier = await self.handlers.get(principal, key)

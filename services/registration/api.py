@@ -6,7 +6,6 @@ from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from uuid import UUID
 
 import grpc
 
@@ -16,10 +15,10 @@ from services.registration import commands as c
 from services.registration.catalogue import Calendar
 from services.registration.domain import RegistrationState, sat_units
 from services.registration.handlers import Key, RegistrationHandlers
-from shared.auth import Principal, Role
+from shared.auth import Principal
 from shared.clock import Clock, to_paris
 from shared.errors import InvalidInput
-from shared.rpc import principal_of, rpc
+from shared.rpc import candidate_key, principal_of, rpc
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Registration"].full_name
 
@@ -45,18 +44,7 @@ class RegistrationServicer(pb_grpc.RegistrationServicer):
         return principal_of(context, self.secret, self.clock)
 
     def _key(self, message: pb.RegistrationKey, principal: Principal) -> Key:
-        text = message.candidate_id or (principal.subject if principal.role is Role.CANDIDATE else "")
-        if not text:
-            raise InvalidInput("key.candidate_id", "required for staff and auditors")
-        try:
-            candidate = UUID(text)
-        except ValueError:
-            raise InvalidInput("key.candidate_id", "not a candidate id (UUID)") from None
-        if message.session < 2000 or message.session > 2100:
-            raise InvalidInput("key.session", "a session year such as 2026")
-        if not message.specialty:
-            raise InvalidInput("key.specialty", "required, e.g. SIO-SISR")
-        return Key(candidate, message.session, message.specialty)
+        return Key(*candidate_key(message, principal))
 
     async def _run(
         self, context: grpc.aio.ServicerContext, request: Any, build: Callable[[Principal, Key], c.Command]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from uuid import UUID
 
 import grpc
 
@@ -13,10 +12,10 @@ from services.results import domain
 from services.results.commands import Deliberate, RecordAbsence, RecordControle, RecordGrade
 from services.results.handlers import Key, ResultsHandlers
 from services.results.score_sheet_view import score_sheet
-from shared.auth import Principal, Role
+from shared.auth import Principal
 from shared.clock import Clock
 from shared.errors import InvalidInput
-from shared.rpc import principal_of, rpc
+from shared.rpc import candidate_key, principal_of, rpc
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Results"].full_name
 MAX_CSV_BYTES = 20 * 1024 * 1024
@@ -78,18 +77,7 @@ class ResultsServicer(pb_grpc.ResultsServicer):
         return principal_of(context, self.secret, self.clock)
 
     def _key(self, message: pb.ResultsKey, principal: Principal) -> Key:
-        text = message.candidate_id or (principal.subject if principal.role is Role.CANDIDATE else "")
-        if not text:
-            raise InvalidInput("key.candidate_id", "required for staff and auditors")
-        try:
-            candidate = UUID(text)
-        except ValueError:
-            raise InvalidInput("key.candidate_id", "not a candidate id (UUID)") from None
-        if not 2000 <= message.session <= 2100:
-            raise InvalidInput("key.session", "a session year such as 2026")
-        if not message.specialty:
-            raise InvalidInput("key.specialty", "required, e.g. SIO-SISR")
-        return Key(candidate, message.session, message.specialty)
+        return Key(*candidate_key(message, principal))
 
     @rpc
     async def RecordGrade(self, request: pb.RecordGradeRequest, context: grpc.aio.ServicerContext) -> pb.ResultsView:
