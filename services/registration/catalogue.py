@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from shared.clock import PARIS
+from shared.french import long_date_time
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 REGULATIONS_FILE = "regulations.yaml"
@@ -130,19 +131,6 @@ class Regulation(_Frozen):
         return frozenset(u.code for u in self.units)
 
 
-_DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
-_MONTHS = (
-    "janvier", "février", "mars", "avril", "mai", "juin",
-    "juillet", "août", "septembre", "octobre", "novembre", "décembre",
-)  # fmt: skip
-
-
-def _french(moment: datetime) -> str:
-    local = moment.astimezone(PARIS)
-    day = "1er" if local.day == 1 else str(local.day)
-    return f"{_DAYS[local.weekday()]} {day} {_MONTHS[local.month - 1]} {local.year} à {local:%H:%M}"
-
-
 class Calendar(_Frozen):
     """The registration calendar of one session in one académie; datetimes are aware, in UTC."""
 
@@ -165,7 +153,7 @@ class Calendar(_Frozen):
     def _closes_after_opening(cls, closes: datetime, info: ValidationInfo) -> datetime:
         opens = info.data.get("registration_opens")
         if opens is not None and not opens < closes:
-            raise ValueError(f"the window must close after it opens ({_french(opens)}, heure de Paris)")
+            raise ValueError(f"the window must close after it opens ({long_date_time(opens)}, heure de Paris)")
         return closes
 
     @field_validator("documents_deadline")
@@ -174,7 +162,8 @@ class Calendar(_Frozen):
         closes = info.data.get("registration_closes")
         if deadline is not None and closes is not None and deadline < closes:
             raise ValueError(
-                f"the documents deadline cannot be before the registration closes ({_french(closes)}, heure de Paris)"
+                "the documents deadline cannot be before the registration closes "
+                f"({long_date_time(closes)}, heure de Paris)"
             )
         return deadline
 
@@ -185,7 +174,8 @@ class Calendar(_Frozen):
         return self.registration_opens <= now < self.registration_closes
 
     def describe_window(self) -> str:
-        return f"du {_french(self.registration_opens)} au {_french(self.registration_closes)} (heure de Paris)"
+        opens, closes = long_date_time(self.registration_opens), long_date_time(self.registration_closes)
+        return f"du {opens} au {closes} (heure de Paris)"
 
 
 class Catalogue(_Frozen):

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from xml.sax.saxutils import escape
-from zoneinfo import ZoneInfo
 
 from reportlab.lib import colors  # type: ignore[import-untyped]
 from reportlab.lib.enums import TA_CENTER  # type: ignore[import-untyped]
@@ -30,25 +29,7 @@ from reportlab.platypus import (  # type: ignore[import-untyped]
     TableStyle,
 )
 
-PARIS = ZoneInfo("Europe/Paris")
-
-_WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
-_MONTHS = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
-_VOWELS = frozenset("aeiouyàâäéèêëîïôöùûüÿœæ")
-_FORMS = {"globale": "Forme globale", "progressive": "Forme progressive"}
+from shared.french import academy_label, form_label, long_date_time, short_date_time
 
 _FONT = "Helvetica"
 _FRAME_PADDING = 6
@@ -93,41 +74,14 @@ class SummaryView:
 # --- French formatting (no locale dependency) ---------------------------------------------------
 
 
-def _paris(moment: datetime) -> datetime:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"naive datetime {moment.isoformat()}: the summary needs an aware datetime")
-    return moment.astimezone(PARIS)
-
-
 def format_issued_at(moment: datetime) -> str:
     """27/11/2025 à 14:05, in Paris time."""
-    local = _paris(moment)
-    return f"{local:%d/%m/%Y} à {local:%H:%M}"
+    return short_date_time(moment)
 
 
 def format_deadline(moment: datetime) -> str:
     """vendredi 28 novembre 2025 à 17:00 (heure de Paris)."""
-    local = _paris(moment)
-    day = "1er" if local.day == 1 else str(local.day)
-    return (
-        f"{_WEEKDAYS[local.weekday()]} {day} {_MONTHS[local.month - 1]} {local.year} à {local:%H:%M} (heure de Paris)"
-    )
-
-
-def academy_label(slug: str) -> str:
-    """Slug to label: aix-marseille -> Académie d'Aix-Marseille, lille -> Académie de Lille."""
-    name = "-".join(word[:1].upper() + word[1:] for word in slug.strip().lower().split("-") if word)
-    if not name:
-        return "Académie non renseignée"
-    article = "d'" if name[0].lower() in _VOWELS else "de "
-    return f"Académie {article}{name}"
-
-
-def form_label(form: str) -> str:
-    try:
-        return _FORMS[form]
-    except KeyError:
-        raise ValueError(f"unknown form of the exam {form!r}: expected 'globale' or 'progressive'") from None
+    return f"{long_date_time(moment)} (heure de Paris)"
 
 
 # --- layout -------------------------------------------------------------------------------------

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from xml.sax.saxutils import escape
-from zoneinfo import ZoneInfo
 
 from reportlab.lib import colors  # type: ignore[import-untyped]
 from reportlab.lib.enums import TA_CENTER, TA_RIGHT  # type: ignore[import-untyped]
@@ -31,10 +30,7 @@ from reportlab.platypus import (  # type: ignore[import-untyped]
     TableStyle,
 )
 
-PARIS = ZoneInfo("Europe/Paris")
-
-_VOWELS = frozenset("aeiouyàâäéèêëîïôöùûüÿœæ")
-_FORMS = {"globale": "Forme globale", "progressive": "Forme progressive"}
+from shared.french import academy_label, form_label, short_date
 
 _FONT = "Helvetica"
 _BOLD = "Helvetica-Bold"
@@ -74,25 +70,7 @@ class ScoreSheetView:
 
 def format_issued_on(moment: datetime) -> str:
     """27/11/2025, the day in Paris time."""
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"naive datetime {moment.isoformat()}: the score sheet needs an aware datetime")
-    return f"{moment.astimezone(PARIS):%d/%m/%Y}"
-
-
-def academy_label(slug: str) -> str:
-    """Slug to label: aix-marseille -> Académie d'Aix-Marseille, lille -> Académie de Lille."""
-    name = "-".join(word[:1].upper() + word[1:] for word in slug.strip().lower().split("-") if word)
-    if not name:
-        return "Académie non renseignée"
-    article = "d'" if name[0].lower() in _VOWELS else "de "
-    return f"Académie {article}{name}"
-
-
-def form_label(form: str) -> str:
-    try:
-        return _FORMS[form]
-    except KeyError:
-        raise ValueError(f"unknown form of the exam {form!r}: expected 'globale' or 'progressive'") from None
+    return short_date(moment)
 
 
 def _average(value: str) -> str:
