@@ -7,7 +7,7 @@ PROTO_ROOT := shared/proto
 PROTOS := $(shell find $(PROTO_ROOT) -name '*.proto')
 STUBS := $(PROTOS:.proto=_pb2.py)
 
-.PHONY: venv proto infra-up infra-down lint typecheck test test-unit run bench clean
+.PHONY: venv proto infra-up infra-down lint typecheck test test-unit run bench docs clean
 
 venv: $(VENV)/.installed
 
@@ -51,6 +51,9 @@ run: proto
 bench: proto
 	$(BIN)/archipel infra up
 	$(BIN)/python -m bench
+
+docs: proto
+	$(BIN)/python -m docs_gen --out docs/events
 
 clean:
 	rm -rf $(VENV) build *.egg-info
