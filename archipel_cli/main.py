@@ -9,9 +9,11 @@ from collections.abc import Sequence
 
 from archipel_cli import (
     accounts,
+    audit,
     calendar,
     deliberate,
     documents,
+    dossier,
     events,
     infra,
     projections,
@@ -24,7 +26,20 @@ from archipel_cli import (
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="archipel", description="Archipel back office")
     groups = parser.add_subparsers(dest="group", required=True)
-    for module in (infra, accounts, registration, calendar, documents, results, deliberate, projections, events, run):
+    for module in (
+        infra,
+        accounts,
+        registration,
+        calendar,
+        documents,
+        results,
+        deliberate,
+        dossier,
+        projections,
+        events,
+        audit,
+        run,
+    ):
         module.register(groups)
     return parser
 

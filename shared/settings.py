@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-SERVICES = ("accounts", "registration", "documents", "results")
+SERVICES = ("accounts", "registration", "documents", "results", "dossier")
 
 
 class Settings(BaseSettings):
@@ -44,7 +44,7 @@ class Settings(BaseSettings):
         return f"{self.db_schema_prefix}{service}"
 
     def grpc_port(self, service: str) -> int:
-        """accounts on the base port (50051), then registration, documents, results."""
+        """accounts on the base port (50051), then registration, documents, results, dossier."""
         return self.grpc_port_base + SERVICES.index(service)
 
     def grpc_target(self, service: str) -> str:

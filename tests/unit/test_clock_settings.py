@@ -75,8 +75,8 @@ def test_to_paris_applies_the_right_offset(utc: datetime, paris_hour: int) -> No
 
 def test_each_service_has_its_port_topic_and_schema(clean_env: pytest.MonkeyPatch) -> None:
     settings = Settings()
-    assert SERVICES == ("accounts", "registration", "documents", "results")
-    assert [settings.grpc_port(name) for name in SERVICES] == [50051, 50052, 50053, 50054]
+    assert SERVICES == ("accounts", "registration", "documents", "results", "dossier")
+    assert [settings.grpc_port(name) for name in SERVICES] == [50051, 50052, 50053, 50054, 50055]
     assert settings.grpc_target("documents") == "127.0.0.1:50053"
     assert settings.topic("accounts") == "archipel.accounts.events"
     assert settings.db_schema("results") == "results"

@@ -13,10 +13,10 @@ from pypdf import PdfReader
 from services.results.score_sheet import (
     ScoreLine,
     ScoreSheetView,
-    academy_label,
     format_issued_on,
     render_score_sheet,
 )
+from shared.french import academy_label
 
 LONG_TITLE = (
     "Conception et réalisation de systèmes électroniques embarqués communicants, "

@@ -13,11 +13,11 @@ from pypdf import PdfReader
 from services.registration.summary import (
     SummaryView,
     UnitLine,
-    academy_label,
     format_deadline,
     format_issued_at,
     render_summary,
 )
+from shared.french import academy_label
 
 LONG_TITLE = (
     "Conception et réalisation de systèmes électroniques embarqués communicants, "
