@@ -26,7 +26,7 @@ from shared.db import drop_schema
 from shared.settings import SERVICES, Settings
 from tests.conftest import env_of
 
-RUNNING = ("accounts", "registration", "documents", "results")
+RUNNING = ("accounts", "registration", "documents", "results", "dossier")
 
 
 @dataclass

@@ -25,6 +25,8 @@ from archipel.accounts.v1 import accounts_pb2 as apb
 from archipel.accounts.v1 import accounts_pb2_grpc as apb_grpc
 from archipel.documents.v1 import documents_pb2 as dpb
 from archipel.documents.v1 import documents_pb2_grpc as dpb_grpc
+from archipel.dossier.v1 import dossier_pb2 as opb
+from archipel.dossier.v1 import dossier_pb2_grpc as opb_grpc
 from archipel.registration.v1 import registration_pb2 as rpb
 from archipel.registration.v1 import registration_pb2_grpc as rpb_grpc
 from archipel.results.v1 import results_pb2 as spb
@@ -154,6 +156,7 @@ async def test_candidate_registers_confirms_and_the_events_are_published(system:
 
     await _documents_until_complete(system, candidate_id, token, staff.token, kinds)
     await _graded_and_deliberated(system, candidate_id, token, staff.token)
+    await _dossier_shows_the_whole_journey(system, token)
 
 
 def _pdf(width: int) -> bytes:
@@ -243,3 +246,19 @@ async def _graded_and_deliberated(system: RunningSystem, candidate_id: str, toke
     )
     final = next(e for e in events if e["event_type"] == "FinalResultPublished")
     assert final["payload"]["outcome"] == "ADMIS"  # type: ignore[index]
+
+
+async def _dossier_shows_the_whole_journey(system: RunningSystem, token: str) -> None:
+    """The dossier read side, fed by the four topics, ends with the published result."""
+    async with grpc.aio.insecure_channel(system.settings.grpc_target("dossier")) as channel:
+        dossiers = opb_grpc.DossierStub(channel)
+        deadline = time.monotonic() + 30
+        while True:
+            view = await dossiers.GetDossier(
+                opb.GetDossierRequest(session=SESSION), metadata=[("authorization", f"Bearer {token}")]
+            )
+            if view.state == "results_published":
+                break
+            assert time.monotonic() < deadline, f"the dossier stayed {view.state!r}"
+            await asyncio.sleep(0.3)
+        assert view.account_status == "active"
