@@ -36,8 +36,14 @@ lint: proto
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 
+# The suite runs on servers of its own (.archipel/test, other ports), so that the events it
+# publishes never reach the topics and read models of a `make run` on the same machine.
+TEST_ENV := ARCHIPEL_HOME=$(CURDIR)/.archipel/test ARCHIPEL_PG_PORT=55433 ARCHIPEL_KAFKA_PORT=59094 \
+	ARCHIPEL_KAFKA_CONTROLLER_PORT=59095
+
 test: proto
-	@if $(BIN)/archipel infra status >/dev/null 2>&1; then ours=0; else ours=1; fi; \
+	@export $(TEST_ENV); \
+	if $(BIN)/archipel infra status >/dev/null 2>&1; then ours=0; else ours=1; fi; \
 	$(BIN)/archipel infra up && $(MAKE) --no-print-directory lint && $(BIN)/pytest; status=$$?; \
 	if [ $$ours = 1 ]; then $(BIN)/archipel infra down; fi; \
 	exit $$status

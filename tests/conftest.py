@@ -29,7 +29,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def base_settings() -> Settings:
-    return Settings(home=ROOT / ".archipel")
+    """ARCHIPEL_HOME (make test sets .archipel/test), else the repository's .archipel."""
+    return Settings() if os.environ.get("ARCHIPEL_HOME") else Settings(home=ROOT / ".archipel")
 
 
 @pytest.fixture(scope="session")
