@@ -54,9 +54,15 @@ test-unit: proto
 run: proto
 	$(BIN)/archipel run
 
-bench: proto
+# The benchmark (issue 7): its own packages (requirements-bench.lock), installed once into the venv;
+# `make bench BENCH_ARGS="--scale national"` for the 180,000-candidate campaign. Never part of `make test`.
+bench: proto $(VENV)/.bench-installed
 	$(BIN)/archipel infra up
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+$(VENV)/.bench-installed: requirements-bench.lock $(VENV)/.installed
+	$(BIN)/pip install -q -r requirements-bench.lock
+	touch $@
 
 docs: proto
 	$(BIN)/python -m docs_gen --out docs/events

@@ -16,6 +16,7 @@ from datetime import datetime
 
 import asyncpg
 
+from archipel_cli import audit_replay
 from archipel_cli.common import EXIT_INVALID, Subparsers, settings
 from shared.audit.dossier import fold, render
 from shared.audit.timeline import TimelineEntry, as_of, timeline
@@ -26,7 +27,7 @@ from shared.settings import SERVICES, Settings
 
 
 def register(groups: Subparsers) -> None:
-    parser = groups.add_parser("audit", help="verify the hash chains; a candidate's history")
+    parser = groups.add_parser("audit", help="verify the hash chains; a candidate's history; replay the projections")
     commands = parser.add_subparsers(dest="command", required=True)
     verify = commands.add_parser("verify", help="check every stream's hash chain in the stores and on the topics")
     verify.add_argument("--service", action="append", choices=SERVICES, help="only these services (repeatable)")
@@ -38,6 +39,7 @@ def register(groups: Subparsers) -> None:
     then.add_argument("candidate")
     then.add_argument("timestamp", help="ISO 8601, e.g. 2025-03-01T10:00 (no offset: Europe/Paris)")
     then.set_defaults(handler=_as_of)
+    audit_replay.register(commands)
 
 
 @asynccontextmanager

@@ -11,7 +11,9 @@ from archipel_cli import (
     accounts,
     audit,
     calendar,
+    convocations,
     deliberate,
+    demo,
     documents,
     dossier,
     events,
@@ -20,6 +22,7 @@ from archipel_cli import (
     registration,
     results,
     run,
+    schedule,
 )
 
 
@@ -31,13 +34,16 @@ def build_parser() -> argparse.ArgumentParser:
         accounts,
         registration,
         calendar,
+        schedule,
         documents,
         results,
         deliberate,
         dossier,
+        convocations,
         projections,
         events,
         audit,
+        demo,
         run,
     ):
         module.register(groups)

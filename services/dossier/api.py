@@ -10,6 +10,7 @@ import grpc
 
 from archipel.dossier.v1 import dossier_pb2 as pb
 from archipel.dossier.v1 import dossier_pb2_grpc as pb_grpc
+from services.dossier.convocations.api import ConvocationRpcs
 from services.dossier.fold import STATES, DossierView, SpecialtyView
 from shared.auth import Principal, Role
 from shared.clock import Clock
@@ -73,7 +74,7 @@ def _session(session: int, *, optional: bool) -> int | None:
     return session
 
 
-class DossierServicer(pb_grpc.DossierServicer):
+class DossierServicer(ConvocationRpcs, pb_grpc.DossierServicer):
     def __init__(self, pool: asyncpg.Pool, secret: str, clock: Clock) -> None:
         self.pool = pool
         self.secret = secret

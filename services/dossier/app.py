@@ -9,6 +9,7 @@ from grpc_health.v1.health import aio as health_aio
 
 from archipel.dossier.v1 import dossier_pb2_grpc as pb_grpc
 from services.dossier.api import SERVICE_NAME, DossierServicer
+from services.dossier.convocations import ConvocationFeed
 from services.dossier.inbound import INBOUND
 from services.dossier.projections import DossierProjection
 from services.dossier.schema import migrations
@@ -25,7 +26,7 @@ SPEC = ServiceSpec(
     name="dossier",
     registry=REGISTRY,
     migrations=migrations,
-    projections=lambda: [DossierProjection()],
+    projections=lambda: [DossierProjection(), ConvocationFeed()],
     projection_topics=("accounts", "registration", "documents", "results"),
     inbound=INBOUND,
 )

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import ClassVar
 from uuid import UUID
@@ -30,6 +30,9 @@ class AccountCreated(Inbound):
     account_id: UUID
     role: str
     academy: str
+    last_name: str = ""  # read by the convocation feed
+    first_names: str = ""
+    birth_date: date | None = None
 
 
 class ActivationLinkSent(Inbound):
@@ -119,6 +122,7 @@ class RegistrationConfirmed(Inbound):
     language: str | None
     exempted_units: tuple[str, ...]
     benefit_units: tuple[str, ...]
+    handicap: bool = False
 
 
 class SummaryIssued(Inbound):
@@ -144,6 +148,33 @@ class RegistrationSetNotRegistered(Inbound):
     event_type: ClassVar[str] = "RegistrationSetNotRegistered"
 
     reason: str
+
+
+class CalendarSet(Inbound):
+    event_type: ClassVar[str] = "CalendarSet"
+
+    academy: str
+    session: int
+    convocations_from: date | None
+
+
+class ScheduledTest(Part):
+    unit: str
+    title: str
+    starts_at: datetime
+    duration_minutes: int
+    place: str
+    language: str | None = None
+
+
+class SchedulePublished(Inbound):
+    event_type: ClassVar[str] = "SchedulePublished"
+
+    academy: str
+    session: int
+    specialty: str
+    specialty_title: str
+    entries: tuple[ScheduledTest, ...]
 
 
 # -- archipel.documents.events ----------------------------------------------------------------------
@@ -256,6 +287,8 @@ INBOUND = EventRegistry(
         SummaryIssued,
         DocumentsRequired,
         RegistrationSetNotRegistered,
+        CalendarSet,
+        SchedulePublished,
         RequirementsRecorded,
         DocumentUploaded,
         DocumentAccepted,

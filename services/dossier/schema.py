@@ -8,6 +8,13 @@ from shared.db import Migration
 
 
 def migrations() -> tuple[Migration, ...]:
+    from services.dossier.convocations import ConvocationFeed  # noqa: PLC0415
     from services.dossier.projections import DossierProjection  # noqa: PLC0415
 
-    return (*eventstore.MIGRATIONS, *relay.MIGRATIONS, *projections.MIGRATIONS, *DossierProjection.migrations)
+    return (
+        *eventstore.MIGRATIONS,
+        *relay.MIGRATIONS,
+        *projections.MIGRATIONS,
+        *DossierProjection.migrations,
+        *ConvocationFeed.migrations,
+    )

@@ -15,6 +15,8 @@ from services.registration import commands as c
 from services.registration.catalogue import Calendar
 from services.registration.domain import RegistrationState, sat_units
 from services.registration.handlers import Key, RegistrationHandlers
+from services.registration.schedule import ScheduleHandlers
+from services.registration.schedule_api import ScheduleRpcs
 from shared.auth import Principal
 from shared.clock import Clock, to_paris
 from shared.errors import InvalidInput
@@ -34,9 +36,10 @@ def _decimal(field: str, text: str) -> Decimal:
         raise InvalidInput(field, "expected a decimal number such as 12.5") from None
 
 
-class RegistrationServicer(pb_grpc.RegistrationServicer):
+class RegistrationServicer(ScheduleRpcs, pb_grpc.RegistrationServicer):
     def __init__(self, handlers: RegistrationHandlers, secret: str, clock: Clock) -> None:
         self.handlers = handlers
+        self.schedules = ScheduleHandlers(handlers.store, handlers.clock, handlers.catalogue)
         self.secret = secret
         self.clock = clock
 

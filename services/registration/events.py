@@ -190,6 +190,32 @@ class DocumentsRequired(DomainEvent):
     deadline: datetime | None
 
 
+class ScheduledTest(BaseModel):
+    """One sitting of a unit's test (R-26); `language` set when only its candidates sit it then."""
+
+    model_config = ConfigDict(frozen=True)
+
+    unit: str
+    title: str
+    starts_at: datetime  # UTC
+    duration_minutes: int
+    place: str
+    language: str | None = None
+
+
+class SchedulePublished(DomainEvent):
+    """The test schedule of a session for one specialty in an académie; a new one replaces it."""
+
+    event_type: ClassVar[str] = "SchedulePublished"
+
+    academy: str
+    session: int
+    specialty: str
+    specialty_title: str
+    entries: tuple[ScheduledTest, ...]
+    reason: str
+
+
 class RegistrationSetNotRegistered(DomainEvent):
     event_type: ClassVar[str] = "RegistrationSetNotRegistered"
 
@@ -214,5 +240,6 @@ REGISTRY = EventRegistry(
         SummaryIssued,
         DocumentsRequired,
         RegistrationSetNotRegistered,
+        SchedulePublished,
     ]
 )

@@ -253,12 +253,17 @@ async def _dossier_shows_the_whole_journey(system: RunningSystem, token: str) ->
     async with grpc.aio.insecure_channel(system.settings.grpc_target("dossier")) as channel:
         dossiers = opb_grpc.DossierStub(channel)
         deadline = time.monotonic() + 30
+        state = "absent"
         while True:
-            view = await dossiers.GetDossier(
-                opb.GetDossierRequest(session=SESSION), metadata=[("authorization", f"Bearer {token}")]
-            )
-            if view.state == "results_published":
-                break
-            assert time.monotonic() < deadline, f"the dossier stayed {view.state!r}"
+            try:
+                view = await dossiers.GetDossier(
+                    opb.GetDossierRequest(session=SESSION), metadata=[("authorization", f"Bearer {token}")]
+                )
+                state = view.state
+                if state == "results_published":
+                    break
+            except grpc.aio.AioRpcError as error:  # the read side has not seen the candidate yet
+                assert error.code() is grpc.StatusCode.NOT_FOUND, error.details()
+            assert time.monotonic() < deadline, f"the dossier stayed {state!r}"
             await asyncio.sleep(0.3)
         assert view.account_status == "active"

@@ -1,0 +1,138 @@
+"""`python -m bench [--scale small|national] [--candidates N] [--academies N] [--profile]`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import logging
+import resource
+import time
+import traceback
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+
+from bench import deliberations, grpc_load, kafkaraw, peer_es, pipeline, rawpg, report, store
+from bench.campaign import Candidate, event_count, generate
+from bench.common import Config, Json, Recorder, sandbox
+from bench.profiles import ACADEMIES
+from shared.eventstore import MIGRATIONS
+from shared.settings import Settings
+
+RESULTS = Path(__file__).resolve().parent / "results"
+SCALES = {"small": (300, 3), "national": (180_000, 30)}
+
+
+def parse(argv: Sequence[str] | None = None) -> Config:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--scale", choices=sorted(SCALES), default="small")
+    parser.add_argument("--candidates", type=int, help="candidates of the campaign (default: by scale)")
+    parser.add_argument("--academies", type=int, help="académies of the campaign (default: by scale)")
+    parser.add_argument("--profile", action="store_true", help="pyinstrument profiles of the slow phases")
+    args = parser.parse_args(argv)
+    candidates, academies = SCALES[args.scale]
+    settings = Settings()
+    config = Config(
+        dsn=settings.resolved_database_url(),
+        kafka=settings.resolved_kafka(),
+        scale=args.scale,
+        candidates=args.candidates or candidates,
+        academies=args.academies or academies,
+        profile=args.profile,
+    )
+    if args.scale == "national":  # longer phases, more load: it may take long, it must work
+        config = dataclasses.replace(config, fixed_seconds=30.0, saturation_seconds=30.0)
+    return config
+
+
+async def phase(rec: Recorder, name: str, body: Callable[[], Awaitable[None]]) -> None:
+    """Runs one measurement; a failure is recorded and the run goes on."""
+    rec.say(f"== {name}")
+    try:
+        await body()
+    except Exception as error:
+        traceback.print_exc()
+        rec.put("errors", **{name: repr(error)})
+    rec.peak_memory(name)
+
+
+async def run(config: Config, rec: Recorder) -> Json:
+    started = time.perf_counter()
+    campaign: list[Candidate] = generate(config.candidates, config.academies, config.seed)
+    total = event_count(campaign)
+    rec.put(
+        "campaign",
+        candidates=len(campaign),
+        academies=config.academies,
+        events=total,
+        events_per_candidate=round(total / max(1, len(campaign)), 1),
+        commands=sum(len(c.commands) for c in campaign),
+        generated_seconds=round(time.perf_counter() - started, 2),
+    )
+    rec.say(f"campaign: {len(campaign)} candidates, {total} events ({total / max(1, len(campaign)):.1f} per candidate)")
+    academies = list(ACADEMIES[: config.academies])
+
+    async def commands() -> None:
+        async with sandbox(config) as box:
+            await grpc_load.measure(config, box, rec, academies)
+
+    async def appends() -> None:
+        async with sandbox(config) as box:
+            rows = await store.measure(config, campaign, rec, await box.pool("store", MIGRATIONS, config.tasks))
+            await store.measure_many(config, campaign, rec, await box.pool("many", MIGRATIONS, config.tasks))
+            await rawpg.copy(rows, rec, await box.pool("copy", MIGRATIONS, 2))
+            await rawpg.insert(config, rows, rec, await box.pool("insert", MIGRATIONS, config.tasks))
+            await box.pool("es", (), 1)  # the schema eventsourcing creates its table in
+            await peer_es.measure(config, campaign, rec, box.schema_name("es"))
+
+    async def relay() -> None:
+        async with sandbox(config) as box:
+            stores = await pipeline.relay_rate(config, campaign, rec, box)
+            await kafkaraw.measure(config, rec, box, stores)
+
+    async def lag() -> None:
+        async with sandbox(config) as box:
+            await pipeline.lag_and_replay(config, campaign, rec, box)
+
+    await phase(rec, "gRPC commands (registration, accounts)", commands)
+    await phase(rec, "event store appends and reads; raw asyncpg; eventsourcing", appends)
+    await phase(rec, "relay publish rate; raw kafka-python", relay)
+    await phase(rec, "end-to-end lag and replay", lag)
+    await phase(rec, "deliberation", lambda: deliberations.measure(config, campaign, rec))
+    rec.put(
+        "memory",
+        bench_peak_rss_kb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        note="bench: this process (gRPC servers and clients, appends, relays of the publish test, replay,"
+        " deliberation); relay_child and projection_child: the lag measurement's processes (VmHWM)",
+    )
+    rec.put("run", seconds=round(time.perf_counter() - started, 1))
+    return await server_versions(config)
+
+
+async def server_versions(config: Config) -> Json:
+    connection = await asyncpg.connect(config.dsn)
+    try:
+        postgres = await connection.fetchval("SHOW server_version")
+    finally:
+        await connection.close()
+    return {"postgresql": postgres, "kafka (configured)": Settings().kafka_version}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    config = parse(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("kafka").setLevel(logging.ERROR)
+    rec = Recorder(run_id=datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ"), results_dir=RESULTS)
+    rec.say(f"bench {config.scale}: {config.candidates} candidates, {config.academies} académies")
+    extra = asyncio.run(run(config, rec))
+    print(report.summary(rec))
+    json_path, png_path = report.write(rec, dataclasses.asdict(config) | {"dsn": "(local)"}, extra)
+    print(f"\nresults: {json_path}\nplot:    {png_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

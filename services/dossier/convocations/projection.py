@@ -1,0 +1,201 @@
+"""The convocation feed read model: each source stream's part stored on its own, and the
+convocations of every candidate a change may concern recomputed from the stored parts on each
+apply, so the feed is the same whatever the order of the topics (DESIGN rule 6). The runner
+records each stream's last applied version in the same transaction: a redelivery changes nothing."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import NamedTuple
+from uuid import UUID
+
+import asyncpg
+
+from services.dossier import inbound as ev
+from services.dossier.convocations.feed import (
+    AnyPart,
+    Candidacy,
+    CandidateKey,
+    Completeness,
+    Convocation,
+    Identity,
+    Schedule,
+    SessionCalendar,
+    convocations,
+    current,
+    evolve,
+)
+from services.dossier.parts import Source, stream_key
+from shared.db import Connection, Migration
+from shared.events import Envelope
+from shared.projections import Projection
+
+IDENTITY, CANDIDACY, COMPLETENESS, SCHEDULE, CALENDAR = "identity", "candidacy", "completeness", "schedule", "calendar"
+MODELS: dict[str, type[AnyPart]] = {
+    IDENTITY: Identity,
+    CANDIDACY: Candidacy,
+    COMPLETENESS: Completeness,
+    SCHEDULE: Schedule,
+    CALENDAR: SessionCalendar,
+}
+_SOURCES = {Source.ACCOUNT: IDENTITY, Source.REGISTRATION: CANDIDACY, Source.DOCUMENTS: COMPLETENESS}
+
+
+class Located(NamedTuple):
+    kind: str
+    candidate_id: UUID | None
+    academy: str
+    session: int | None
+    specialty: str | None
+
+
+def locate(envelope: Envelope) -> Located | None:
+    event = envelope.payload
+    if isinstance(event, ev.SchedulePublished):
+        return Located(SCHEDULE, None, event.academy, event.session, event.specialty)
+    if isinstance(event, ev.CalendarSet):
+        return Located(CALENDAR, None, event.academy, event.session, None)
+    key = stream_key(envelope.stream_id)
+    if key is None or key.source not in _SOURCES:
+        return None
+    return Located(_SOURCES[key.source], key.candidate_id, "", key.session, key.specialty)
+
+
+class ConvocationFeed(Projection):
+    name = "convocation_feed"
+    tables = ("convocation_parts", "convocation_feed")
+    event_types = frozenset(
+        {
+            ev.AccountCreated.event_type,
+            ev.RegistrationStarted.event_type,
+            ev.RegistrationConfirmed.event_type,
+            ev.RegistrationSetNotRegistered.event_type,
+            ev.DocumentRejected.event_type,
+            ev.DossierComplete.event_type,
+            ev.DossierIncomplete.event_type,
+            ev.DossierRejected.event_type,
+            ev.SchedulePublished.event_type,
+            ev.CalendarSet.event_type,
+        }
+    )
+    migrations = (
+        Migration(
+            "convocations_0001_feed",
+            """
+            CREATE TABLE convocation_parts (
+                stream_id text PRIMARY KEY, kind text NOT NULL, candidate_id uuid, academy text NOT NULL,
+                session integer, specialty text, part jsonb NOT NULL
+            );
+            CREATE INDEX convocation_parts_candidate ON convocation_parts (candidate_id, kind);
+            CREATE INDEX convocation_parts_where ON convocation_parts (kind, academy, session, specialty);
+            CREATE TABLE convocation_feed (
+                candidate_id uuid NOT NULL, session integer NOT NULL, specialty text NOT NULL,
+                partial boolean NOT NULL, academy text NOT NULL, publish_from date, version text NOT NULL,
+                entry jsonb NOT NULL, PRIMARY KEY (candidate_id, session, specialty, partial)
+            );
+            CREATE INDEX convocation_feed_list ON convocation_feed (academy, session);
+            """,
+        ),
+    )
+
+    async def apply(self, connection: Connection, envelope: Envelope) -> None:
+        where = locate(envelope)
+        if where is None:
+            return
+        row = await connection.fetchrow("SELECT part FROM convocation_parts WHERE stream_id = $1", envelope.stream_id)
+        model = MODELS[where.kind]
+        part = evolve(model.model_validate_json(row["part"]) if row else model(), envelope)
+        academy = part.academy if isinstance(part, Candidacy) else where.academy
+        await connection.execute(
+            "INSERT INTO convocation_parts VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            " ON CONFLICT (stream_id) DO UPDATE SET academy = $4, part = $7",
+            envelope.stream_id,
+            where.kind,
+            where.candidate_id,
+            academy,
+            where.session,
+            where.specialty,
+            part.model_dump_json(),
+        )
+        for key in await self._concerned(connection, where):
+            await refresh(connection, key)
+
+    async def _concerned(self, connection: Connection, where: Located) -> list[CandidateKey]:
+        if where.kind in (CANDIDACY, COMPLETENESS):
+            assert where.candidate_id is not None and where.session is not None and where.specialty is not None
+            return [CandidateKey(where.candidate_id, where.session, where.specialty)]
+        if where.kind == IDENTITY:
+            rows = await connection.fetch(
+                "SELECT DISTINCT candidate_id, session, specialty FROM convocation_parts"
+                " WHERE candidate_id = $1 AND kind = ANY($2::text[])",
+                where.candidate_id,
+                [CANDIDACY, COMPLETENESS],
+            )
+        else:
+            rows = await connection.fetch(
+                "SELECT candidate_id, session, specialty FROM convocation_parts WHERE kind = $1 AND academy = $2"
+                " AND session = $3 AND ($4::text IS NULL OR specialty = $4)",
+                CANDIDACY,
+                where.academy,
+                where.session,
+                where.specialty,
+            )
+        return [CandidateKey(r["candidate_id"], r["session"], r["specialty"]) for r in rows]
+
+
+async def _part(connection: Connection, kind: str, query: str, *arguments: object) -> AnyPart | None:
+    row = await connection.fetchrow(f"SELECT part FROM convocation_parts WHERE kind = $1 AND {query}", kind, *arguments)
+    return MODELS[kind].model_validate_json(row["part"]) if row else None
+
+
+async def refresh(connection: Connection, key: CandidateKey) -> tuple[Convocation, ...]:
+    """Recomputes one candidate's convocations for a specialty from the stored parts."""
+    same = "candidate_id = $2 AND session = $3 AND specialty = $4"
+    candidacy = await _part(connection, CANDIDACY, same, *key)
+    completeness = await _part(connection, COMPLETENESS, same, *key)
+    identity = await _part(connection, IDENTITY, "candidate_id = $2", key.candidate_id)
+    academy = candidacy.academy if isinstance(candidacy, Candidacy) else ""
+    schedule = await _part(
+        connection, SCHEDULE, "academy = $2 AND session = $3 AND specialty = $4", academy, key.session, key.specialty
+    )
+    calendar = await _part(connection, CALENDAR, "academy = $2 AND session = $3", academy, key.session)
+    assert candidacy is None or isinstance(candidacy, Candidacy)
+    assert completeness is None or isinstance(completeness, Completeness)
+    assert identity is None or isinstance(identity, Identity)
+    assert schedule is None or isinstance(schedule, Schedule)
+    assert calendar is None or isinstance(calendar, SessionCalendar)
+    found = convocations(
+        key, identity=identity, candidacy=candidacy, completeness=completeness, schedule=schedule, calendar=calendar
+    )
+    await connection.execute(
+        "DELETE FROM convocation_feed WHERE candidate_id = $1 AND session = $2 AND specialty = $3", *key
+    )
+    for convocation in found:
+        await connection.execute(
+            "INSERT INTO convocation_feed VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            *key,
+            convocation.partial,
+            convocation.academy,
+            convocation.publish_from,
+            convocation.version,
+            convocation.model_dump_json(),
+        )
+    return found
+
+
+async def list_convocations(
+    connection: asyncpg.Pool | Connection, academy: str, session: int, today: date
+) -> list[Convocation]:
+    """The convocation of each candidate and specialty of the académie to show on `today` (Paris)."""
+    rows = await connection.fetch(
+        "SELECT candidate_id, specialty, entry FROM convocation_feed WHERE academy = $1 AND session = $2"
+        " ORDER BY candidate_id, specialty, partial",
+        academy,
+        session,
+    )
+    grouped: dict[tuple[UUID, str], list[Convocation]] = {}
+    for row in rows:
+        grouped.setdefault((row["candidate_id"], row["specialty"]), []).append(
+            Convocation.model_validate_json(row["entry"])
+        )
+    return [shown for published in grouped.values() if (shown := current(published, today)) is not None]
