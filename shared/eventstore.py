@@ -91,6 +91,13 @@ class LoggedEvent:
     hash: bytes  # the chain hash recorded at append time
 
 
+@dataclass(frozen=True)
+class StoredLogEntry:
+    position: LogPosition
+    stored: StoredEnvelope
+    hash: bytes
+
+
 def chain_hash(previous: bytes, envelope: Envelope | StoredEnvelope) -> bytes:
     """Tamper evidence: each event's hash covers its content and the previous event's hash."""
     return hashlib.sha256(previous + envelope.to_json()).digest()
@@ -150,9 +157,8 @@ class EventStore:
         )
         return [self._envelope(row) for row in rows]
 
-    async def read_log(self, after: LogPosition, limit: int = 500) -> list[LoggedEvent]:
-        """Committed events after `after`, in log order, only below the in-flight horizon."""
-        rows = await self.pool.fetch(
+    async def _log_rows(self, after: LogPosition, limit: int) -> list[asyncpg.Record]:
+        rows: list[asyncpg.Record] = await self.pool.fetch(
             f"SELECT tx_id::text AS tx, position, hash, {_COLUMNS} FROM events"
             " WHERE (tx_id, position) > ($1::text::xid8, $2)"
             "   AND tx_id < pg_snapshot_xmin(pg_current_snapshot())"
@@ -161,11 +167,22 @@ class EventStore:
             after.position,
             limit,
         )
+        return rows
+
+    async def read_log(self, after: LogPosition, limit: int = 500) -> list[LoggedEvent]:
+        """Committed events after `after`, in log order, only below the in-flight horizon."""
         return [
             LoggedEvent(
                 LogPosition(int(row["tx"]), row["position"]), self._envelope(row), stored_envelope(row), row["hash"]
             )
-            for row in rows
+            for row in await self._log_rows(after, limit)
+        ]
+
+    async def read_log_stored(self, after: LogPosition, limit: int = 500) -> list[StoredLogEntry]:
+        """The same log, events as stored and not decoded: what the relay publishes."""
+        return [
+            StoredLogEntry(LogPosition(int(row["tx"]), row["position"]), stored_envelope(row), row["hash"])
+            for row in await self._log_rows(after, limit)
         ]
 
     async def tail(self, after: LogPosition, batch: int = 500) -> AsyncIterator[LoggedEvent]:

@@ -19,6 +19,7 @@ from kafka import KafkaConsumer, TopicPartition
 from opentelemetry import trace
 
 from shared.db import Connection, Migration, check_identifier
+from shared.errors import InvalidEvent, UnknownEventType
 from shared.events import Envelope, EventRegistry
 from shared.eventstore import EventStore
 from shared.telemetry import context_from, tracer
@@ -102,25 +103,49 @@ class ProjectionRunner:
         self._tracer = tracer("archipel.projections")
 
     async def handle_raw(self, value: bytes, headers: Mapping[str, str]) -> bool:
-        """Applies one Kafka record; False when it was not for this projection or already applied."""
+        """Applies one Kafka record; False when it was not for this projection or already applied.
+        An unreadable record raises InvalidEvent or UnknownEventType."""
+        envelope = self._decode(value, headers)
+        return envelope is not None and await self._apply_all([(envelope, headers)]) == 1
+
+    async def handle_records(self, records: Sequence[tuple[bytes, Mapping[str, str]]]) -> int:
+        """Applies a batch of Kafka records in ONE transaction (with their stream versions, so a
+        redelivered batch changes nothing); returns how many were applied. An unreadable record is
+        logged and skipped: no version of this code can read it, and it stays in the topic."""
+        decoded: list[tuple[Envelope, Mapping[str, str]]] = []
+        for value, headers in records:
+            try:
+                envelope = self._decode(value, headers)
+            except (InvalidEvent, UnknownEventType) as error:
+                log.error("projection %s skipped an unreadable record: %s", self.projection.name, error)
+                continue
+            if envelope is not None:
+                decoded.append((envelope, headers))
+        return await self._apply_all(decoded)
+
+    def _decode(self, value: bytes, headers: Mapping[str, str]) -> Envelope | None:
         event_type = headers.get("event_type")
         if event_type is not None and not self.projection.handles(event_type):
-            return False
+            return None
         envelope = self.registry.decode_envelope(value)
-        if not self.projection.handles(envelope.event_type):
-            return False
-        with self._tracer.start_as_current_span(
-            "projection.apply", context=context_from(headers), kind=trace.SpanKind.CONSUMER
-        ) as span:
-            span.set_attribute("archipel.projection", self.projection.name)
-            span.set_attribute("archipel.event_type", envelope.event_type)
-            async with self.pool.acquire() as connection, connection.transaction():
-                await connection.execute(
-                    "SELECT pg_advisory_xact_lock_shared(hashtext($1))", _lock_key(self.projection)
-                )
-                applied = await self._apply(connection, envelope)
-            span.set_attribute("archipel.applied", applied)
-            return applied
+        return envelope if self.projection.handles(envelope.event_type) else None
+
+    async def _apply_all(self, items: Sequence[tuple[Envelope, Mapping[str, str]]]) -> int:
+        if not items:
+            return 0
+        applied = 0
+        async with self.pool.acquire() as connection, connection.transaction():
+            await connection.execute("SELECT pg_advisory_xact_lock_shared(hashtext($1))", _lock_key(self.projection))
+            for envelope, headers in items:
+                with self._tracer.start_as_current_span(
+                    "projection.apply", context=context_from(headers), kind=trace.SpanKind.CONSUMER
+                ) as span:
+                    span.set_attribute("archipel.projection", self.projection.name)
+                    span.set_attribute("archipel.event_type", envelope.event_type)
+                    done = await self._apply(connection, envelope)
+                    span.set_attribute("archipel.applied", done)
+                applied += done
+        return applied
 
     async def _apply(self, connection: Connection, envelope: Envelope) -> bool:
         # The row exists before it is locked, so two runners handling a stream's first event at

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from opentelemetry import trace
 
 from shared.db import Migration
-from shared.eventstore import EventStore, LoggedEvent, LogPosition
+from shared.eventstore import EventStore, LogPosition, StoredLogEntry
 from shared.kafka import headers_for
 from shared.telemetry import context_from, current_context_carrier, tracer
 
@@ -79,14 +79,14 @@ class Relay:
 
     async def publish_batch(self) -> int:
         """Publishes the next batch and stores its end; returns how many events were published."""
-        events = await self.store.read_log(await self.checkpoint(), self.batch_size)
+        events = await self.store.read_log_stored(await self.checkpoint(), self.batch_size)
         if not events:
             return 0
         await asyncio.to_thread(self._publish, events)
         await self._save(events[-1].position)
         return len(events)
 
-    def _publish(self, events: Sequence[LoggedEvent]) -> None:
+    def _publish(self, events: Sequence[StoredLogEntry]) -> None:
         futures = []
         for logged in events:
             envelope = logged.stored

@@ -70,6 +70,7 @@ from services.results.regulation import Domain, Number, OptionalUnit, Regulation
 from shared.errors import InvalidInput
 
 PASS = Fraction(10)  # also the optional-unit threshold and the globale carry
+PASS_DECIMAL = Decimal(10)  # the same threshold, for exact Decimal sums
 CONTROLE_FLOOR = Fraction(8)
 MAX_CONTROLE_UNITS = 2
 MAX_OPTIONAL_UNITS = 2
@@ -283,19 +284,21 @@ def _first_group(entry: UnitResult) -> RetainedUnit:
 def _average(
     units: tuple[Unit, ...], optional_units: tuple[OptionalUnit, ...], retained: Mapping[str, RetainedUnit]
 ) -> Fraction | None:
-    total, weights = Fraction(0), Fraction(0)
+    # Sums of two-decimal grades times coefficients are exact in Decimal (28 significant digits);
+    # one Fraction is made at the end for the exact division and the threshold comparisons.
+    total, weights = Decimal(0), Decimal(0)
     for unit in units:
         grade = retained[unit.code].retained
         if grade is not None:
-            total += Fraction(unit.coefficient) * Fraction(grade)
-            weights += Fraction(unit.coefficient)
+            total += unit.coefficient * grade
+            weights += unit.coefficient
     if not weights:
         return None
     for option in optional_units:
         kept = retained.get(option.code)
-        if kept is not None and kept.retained is not None and Fraction(kept.retained) > PASS:
-            total += Fraction(option.coefficient) * (Fraction(kept.retained) - PASS)
-    return total / weights
+        if kept is not None and kept.retained is not None and kept.retained > PASS_DECIMAL:
+            total += option.coefficient * (kept.retained - PASS_DECIMAL)
+    return Fraction(total) / Fraction(weights)
 
 
 def _check_controle(regulation: Regulation, results: Mapping[str, UnitResult], controle: Mapping[str, Decimal]) -> None:
