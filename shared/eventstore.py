@@ -138,15 +138,16 @@ class EventStore:
         if not any(planned):
             return planned
         async with self.pool.acquire() as connection, connection.transaction():
-            # The transaction id is taken first (see the module docstring).
-            await connection.execute("SELECT pg_current_xact_id()")
-            # Streams in a fixed order, so that two multi-stream appends cannot deadlock.
+            # Streams in a fixed order, so that two multi-stream appends cannot deadlock. The first
+            # statement takes the transaction id (see the module docstring) and queues the
+            # notification (sent at commit only) with the first stream's head: fewer round trips.
+            first = True
             for append, envelopes in sorted(zip(appends, planned, strict=True), key=lambda pair: pair[0].stream_id):
                 if envelopes:
-                    await _insert(connection, append, envelopes)
+                    await _insert(connection, append, envelopes, first=first)
+                    first = False
             if extra is not None:
                 await extra(connection)
-            await connection.execute("SELECT pg_notify('archipel_events_' || current_schema(), '')")
         return planned
 
     async def read_stream(self, stream_id: str, after_version: int = 0) -> list[Envelope]:
@@ -270,12 +271,18 @@ def _envelopes(append: Append, recorded_at: datetime) -> list[Envelope]:
     ]
 
 
-async def _insert(connection: Connection, append: Append, envelopes: list[Envelope]) -> None:
+_HEAD = "SELECT stream_version, hash FROM events WHERE stream_id = $1 ORDER BY stream_version DESC LIMIT 1"
+_FIRST_HEAD = (
+    "SELECT pg_current_xact_id() AS xid, pg_notify('archipel_events_' || current_schema(), '') AS notified,"
+    f" head.stream_version, head.hash FROM (SELECT 1) AS one LEFT JOIN LATERAL ({_HEAD}) AS head ON true"
+)
+
+
+async def _insert(connection: Connection, append: Append, envelopes: list[Envelope], *, first: bool) -> None:
     stream_id, expected_version = append.stream_id, append.expected_version
-    head = await connection.fetchrow(
-        "SELECT stream_version, hash FROM events WHERE stream_id = $1 ORDER BY stream_version DESC LIMIT 1",
-        stream_id,
-    )
+    head = await connection.fetchrow(_FIRST_HEAD if first else _HEAD, stream_id)
+    if head is not None and head["stream_version"] is None:
+        head = None  # a new stream: the lateral join found no event
     current = head["stream_version"] if head else 0
     if current != expected_version:
         raise ConcurrencyError(f"stream {stream_id} is at version {current}, not the expected {expected_version}")

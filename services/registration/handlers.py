@@ -3,6 +3,7 @@ first form choice written in the same transaction)."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
@@ -135,11 +136,12 @@ class RegistrationHandlers:
         if not events:
             return state, version
         new_state = replay(events, state)
+        # The summary PDF is rendered before the transaction (in a thread: it is CPU work), so the
+        # append transaction stays short and does not hold back the relays' log horizon.
+        summaries = await self._render_summaries(key, new_state, events, regulation, facts)
 
         async def private_rows(connection: Connection) -> None:
-            await self._record_private(
-                connection=connection, key=key, state=new_state, events=events, regulation=regulation, facts=facts
-            )
+            await self._record_private(connection, key, events, summaries)
 
         context = CommandContext(
             academy=academy,
@@ -202,24 +204,25 @@ class RegistrationHandlers:
             for r in rows
         )
 
+    async def _render_summaries(
+        self, key: Key, state: RegistrationState, events: list[DomainEvent], regulation: Regulation, facts: Facts
+    ) -> dict[int, bytes]:
+        issued = [event for event in events if isinstance(event, SummaryIssued)]
+        if not issued:
+            return {}
+        identity = await self.store.pool.fetchrow("SELECT * FROM candidates WHERE account_id = $1", key.candidate_id)
+        views = [summary_view(state, regulation, dict(identity) if identity else {}, e, facts.calendar) for e in issued]
+        pdfs = await asyncio.to_thread(lambda: [render_summary(view) for view in views])
+        return {event.version: pdf for event, pdf in zip(issued, pdfs, strict=True)}
+
     async def _record_private(
-        self,
-        *,
-        connection: Connection,
-        key: Key,
-        state: RegistrationState,
-        events: list[DomainEvent],
-        regulation: Regulation,
-        facts: Facts,
+        self, connection: Connection, key: Key, events: list[DomainEvent], summaries: dict[int, bytes]
     ) -> None:
         for event in events:
             if isinstance(event, RegistrationConfirmed):
                 await self._fix_form(connection, key, event.form)
             if isinstance(event, SummaryIssued):
-                identity = await connection.fetchrow("SELECT * FROM candidates WHERE account_id = $1", key.candidate_id)
-                pdf = render_summary(
-                    summary_view(state, regulation, dict(identity) if identity else {}, event, facts.calendar)
-                )
+                pdf = summaries[event.version]
                 await connection.execute(
                     "INSERT INTO summaries (registration_id, version, issued_at, sha256, pdf)"
                     " VALUES ($1, $2, $3, $4, $5)",
