@@ -1,7 +1,8 @@
-"""The running system for end-to-end tests: the accounts service, its relay and its projections
-as separate processes (as `archipel run` starts them) on the real servers, with a real SMTP server
-(aiosmtpd) in the test process. Topics are the real `archipel.<service>.events`; schemas, consumer
-groups and ports are this run's own, so a `make run` on the same machine is not disturbed."""
+"""The running system for end-to-end tests: every service, its relay and its projections as separate
+processes (as `archipel run` starts them) on the real servers, with a real SMTP server (aiosmtpd) in the
+test process, or (system_without_smtp) its mail written as .eml files into its home/mail. Topics are the
+real `archipel.<service>.events`; schemas, consumer groups and ports are this run's own, so a `make run`
+on the same machine is not disturbed."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -91,6 +93,26 @@ class RunningSystem:
 async def system(
     base_settings: Settings, inbox: Inbox, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[RunningSystem]:
+    async with _running_system(base_settings, tmp_path_factory, inbox) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+async def system_without_smtp(
+    base_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[RunningSystem]:
+    """The same system with no SMTP settings: the services write each mail as an .eml file into
+    the system's home/mail (the FolderMailer), where `archipel demo` reads the activation links."""
+    async with _running_system(base_settings, tmp_path_factory, None) as running:
+        yield running
+
+
+@asynccontextmanager
+async def _running_system(
+    base_settings: Settings, tmp_path_factory: pytest.TempPathFactory, inbox: Inbox | None
+) -> AsyncIterator[RunningSystem]:
+    """Every RUNNING service (serve, relay, projections) as subprocesses; mail to `inbox` by SMTP,
+    or into home/mail when `inbox` is None."""
     home = tmp_path_factory.mktemp("e2e-home")
     settings = base_settings.model_copy(
         update={
@@ -100,11 +122,14 @@ async def system(
             "auth_secret": "e2e-secret",
             "home": home,
             "grpc_port_base": _free_port_block(len(SERVICES)),
-            "smtp_host": "127.0.0.1",
-            "smtp_port": inbox.port,
+            "smtp_host": "127.0.0.1" if inbox is not None else None,
+            "smtp_port": inbox.port if inbox is not None else base_settings.smtp_port,
         }
     )
     env = env_of(settings)
+    if inbox is None:
+        env.pop("SMTP_HOST", None)
+        env.pop("SMTP_PORT", None)
     processes = []
     for service in RUNNING:
         for role in ("serve", "relay", "projections"):
