@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -188,27 +189,52 @@ class ProjectionRunner:
                         "DELETE FROM projection_streams WHERE projection = $1", self.projection.name
                     )
                 reader = _TopicReader(bootstrap_servers, topics)
+                # The read model is empty and exclusively locked: the stream versions live in memory
+                # and are written once per batch, and the next batch is fetched while this one is
+                # applied.
+                versions: dict[str, int] = {}
+                pending = asyncio.ensure_future(asyncio.to_thread(reader.next_batch, batch_size))
                 try:
-                    while True:
-                        records = await asyncio.to_thread(reader.next_batch, batch_size)
-                        if not records:
-                            break
+                    while records := await pending:
+                        pending = asyncio.ensure_future(asyncio.to_thread(reader.next_batch, batch_size))
                         read += len(records)
-                        async with connection.transaction():
-                            for value, headers in records:
-                                event_type = headers.get("event_type")
-                                if event_type is not None and not self.projection.handles(event_type):
-                                    continue
-                                envelope = self.registry.decode_envelope(value)
-                                if self.projection.handles(envelope.event_type) and await self._apply(
-                                    connection, envelope
-                                ):
-                                    applied += 1
+                        applied += await self._replay_batch(connection, records, versions)
                 finally:
+                    with contextlib.suppress(Exception):  # the consumer is closed once its thread is done
+                        await pending
                     reader.close()
             finally:
                 await connection.execute("SELECT pg_advisory_unlock(hashtext($1))", key)
         return RebuildReport(self.projection.name, read, applied)
+
+    async def _replay_batch(
+        self, connection: Connection, records: Sequence[tuple[bytes, dict[str, str]]], versions: dict[str, int]
+    ) -> int:
+        applied = 0
+        changed: dict[str, int] = {}
+        async with connection.transaction():
+            for value, headers in records:
+                event_type = headers.get("event_type")
+                if event_type is not None and not self.projection.handles(event_type):
+                    continue
+                envelope = self.registry.decode_envelope(value)
+                if not self.projection.handles(envelope.event_type):
+                    continue
+                if envelope.stream_version <= versions.get(envelope.stream_id, 0):
+                    continue  # a duplicate published by the relay
+                await self.projection.apply(connection, envelope)
+                versions[envelope.stream_id] = changed[envelope.stream_id] = envelope.stream_version
+                applied += 1
+            if changed:
+                await connection.execute(
+                    "INSERT INTO projection_streams (projection, stream_id, version)"
+                    " SELECT $1, stream, version FROM unnest($2::text[], $3::int[]) AS s(stream, version)"
+                    " ON CONFLICT (projection, stream_id) DO UPDATE SET version = excluded.version",
+                    self.projection.name,
+                    list(changed),
+                    list(changed.values()),
+                )
+        return applied
 
 
 class _TopicReader:
