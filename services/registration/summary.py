@@ -16,7 +16,6 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors  # type: ignore[import-untyped]
-from reportlab.lib.enums import TA_CENTER  # type: ignore[import-untyped]
 from reportlab.lib.pagesizes import A4  # type: ignore[import-untyped]
 from reportlab.lib.styles import ParagraphStyle  # type: ignore[import-untyped]
 from reportlab.lib.units import mm  # type: ignore[import-untyped]
@@ -30,10 +29,18 @@ from reportlab.platypus import (  # type: ignore[import-untyped]
 )
 
 from shared.french import academy_label, form_label, long_date_time, short_date_time
+from shared.pdf import BODY as _BODY
+from shared.pdf import CELL as _CELL
+from shared.pdf import CELL_HEAD as _CELL_HEAD
+from shared.pdf import FONT as _FONT
+from shared.pdf import HEADING as _HEADING
+from shared.pdf import SUBTITLE as _SUBTITLE
+from shared.pdf import TITLE as _TITLE
+from shared.pdf import field as _field
+from shared.pdf import grid_style as _grid_style
+from shared.pdf import paragraph as _p
 
-_FONT = "Helvetica"
 _FRAME_PADDING = 6
-_BOLD = "Helvetica-Bold"
 
 
 @dataclass(frozen=True)
@@ -86,37 +93,9 @@ def format_deadline(moment: datetime) -> str:
 
 # --- layout -------------------------------------------------------------------------------------
 
-_BODY = ParagraphStyle("body", fontName=_FONT, fontSize=10, leading=13)
 _SMALL = ParagraphStyle("small", parent=_BODY, fontSize=9, leading=11)
-_CELL = ParagraphStyle("cell", parent=_BODY, fontSize=9, leading=11)
-_CELL_HEAD = ParagraphStyle("cell_head", parent=_CELL, fontName=_BOLD)
-_TITLE = ParagraphStyle(
-    "title", parent=_BODY, fontName=_BOLD, fontSize=15, leading=19, alignment=TA_CENTER, spaceAfter=4
-)
-_SUBTITLE = ParagraphStyle("subtitle", parent=_BODY, alignment=TA_CENTER, spaceAfter=6)
-_HEADING = ParagraphStyle(
-    "heading",
-    parent=_BODY,
-    fontName=_BOLD,
-    fontSize=11,
-    leading=14,
-    spaceBefore=9,
-    spaceAfter=3,
-    keepWithNext=1,
-)
 _BULLET = ParagraphStyle("bullet", parent=_BODY, leftIndent=14, bulletIndent=3, bulletFontName=_FONT)
 _NOTE = ParagraphStyle("note", parent=_SMALL, fontName="Helvetica-Oblique", spaceBefore=2)
-
-_GRID = colors.HexColor("#9a9a9a")
-_HEAD_BG = colors.HexColor("#e6e6e6")
-
-
-def _p(text: str, style: ParagraphStyle = _BODY) -> Paragraph:
-    return Paragraph(escape(text), style)
-
-
-def _field(label: str, value: str) -> Paragraph:
-    return Paragraph(f"<b>{escape(label)} :</b> {escape(value)}", _BODY)
 
 
 def _bullets(items: tuple[str, ...], empty: str) -> list[object]:
@@ -125,18 +104,6 @@ def _bullets(items: tuple[str, ...], empty: str) -> list[object]:
     if not items:
         return [_p(empty)]
     return [Paragraph(escape(item), _BULLET, bulletText="•") for item in items]
-
-
-def _grid_style(header: bool) -> TableStyle:
-    commands: list[tuple[object, ...]] = [
-        ("GRID", (0, 0), (-1, -1), 0.5, _GRID),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("LEFTPADDING", (0, 0), (-1, -1), 4),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 4),
-    ]
-    if header:
-        commands.append(("BACKGROUND", (0, 0), (-1, 0), _HEAD_BG))
-    return TableStyle(commands)
 
 
 def _identity(view: SummaryView, width: float) -> Table:
