@@ -11,7 +11,6 @@ import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-import asyncpg
 import grpc
 from faststream.kafka import KafkaBroker
 from grpc_health.v1.health import aio as health_aio
@@ -141,7 +140,3 @@ def run_until_signal(main: Callable[[asyncio.Event], Awaitable[None]]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     asyncio.run(runner())
     return 0
-
-
-async def read_pool(settings: Settings, spec: ServiceSpec) -> asyncpg.Pool:
-    return await create_pool(settings.resolved_database_url(), settings.db_schema(spec.name))

@@ -19,6 +19,7 @@ from shared.auth import Role
 from shared.clock import to_paris
 from shared.errors import InvalidInput, NotFound, RuleViolation
 from shared.events import DomainEvent
+from shared.french import short_date_time
 
 ACTIVATION_LINK_VALIDITY = timedelta(hours=48)
 
@@ -123,7 +124,7 @@ def _activate(state: AccountState, command: ActivateAccount) -> list[DomainEvent
     if digest != state.link_digest or state.link_expires_at is None:
         raise NotFound("unknown activation link")
     if command.now >= state.link_expires_at:
-        expired = to_paris(state.link_expires_at).strftime("%d/%m/%Y à %H:%M")
+        expired = short_date_time(state.link_expires_at)
         raise RuleViolation(
             "R-05",
             f"this activation link expired on {expired} (Europe/Paris), 48 hours after it was sent: ask for a new link",

@@ -18,11 +18,12 @@ from services.accounts.commands import ActivateAccount, CreateAccount, SendActiv
 from services.accounts.domain import INITIAL, AccountState, AccountStatus, decide, replay
 from services.accounts.events import AccountActivated, ActivationLinkSent
 from shared.auth import Principal, Role, issue_token
-from shared.clock import Clock, to_paris
+from shared.clock import Clock
 from shared.db import Connection
 from shared.errors import AlreadyExists, InvalidInput, NotFound, RuleViolation, Unauthenticated
 from shared.events import CommandContext, DomainEvent
 from shared.eventstore import EventStore
+from shared.french import short_date_time
 from shared.mail import Mailer, compose
 from shared.telemetry import current_context_carrier
 
@@ -230,7 +231,7 @@ class AccountsHandlers:
         return account_id
 
     async def _mail_link(self, state: AccountState, token: str, link: ActivationLinkSent) -> None:
-        deadline = to_paris(link.expires_at).strftime("%d/%m/%Y à %H:%M")
+        deadline = short_date_time(link.expires_at)
         body = (
             f"Bonjour {state.first_names} {state.last_name},\n\n"
             f"Votre compte candidat a été créé pour l'académie {state.academy}.\n"

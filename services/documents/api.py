@@ -13,7 +13,6 @@ from archipel.documents.v1 import documents_pb2_grpc as pb_grpc
 from services.documents import domain
 from services.documents.commands import DeclareIncomplete, RejectDossier, ReviewDocument
 from services.documents.handlers import DocumentsHandlers, Dossier, Key, notifications
-from services.documents.projections import dossier_label
 from shared.auth import Principal
 from shared.clock import Clock, to_paris
 from shared.errors import InvalidInput
@@ -193,6 +192,3 @@ class DocumentsServicer(pb_grpc.DocumentsServicer):
                 for r in rows
             ]
         )
-
-
-__all__ = ["DocumentsServicer", "dossier_label"]

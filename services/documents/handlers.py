@@ -20,13 +20,12 @@ from services.documents.commands import (
     RecordRequirements,
     RegisterUpload,
     RejectDossier,
-    ReviewDocument,
 )
 from services.documents.content import DEFAULT_MAX_BYTES, RefusedFile, stage
 from services.documents.events import Requirement
 from services.documents.inbound import DocumentsRequired
 from shared.auth import Principal, Role
-from shared.clock import Clock, to_paris
+from shared.clock import Clock
 from shared.errors import InvalidInput, NotFound, PermissionDenied
 from shared.events import CommandContext, DomainEvent, Envelope
 from shared.eventstore import EventStore
@@ -259,6 +258,3 @@ def notifications(history: list[Envelope]) -> list[tuple[datetime, str, str]]:
         if text:
             shown.append((at, event.event_type, text.strip()))
     return shown
-
-
-__all__ = ["DocumentsHandlers", "Key", "ReviewDocument", "notifications", "record_requirements", "to_paris"]

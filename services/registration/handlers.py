@@ -12,7 +12,7 @@ from uuid import UUID
 from asyncpg import Record
 
 from services.registration.catalogue import Calendar, Catalogue, Regulation, calendar_from_local
-from services.registration.commands import Command, ConfirmRegistration, SetNotRegistered, StartRegistration
+from services.registration.commands import Command, StartRegistration
 from services.registration.domain import Facts, FirstForm, RegistrationState, decide, registration_id, replay
 from services.registration.domain.decide import GrantedBenefit
 from services.registration.events import CalendarSet, ExamForm, RegistrationConfirmed, SummaryIssued
@@ -331,6 +331,3 @@ class RegistrationHandlers:
         await self.store.append(
             f"calendar-{calendar.academy}-{calendar.session}", expected_version, [event], context, extra=upsert
         )
-
-
-__all__ = ["ConfirmRegistration", "Key", "RegistrationHandlers", "SetNotRegistered", "Summary"]
