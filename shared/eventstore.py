@@ -23,7 +23,6 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 from uuid import uuid4
 
 import asyncpg
@@ -59,6 +58,54 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         CREATE UNIQUE INDEX events_log ON events (tx_id, position);
         CREATE INDEX events_candidate ON events (candidate_id, position);
+        """,
+    ),
+    Migration(
+        "0002_append_function",
+        # One stream's append as ONE statement (one round trip, its own transaction when called
+        # alone). The columns are read from the canonical JSON of each envelope, the very bytes the
+        # hash covers and the relay publishes, so a row cannot differ from what was hashed.
+        r"""
+        CREATE FUNCTION archipel_append(p_stream text, p_expected integer, p_events bytea[])
+        RETURNS void LANGUAGE plpgsql AS $$
+        DECLARE
+            head_version integer;
+            chain bytea;
+            canon bytea;
+            body jsonb;
+            version integer := p_expected;
+        BEGIN
+            -- The transaction id is taken first, before any stream head is read (module docstring).
+            PERFORM pg_current_xact_id();
+            SELECT stream_version, hash INTO head_version, chain
+              FROM events WHERE stream_id = p_stream ORDER BY stream_version DESC LIMIT 1;
+            IF coalesce(head_version, 0) <> p_expected THEN
+                RAISE EXCEPTION USING ERRCODE = 'AR409', MESSAGE = format(
+                    'stream %s is at version %s, not the expected %s',
+                    p_stream, coalesce(head_version, 0), p_expected);
+            END IF;
+            chain := coalesce(chain, '\x'::bytea);
+            FOREACH canon IN ARRAY p_events LOOP
+                chain := sha256(chain || canon);
+                body := convert_from(canon, 'UTF8')::jsonb;
+                version := version + 1;
+                IF body->>'stream_id' IS DISTINCT FROM p_stream
+                   OR (body->>'stream_version')::integer IS DISTINCT FROM version THEN
+                    RAISE EXCEPTION USING ERRCODE = 'AR422', MESSAGE = format(
+                        'event %s is not version %s of stream %s', body->>'event_id', version, p_stream);
+                END IF;
+                INSERT INTO events (event_id, stream_id, stream_version, event_type, schema_version,
+                    occurred_at, recorded_at, academy, actor, candidate_id, correlation_id, causation_id,
+                    trace_context, payload, hash)
+                VALUES ((body->>'event_id')::uuid, p_stream, version, body->>'event_type',
+                    (body->>'schema_version')::integer, (body->>'occurred_at')::timestamptz,
+                    (body->>'recorded_at')::timestamptz, body->>'academy', body->>'actor',
+                    body->>'candidate_id', (body->>'correlation_id')::uuid, (body->>'causation_id')::uuid,
+                    body->'trace_context', body->'payload', chain);
+            END LOOP;
+            PERFORM pg_notify('archipel_events_' || current_schema(), '');
+        END
+        $$;
         """,
     ),
 )
@@ -137,15 +184,19 @@ class EventStore:
         planned = [_envelopes(append, recorded_at) for append in appends]
         if not any(planned):
             return planned
+        work = [
+            (append.stream_id, append.expected_version, [envelope.to_json() for envelope in envelopes])
+            for append, envelopes in zip(appends, planned, strict=True)
+            if envelopes
+        ]
+        if len(work) == 1 and extra is None:
+            await _append_stream(self.pool, *work[0])  # one statement, its own transaction
+            return planned
         async with self.pool.acquire() as connection, connection.transaction():
             # Streams in a fixed order, so that two multi-stream appends cannot deadlock. The first
-            # statement takes the transaction id (see the module docstring) and queues the
-            # notification (sent at commit only) with the first stream's head: fewer round trips.
-            first = True
-            for append, envelopes in sorted(zip(appends, planned, strict=True), key=lambda pair: pair[0].stream_id):
-                if envelopes:
-                    await _insert(connection, append, envelopes, first=first)
-                    first = False
+            # call takes the transaction id before reading any head (see the module docstring).
+            for stream_id, expected_version, canonical in sorted(work, key=lambda item: item[0]):
+                await _append_stream(connection, stream_id, expected_version, canonical)
             if extra is not None:
                 await extra(connection)
         return planned
@@ -271,54 +322,19 @@ def _envelopes(append: Append, recorded_at: datetime) -> list[Envelope]:
     ]
 
 
-_HEAD = "SELECT stream_version, hash FROM events WHERE stream_id = $1 ORDER BY stream_version DESC LIMIT 1"
-_FIRST_HEAD = (
-    "SELECT pg_current_xact_id() AS xid, pg_notify('archipel_events_' || current_schema(), '') AS notified,"
-    f" head.stream_version, head.hash FROM (SELECT 1) AS one LEFT JOIN LATERAL ({_HEAD}) AS head ON true"
-)
-
-
-async def _insert(connection: Connection, append: Append, envelopes: list[Envelope], *, first: bool) -> None:
-    stream_id, expected_version = append.stream_id, append.expected_version
-    head = await connection.fetchrow(_FIRST_HEAD if first else _HEAD, stream_id)
-    if head is not None and head["stream_version"] is None:
-        head = None  # a new stream: the lateral join found no event
-    current = head["stream_version"] if head else 0
-    if current != expected_version:
-        raise ConcurrencyError(f"stream {stream_id} is at version {current}, not the expected {expected_version}")
-    previous: bytes = head["hash"] if head else b""
-    rows = []
-    for envelope in envelopes:
-        previous = chain_hash(previous, envelope)
-        rows.append((*_row(envelope), previous))
+async def _append_stream(
+    executor: Connection | asyncpg.Pool, stream_id: str, expected_version: int, canonical: list[bytes]
+) -> None:
+    """Appends one stream's events, given as their canonical JSON, through archipel_append."""
     try:
-        await connection.executemany(
-            f"INSERT INTO events ({_COLUMNS}, hash) VALUES"
-            " ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-            rows,
-        )
+        await executor.execute("SELECT archipel_append($1, $2, $3)", stream_id, expected_version, canonical)
     except asyncpg.UniqueViolationError as error:
         if error.constraint_name == "events_pkey":
             raise ConcurrencyError(
                 f"stream {stream_id} was appended to concurrently after version {expected_version}"
             ) from None
         raise
-
-
-def _row(envelope: Envelope) -> tuple[Any, ...]:
-    return (
-        envelope.event_id,
-        envelope.stream_id,
-        envelope.stream_version,
-        envelope.event_type,
-        envelope.schema_version,
-        envelope.occurred_at,
-        envelope.recorded_at,
-        envelope.academy,
-        envelope.actor,
-        envelope.candidate_id,
-        envelope.correlation_id,
-        envelope.causation_id,
-        json.dumps(envelope.trace_context),
-        json.dumps(envelope.payload.model_dump(mode="json")),
-    )
+    except asyncpg.PostgresError as error:
+        if error.sqlstate == "AR409":
+            raise ConcurrencyError(str(error)) from None
+        raise
