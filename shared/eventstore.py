@@ -27,9 +27,9 @@ from uuid import uuid4
 
 import asyncpg
 
+from shared.appends import APPEND_FUNCTION, GroupCommit, StreamAppend, conflict, write_appends
 from shared.clock import Clock, system_clock
 from shared.db import Connection, Migration
-from shared.errors import ConcurrencyError
 from shared.events import CommandContext, DomainEvent, Envelope, EventRegistry, StoredEnvelope
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -60,54 +60,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX events_candidate ON events (candidate_id, position);
         """,
     ),
-    Migration(
-        "0002_append_function",
-        # One stream's append as ONE statement (one round trip, its own transaction when called
-        # alone). The columns are read from the canonical JSON of each envelope, the very bytes the
-        # hash covers and the relay publishes, so a row cannot differ from what was hashed.
-        r"""
-        CREATE FUNCTION archipel_append(p_stream text, p_expected integer, p_events bytea[])
-        RETURNS void LANGUAGE plpgsql AS $$
-        DECLARE
-            head_version integer;
-            chain bytea;
-            canon bytea;
-            body jsonb;
-            version integer := p_expected;
-        BEGIN
-            -- The transaction id is taken first, before any stream head is read (module docstring).
-            PERFORM pg_current_xact_id();
-            SELECT stream_version, hash INTO head_version, chain
-              FROM events WHERE stream_id = p_stream ORDER BY stream_version DESC LIMIT 1;
-            IF coalesce(head_version, 0) <> p_expected THEN
-                RAISE EXCEPTION USING ERRCODE = 'AR409', MESSAGE = format(
-                    'stream %s is at version %s, not the expected %s',
-                    p_stream, coalesce(head_version, 0), p_expected);
-            END IF;
-            chain := coalesce(chain, '\x'::bytea);
-            FOREACH canon IN ARRAY p_events LOOP
-                chain := sha256(chain || canon);
-                body := convert_from(canon, 'UTF8')::jsonb;
-                version := version + 1;
-                IF body->>'stream_id' IS DISTINCT FROM p_stream
-                   OR (body->>'stream_version')::integer IS DISTINCT FROM version THEN
-                    RAISE EXCEPTION USING ERRCODE = 'AR422', MESSAGE = format(
-                        'event %s is not version %s of stream %s', body->>'event_id', version, p_stream);
-                END IF;
-                INSERT INTO events (event_id, stream_id, stream_version, event_type, schema_version,
-                    occurred_at, recorded_at, academy, actor, candidate_id, correlation_id, causation_id,
-                    trace_context, payload, hash)
-                VALUES ((body->>'event_id')::uuid, p_stream, version, body->>'event_type',
-                    (body->>'schema_version')::integer, (body->>'occurred_at')::timestamptz,
-                    (body->>'recorded_at')::timestamptz, body->>'academy', body->>'actor',
-                    body->>'candidate_id', (body->>'correlation_id')::uuid, (body->>'causation_id')::uuid,
-                    body->'trace_context', body->'payload', chain);
-            END LOOP;
-            PERFORM pg_notify('archipel_events_' || current_schema(), '');
-        END
-        $$;
-        """,
-    ),
+    APPEND_FUNCTION,
 )
 
 ExtraWrite = Callable[[Connection], Awaitable[None]]
@@ -155,6 +108,7 @@ class EventStore:
         self.pool = pool
         self.registry = registry
         self._clock = clock
+        self._group = GroupCommit(pool)
 
     async def notify_channel(self) -> str:
         schema = await self.pool.fetchval("SELECT current_schema()")
@@ -181,22 +135,23 @@ class EventStore:
         if len({append.stream_id for append in appends}) != len(appends):
             raise ValueError("a stream appears twice in one append_many")
         recorded_at = self._clock().astimezone(UTC)
-        planned = [_envelopes(append, recorded_at) for append in appends]
+        planned = [plan_envelopes(append, recorded_at) for append in appends]
         if not any(planned):
             return planned
         work = [
-            (append.stream_id, append.expected_version, [envelope.to_json() for envelope in envelopes])
+            StreamAppend(append.stream_id, append.expected_version, [envelope.to_json() for envelope in envelopes])
             for append, envelopes in zip(appends, planned, strict=True)
             if envelopes
         ]
         if len(work) == 1 and extra is None:
-            await _append_stream(self.pool, *work[0])  # one statement, its own transaction
+            await self._group.append(work[0])  # shares a statement and a commit with concurrent commands
             return planned
+        # Streams in a fixed order, so that two multi-stream appends cannot deadlock.
+        work.sort(key=lambda append: append.stream_id)
         async with self.pool.acquire() as connection, connection.transaction():
-            # Streams in a fixed order, so that two multi-stream appends cannot deadlock. The first
-            # call takes the transaction id before reading any head (see the module docstring).
-            for stream_id, expected_version, canonical in sorted(work, key=lambda item: item[0]):
-                await _append_stream(connection, stream_id, expected_version, canonical)
+            for append, outcome in zip(work, await write_appends(connection, work), strict=True):
+                if error := conflict(append, outcome):
+                    raise error
             if extra is not None:
                 await extra(connection)
         return planned
@@ -299,7 +254,8 @@ class Append:
     context: CommandContext
 
 
-def _envelopes(append: Append, recorded_at: datetime) -> list[Envelope]:
+def plan_envelopes(append: Append, recorded_at: datetime) -> list[Envelope]:
+    """The envelopes an append will write: new ids, the next versions, the command's context."""
     context = append.context
     return [
         Envelope(
@@ -320,21 +276,3 @@ def _envelopes(append: Append, recorded_at: datetime) -> list[Envelope]:
         )
         for index, event in enumerate(append.events, start=1)
     ]
-
-
-async def _append_stream(
-    executor: Connection | asyncpg.Pool, stream_id: str, expected_version: int, canonical: list[bytes]
-) -> None:
-    """Appends one stream's events, given as their canonical JSON, through archipel_append."""
-    try:
-        await executor.execute("SELECT archipel_append($1, $2, $3)", stream_id, expected_version, canonical)
-    except asyncpg.UniqueViolationError as error:
-        if error.constraint_name == "events_pkey":
-            raise ConcurrencyError(
-                f"stream {stream_id} was appended to concurrently after version {expected_version}"
-            ) from None
-        raise
-    except asyncpg.PostgresError as error:
-        if error.sqlstate == "AR409":
-            raise ConcurrencyError(str(error)) from None
-        raise
