@@ -3,6 +3,8 @@ the projection applied it (clock_timestamp() in the applying transaction)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bench.profiles import REGISTRY
 from shared.db import Connection, Migration
 from shared.events import Envelope
@@ -29,4 +31,14 @@ class LagView(Projection):
             envelope.event_id,
             envelope.stream_id,
             envelope.recorded_at,
+        )
+
+    async def apply_many(self, connection: Connection, envelopes: Sequence[Envelope]) -> None:
+        """Each event is its own row: a rebuild's batch is one statement."""
+        await connection.execute(
+            "INSERT INTO bench_lag (event_id, stream_id, recorded_at)"
+            " SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[])",
+            [envelope.event_id for envelope in envelopes],
+            [envelope.stream_id for envelope in envelopes],
+            [envelope.recorded_at for envelope in envelopes],
         )

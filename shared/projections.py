@@ -56,6 +56,12 @@ class Projection(abc.ABC):
     async def apply(self, connection: Connection, envelope: Envelope) -> None:
         """Changes the read model; runs inside the runner's transaction."""
 
+    async def apply_many(self, connection: Connection, envelopes: Sequence[Envelope]) -> None:
+        """Applies events in their order (a rebuild's batch). A projection whose rows an event
+        writes independently may override it to write the whole batch in a few statements."""
+        for envelope in envelopes:
+            await self.apply(connection, envelope)
+
 
 Intake = Callable[[EventStore, Envelope], Awaitable[None]]
 
@@ -137,42 +143,52 @@ class ProjectionRunner:
         applied = 0
         async with self.pool.acquire() as connection, connection.transaction():
             await connection.execute("SELECT pg_advisory_xact_lock_shared(hashtext($1))", _lock_key(self.projection))
+            versions = await self._lock_streams(connection, sorted({envelope.stream_id for envelope, _ in items}))
+            changed: dict[str, int] = {}
             for envelope, headers in items:
                 with self._tracer.start_as_current_span(
                     "projection.apply", context=context_from(headers), kind=trace.SpanKind.CONSUMER
                 ) as span:
                     span.set_attribute("archipel.projection", self.projection.name)
                     span.set_attribute("archipel.event_type", envelope.event_type)
-                    done = await self._apply(connection, envelope)
+                    done = envelope.stream_version > versions[envelope.stream_id]
+                    if done:
+                        await self.projection.apply(connection, envelope)
+                        versions[envelope.stream_id] = changed[envelope.stream_id] = envelope.stream_version
                     span.set_attribute("archipel.applied", done)
                 applied += done
+            await self._record_versions(connection, changed)
         return applied
 
-    async def _apply(self, connection: Connection, envelope: Envelope) -> bool:
-        # The row exists before it is locked, so two runners handling a stream's first event at
-        # once (a consumer-group rebalance) serialise on it instead of both applying.
+    async def _lock_streams(self, connection: Connection, streams: list[str]) -> dict[str, int]:
+        """The last applied version of each stream, its row locked until the transaction ends.
+        The rows exist before they are locked, so two runners handling a stream's first event at
+        once (a consumer-group rebalance) serialise on them instead of both applying; they are
+        locked in stream order, so two runners cannot deadlock."""
         await connection.execute(
-            "INSERT INTO projection_streams (projection, stream_id, version) VALUES ($1, $2, 0)"
-            " ON CONFLICT (projection, stream_id) DO NOTHING",
+            "INSERT INTO projection_streams (projection, stream_id, version)"
+            " SELECT $1, stream, 0 FROM unnest($2::text[]) AS s(stream) ON CONFLICT (projection, stream_id) DO NOTHING",
             self.projection.name,
-            envelope.stream_id,
+            streams,
         )
-        current = await connection.fetchval(
-            "SELECT version FROM projection_streams WHERE projection = $1 AND stream_id = $2 FOR UPDATE",
+        rows = await connection.fetch(
+            "SELECT stream_id, version FROM projection_streams WHERE projection = $1 AND stream_id = ANY($2::text[])"
+            " ORDER BY stream_id FOR UPDATE",
             self.projection.name,
-            envelope.stream_id,
+            streams,
         )
-        if envelope.stream_version <= current:
-            return False
-        await self.projection.apply(connection, envelope)
-        await connection.execute(
-            "INSERT INTO projection_streams (projection, stream_id, version) VALUES ($1, $2, $3)"
-            " ON CONFLICT (projection, stream_id) DO UPDATE SET version = excluded.version",
-            self.projection.name,
-            envelope.stream_id,
-            envelope.stream_version,
-        )
-        return True
+        return {row["stream_id"]: row["version"] for row in rows}
+
+    async def _record_versions(self, connection: Connection, changed: Mapping[str, int]) -> None:
+        if changed:
+            await connection.execute(
+                "INSERT INTO projection_streams (projection, stream_id, version)"
+                " SELECT $1, stream, version FROM unnest($2::text[], $3::int[]) AS s(stream, version)"
+                " ON CONFLICT (projection, stream_id) DO UPDATE SET version = excluded.version",
+                self.projection.name,
+                list(changed),
+                list(changed.values()),
+            )
 
     async def rebuild(self, bootstrap_servers: str, topics: Sequence[str], batch_size: int = 2000) -> RebuildReport:
         """Empties the read model and replays `topics` from their first offset up to their end
@@ -210,31 +226,24 @@ class ProjectionRunner:
     async def _replay_batch(
         self, connection: Connection, records: Sequence[tuple[bytes, dict[str, str]]], versions: dict[str, int]
     ) -> int:
-        applied = 0
+        todo: list[Envelope] = []
         changed: dict[str, int] = {}
-        async with connection.transaction():
-            for value, headers in records:
-                event_type = headers.get("event_type")
-                if event_type is not None and not self.projection.handles(event_type):
-                    continue
-                envelope = self.registry.decode_envelope(value)
-                if not self.projection.handles(envelope.event_type):
-                    continue
-                if envelope.stream_version <= versions.get(envelope.stream_id, 0):
-                    continue  # a duplicate published by the relay
-                await self.projection.apply(connection, envelope)
-                versions[envelope.stream_id] = changed[envelope.stream_id] = envelope.stream_version
-                applied += 1
-            if changed:
-                await connection.execute(
-                    "INSERT INTO projection_streams (projection, stream_id, version)"
-                    " SELECT $1, stream, version FROM unnest($2::text[], $3::int[]) AS s(stream, version)"
-                    " ON CONFLICT (projection, stream_id) DO UPDATE SET version = excluded.version",
-                    self.projection.name,
-                    list(changed),
-                    list(changed.values()),
-                )
-        return applied
+        for value, headers in records:
+            event_type = headers.get("event_type")
+            if event_type is not None and not self.projection.handles(event_type):
+                continue
+            envelope = self.registry.decode_envelope(value)
+            if not self.projection.handles(envelope.event_type):
+                continue
+            if envelope.stream_version <= versions.get(envelope.stream_id, 0):
+                continue  # a duplicate published by the relay
+            todo.append(envelope)
+            versions[envelope.stream_id] = changed[envelope.stream_id] = envelope.stream_version
+        if todo:
+            async with connection.transaction():
+                await self.projection.apply_many(connection, todo)
+                await self._record_versions(connection, changed)
+        return len(todo)
 
 
 class _TopicReader:
