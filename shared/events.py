@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 from uuid import UUID, uuid4
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from shared.errors import InvalidEvent, UnknownEventType
 
@@ -75,10 +75,25 @@ class Envelope(EnvelopeHeader):
 
     payload: DomainEvent
 
+    def __eq__(self, other: object) -> bool:
+        """Envelopes are equal when their fields are, whichever subclass decoded them (the registry
+        reads JSON with an envelope class typed for the event: EventRegistry.decode_envelope)."""
+        if not isinstance(other, Envelope):
+            return NotImplemented
+        return self.__dict__ == other.__dict__
+
+    __hash__ = EnvelopeHeader.__hash__
+
     def to_json(self) -> bytes:
         body = self.model_dump(mode="json", exclude={"payload"})
         body["payload"] = self.payload.model_dump(mode="json")
         return canonical_json(body)
+
+
+class _TypedEnvelope(Envelope):
+    """An envelope whose payload field is one event model (made by EventRegistry per type)."""
+
+    current_version: ClassVar[int]
 
 
 class StoredEnvelope(EnvelopeHeader):
@@ -98,6 +113,7 @@ class EventRegistry:
     def __init__(self, models: Iterable[type[DomainEvent]] = ()) -> None:
         self._models: dict[str, type[DomainEvent]] = {}
         self._upcasters: dict[tuple[str, int], Upcaster] = {}
+        self._envelopes: dict[str, type[_TypedEnvelope]] = {}
         for model in models:
             self.register(model)
 
@@ -115,6 +131,15 @@ class EventRegistry:
         merged = EventRegistry([*self._models.values(), *other._models.values()])
         merged._upcasters = {**self._upcasters, **other._upcasters}
         return merged
+
+    def _typed_envelope(self, event_type: str) -> type[_TypedEnvelope]:
+        typed = self._envelopes.get(event_type)
+        if typed is None:
+            model = self._models[event_type]
+            typed = create_model(f"{model.__name__}Envelope", __base__=_TypedEnvelope, payload=(model, ...))
+            typed.current_version = model.schema_version
+            self._envelopes[event_type] = typed
+        return typed
 
     @property
     def models(self) -> dict[str, type[DomainEvent]]:
@@ -146,8 +171,20 @@ class EventRegistry:
             field = ".".join(str(part) for part in first["loc"]) or "payload"
             raise InvalidEvent(f"invalid {event_type} payload: {field}: {first['msg']}") from None
 
-    def decode_envelope(self, raw: bytes | str | JsonDict) -> Envelope:
-        """Reads an envelope as the relay publishes it (JSON)."""
+    def decode_envelope(self, raw: bytes | str | JsonDict, event_type: str | None = None) -> Envelope:
+        """Reads an envelope as the relay publishes it (JSON). Given the `event_type` the record's
+        headers announce, JSON in the current schema version is parsed and validated in one pass
+        by an envelope class typed for that event (about twice as fast, which rebuilds feel);
+        anything else, an error included, takes the general path below."""
+        if event_type is not None and isinstance(raw, bytes | str) and event_type in self._models:
+            typed = self._typed_envelope(event_type)
+            try:
+                envelope = typed.model_validate_json(raw)
+            except ValidationError:
+                pass  # the general path says what is wrong
+            else:
+                if envelope.event_type == event_type and envelope.schema_version == typed.current_version:
+                    return envelope
         try:
             body: JsonDict = json.loads(raw) if isinstance(raw, bytes | str) else dict(raw)
         except ValueError as error:

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import asyncpg
-from kafka import KafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from opentelemetry import trace
 
 from shared.db import Connection, Migration, check_identifier
@@ -26,6 +26,7 @@ from shared.eventstore import EventStore
 from shared.telemetry import context_from, tracer
 
 log = logging.getLogger(__name__)
+_FETCH_MAX_BYTES = 32 * 1024 * 1024
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
@@ -134,7 +135,7 @@ class ProjectionRunner:
         event_type = headers.get("event_type")
         if event_type is not None and not self.projection.handles(event_type):
             return None
-        envelope = self.registry.decode_envelope(value)
+        envelope = self.registry.decode_envelope(value, event_type)
         return envelope if self.projection.handles(envelope.event_type) else None
 
     async def _apply_all(self, items: Sequence[tuple[Envelope, Mapping[str, str]]]) -> int:
@@ -190,7 +191,7 @@ class ProjectionRunner:
                 list(changed.values()),
             )
 
-    async def rebuild(self, bootstrap_servers: str, topics: Sequence[str], batch_size: int = 2000) -> RebuildReport:
+    async def rebuild(self, bootstrap_servers: str, topics: Sequence[str], batch_size: int = 5000) -> RebuildReport:
         """Empties the read model and replays `topics` from their first offset up to their end
         offsets at the start of the rebuild; live handling waits, then resumes where it was."""
         read = applied = 0
@@ -204,80 +205,121 @@ class ProjectionRunner:
                     await connection.execute(
                         "DELETE FROM projection_streams WHERE projection = $1", self.projection.name
                     )
-                reader = _TopicReader(bootstrap_servers, topics)
                 # The read model is empty and exclusively locked: the stream versions live in memory
-                # and are written once per batch, and the next batch is fetched while this one is
-                # applied.
+                # and are written once per batch, and a batch is decoded while the previous one is
+                # being written.
                 versions: dict[str, int] = {}
-                pending = asyncio.ensure_future(asyncio.to_thread(reader.next_batch, batch_size))
-                try:
-                    while records := await pending:
-                        pending = asyncio.ensure_future(asyncio.to_thread(reader.next_batch, batch_size))
-                        read += len(records)
-                        applied += await self._replay_batch(connection, records, versions)
-                finally:
-                    with contextlib.suppress(Exception):  # the consumer is closed once its thread is done
-                        await pending
-                    reader.close()
+                writing: asyncio.Future[None] | None = None
+                async with _TopicReader(bootstrap_servers, topics) as reader:
+                    try:
+                        while records := await reader.next_batch(batch_size):
+                            read += len(records)
+                            todo, changed = await self._new_events(records, versions)
+                            if writing is not None:
+                                await writing
+                            writing = None
+                            if todo:
+                                writing = asyncio.ensure_future(self._write_replayed(connection, todo, changed))
+                                applied += len(todo)
+                        if writing is not None:
+                            await writing
+                    finally:
+                        if writing is not None and not writing.done():
+                            with contextlib.suppress(Exception):  # the first error is already raised
+                                await writing
             finally:
                 await connection.execute("SELECT pg_advisory_unlock(hashtext($1))", key)
         return RebuildReport(self.projection.name, read, applied)
 
-    async def _replay_batch(
-        self, connection: Connection, records: Sequence[tuple[bytes, dict[str, str]]], versions: dict[str, int]
-    ) -> int:
+    async def _new_events(
+        self, records: Sequence[tuple[bytes, str | None]], versions: dict[str, int]
+    ) -> tuple[list[Envelope], dict[str, int]]:
+        """The events of `records` this projection handles and has not applied yet (the relay
+        publishes at least once), in order, with the last version of each stream they change."""
         todo: list[Envelope] = []
         changed: dict[str, int] = {}
-        for value, headers in records:
-            event_type = headers.get("event_type")
+        for index, (value, event_type) in enumerate(records):
+            if index % 256 == 255:
+                await asyncio.sleep(0)  # lets the previous batch's write go on meanwhile
             if event_type is not None and not self.projection.handles(event_type):
                 continue
-            envelope = self.registry.decode_envelope(value)
+            envelope = self.registry.decode_envelope(value, event_type)
             if not self.projection.handles(envelope.event_type):
                 continue
             if envelope.stream_version <= versions.get(envelope.stream_id, 0):
                 continue  # a duplicate published by the relay
             todo.append(envelope)
             versions[envelope.stream_id] = changed[envelope.stream_id] = envelope.stream_version
-        if todo:
-            async with connection.transaction():
-                await self.projection.apply_many(connection, todo)
-                await self._record_versions(connection, changed)
-        return len(todo)
+        return todo, changed
+
+    async def _write_replayed(self, connection: Connection, todo: list[Envelope], changed: dict[str, int]) -> None:
+        async with connection.transaction():
+            await self.projection.apply_many(connection, todo)
+            await self._record_versions(connection, changed)
 
 
 class _TopicReader:
-    """Reads topics from their first offset to the end offsets seen when it was created."""
+    """Reads topics from their first offset to the end offsets seen when it starts. Rebuilds read
+    with aiokafka, the client under FastStream's subscribers: its compiled record parser reads
+    two to three times as many records per second as kafka-python's here (issue 7)."""
 
     def __init__(self, bootstrap_servers: str, topics: Sequence[str]) -> None:
-        self._consumer = KafkaConsumer(
-            bootstrap_servers=bootstrap_servers.split(","), enable_auto_commit=False, group_id=None
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap_servers.split(","),
+            enable_auto_commit=False,
+            group_id=None,
+            auto_offset_reset="earliest",
+            fetch_max_bytes=_FETCH_MAX_BYTES,
+            max_partition_fetch_bytes=_FETCH_MAX_BYTES // 4,
         )
-        partitions = [
-            TopicPartition(topic, partition)
-            for topic in topics
-            for partition in sorted(self._consumer.partitions_for_topic(topic) or ())
-        ]
-        self._consumer.assign(partitions)
-        self._consumer.seek_to_beginning(*partitions)
-        self._end = {tp: offset for tp, offset in self._consumer.end_offsets(partitions).items() if offset > 0}
+        self._topics = list(topics)
+        self._end: dict[TopicPartition, int] = {}
 
-    def next_batch(self, size: int) -> list[tuple[bytes, dict[str, str]]]:
-        out: list[tuple[bytes, dict[str, str]]] = []
+    async def __aenter__(self) -> _TopicReader:
+        await self._consumer.start()
+        try:
+            existing = await self._consumer.topics()
+            topics = [topic for topic in self._topics if topic in existing]  # a topic not made yet is empty
+            if topics:
+                # Without a group, a subscription is assigned every partition of its topics.
+                self._consumer.subscribe(topics=topics)
+                partitions = await self._assigned(topics)
+                await self._consumer.seek_to_beginning(*partitions)
+                ends = await self._consumer.end_offsets(partitions)
+                self._end = {tp: offset for tp, offset in ends.items() if offset > 0}
+        except BaseException:
+            await self._consumer.stop()
+            raise
+        return self
+
+    async def _assigned(self, topics: Sequence[str]) -> list[TopicPartition]:
+        """Every partition of `topics`, once the subscription has them all."""
+        async with asyncio.timeout(30):
+            while True:
+                counts = [self._consumer.partitions_for_topic(topic) for topic in topics]
+                assigned = self._consumer.assignment()
+                if all(counts) and len(assigned) == sum(len(p or ()) for p in counts):
+                    return sorted(assigned)
+                await asyncio.sleep(0.02)
+
+    async def __aexit__(self, *_: object) -> None:
+        await self._consumer.stop()
+
+    async def next_batch(self, size: int) -> list[tuple[bytes, str | None]]:
+        """Up to `size` records (value, announced event type); empty once every end is reached."""
+        out: list[tuple[bytes, str | None]] = []
         while self._end and len(out) < size:
-            polled = self._consumer.poll(timeout_ms=500, max_records=size - len(out))
+            polled = await self._consumer.getmany(timeout_ms=500, max_records=size - len(out))
             for tp, records in polled.items():
+                end = self._end.get(tp)
                 for record in records:
-                    end = self._end.get(tp)
-                    if end is None or record.offset >= end:
+                    if end is None or record.offset >= end or record.value is None:
                         continue
-                    out.append((record.value, {k: v.decode() for k, v in record.headers if v is not None}))
+                    event_type = next((v.decode() for k, v in record.headers if k == "event_type"), None)
+                    out.append((record.value, event_type))
                     if record.offset >= end - 1:
                         self._end.pop(tp, None)
             for tp in list(self._end):
-                if self._consumer.position(tp) >= self._end[tp]:
+                if await self._consumer.position(tp) >= self._end[tp]:
                     self._end.pop(tp)
         return out
-
-    def close(self) -> None:
-        self._consumer.close()

@@ -174,3 +174,18 @@ async def test_the_faststream_subscriber_feeds_the_read_model_and_a_rebuild_give
         f"\n{len(written)} events; live read model caught up in {caught_up:.1f} s;"
         f" whole test {time.monotonic() - started:.1f} s"
     )
+
+
+async def test_a_rebuild_over_an_empty_topic_and_one_not_made_yet_leaves_an_empty_read_model(
+    store: EventStore, topic: str, kafka_bootstrap: str, unique: str
+) -> None:
+    """A new deployment rebuilds before any event: the rebuild neither waits nor fails."""
+    runner = ProjectionRunner(store.pool, store.registry, CounterTotals(f"totals_{unique}"))
+    written = await store.append("counter-1-0", 0, [Counted(amount=5)], context("cand-1"))
+    assert await runner.handle_raw(written[0].to_json(), {"event_type": "Counted"})
+    assert len(await totals(store.pool)) == 1
+
+    report = await runner.rebuild(kafka_bootstrap, [topic, f"t{unique}.never.events"])
+
+    assert (report.events_read, report.events_applied) == (0, 0)
+    assert await totals(store.pool) == []

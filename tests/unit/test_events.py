@@ -87,6 +87,37 @@ def test_decode_envelope_accepts_bytes_str_and_dict() -> None:
     assert REGISTRY.decode_envelope(json.loads(raw)) == original
 
 
+def test_the_type_announced_by_the_headers_decodes_to_the_same_envelope() -> None:
+    for payload in (account_created(), AccountActivated(account_id=ACCOUNT_ID, academy="lyon", activated_at=T0)):
+        original = envelope(payload)
+        decoded = REGISTRY.decode_envelope(original.to_json(), payload.event_type)
+        assert decoded == original and original == decoded
+        assert isinstance(decoded, Envelope) and type(decoded.payload) is type(payload)
+        assert decoded.to_json() == original.to_json()
+
+
+def test_a_wrong_announced_type_does_not_change_what_is_decoded() -> None:
+    original = envelope(account_created())
+    assert REGISTRY.decode_envelope(original.to_json(), "AccountActivated") == original
+    assert REGISTRY.decode_envelope(original.to_json(), "NoSuchEvent") == original
+
+
+def test_an_announced_type_still_upcasts_an_old_version() -> None:
+    registry = upcasting_registry()
+    body = body_of(envelope(PersonNamed(first="x", last="y", academy="z")))
+    body["schema_version"], body["payload"] = 1, {"name": "Ada Lovelace"}
+    decoded = registry.decode_envelope(json.dumps(body), "PersonNamed")
+    assert decoded.payload == PersonNamed(first="Ada", last="Lovelace", academy="aix-marseille")
+    assert decoded.schema_version == 1
+
+
+def test_an_announced_type_gives_the_same_error_for_an_invalid_payload() -> None:
+    body = body_of(envelope(account_created()))
+    body["payload"]["role"] = "admin"
+    with pytest.raises(InvalidEvent, match="invalid AccountCreated payload: role: "):
+        REGISTRY.decode_envelope(json.dumps(body), "AccountCreated")
+
+
 def test_to_json_is_canonical_and_carries_the_payload_fields() -> None:
     raw = envelope(account_created()).to_json()
     body = json.loads(raw)
