@@ -226,3 +226,29 @@ async def test_the_cli(dossier: DossierServer, capsys: pytest.CaptureFixture[str
     assert code == 0 and [d["candidate_id"] for d in listed["dossiers"]] == [str(c.late.candidate)]
     code = await asyncio.to_thread(main, ["dossier", "list", "--session", "12", *connection])
     assert code == 2 and "INVALID_ARGUMENT" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("batch", [1, 4, 1000])
+async def test_batches_applied_at_once_give_the_views_of_the_fold(dossier: DossierServer, batch: int) -> None:
+    """A rebuild hands the projection whole batches (apply_many): the views must be those of the
+    pure fold, whatever the batch size, with a candidate's account arriving after its parts, and
+    with every event delivered twice."""
+    c = [Streams(uuid.uuid4()), Streams(uuid.uuid4(), OTHER), Streams(uuid.uuid4())]
+    topics = [
+        [*registration_events(c[0]), *registration_events(c[1]), *registration_events(c[2])],
+        [*documents_events(c[0]), *documents_events(c[1]), *documents_events(c[2], complete=False)],
+        [*results_events(c[0]), *results_events(c[1])],
+        [*account_events(c[0]), *account_events(c[1]), *account_events(c[2])],  # the accounts last
+    ]
+    events = [e for topic in topics for e in topic]
+    projection = DossierProjection()
+    async with dossier.runner.pool.acquire() as connection, connection.transaction():
+        for delivery in (events, events):
+            for start in range(0, len(delivery), batch):
+                await projection.apply_many(connection, delivery[start : start + batch])
+
+    stored = await dossier.runner.pool.fetch("SELECT candidate_id, session, view FROM dossier_views")
+    views = {(r["candidate_id"], r["session"]): DossierView.model_validate_json(r["view"]) for r in stored}
+    assert views == fold(events)
+    assert {candidate for candidate, _ in views} == {s.candidate for s in c}
+    assert views[(c[0].candidate, SESSION)].account_status == "active"  # the account came last, and shows
