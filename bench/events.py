@@ -143,7 +143,8 @@ def _registration(w: Writer, regulation: Regulation) -> list[reg.RequiredDocumen
 
 
 def _documents(w: Writer, required: list[reg.RequiredDocument]) -> None:
-    who, stream = w.who, f"dossier-{w.who.registration_id}"
+    who = w.who
+    stream = f"dossier-{who.candidate_id}-{SESSION}-{who.specialty}"  # as services.documents names it
     me, staff = f"candidate:{who.candidate_id}", f"staff:gestion-{who.academy}"
     w.add(
         "documents",
@@ -198,7 +199,8 @@ def _documents(w: Writer, required: list[reg.RequiredDocument]) -> None:
 
 
 def _results(w: Writer, regulation: Regulation) -> None:
-    who, stream, staff = w.who, f"results-{w.who.registration_id}", f"staff:jury-{w.who.academy}"
+    who, staff = w.who, f"staff:jury-{w.who.academy}"
+    stream = f"results-{who.candidate_id}-{SESSION}-{who.specialty}"  # as services.results names it
     w.add(
         "results",
         stream,

@@ -24,6 +24,8 @@ from bench.lagview import LagView
 from bench.profiles import REGISTRY, Command
 from bench.store import batches
 from bench.tools import profiled
+from services.dossier.inbound import INBOUND
+from services.dossier.projections import DossierProjection
 from shared import eventstore, projections, relay
 from shared.events import CommandContext
 from shared.eventstore import Append, EventStore
@@ -146,6 +148,30 @@ async def lag_and_replay(config: Config, campaign: Sequence[Candidate], rec: Rec
         events_per_s=round(rate, 1),
     )
     rec.say(f"replay: {report.events_read} events in {elapsed:.1f} s, {rate:,.0f} events/s")
+    await _replay_dossier(config, rec, box, topics)
+
+
+async def _replay_dossier(config: Config, rec: Recorder, box: Sandbox, topics: list[str]) -> None:
+    """The heaviest real read model rebuilt from the same topics: each event rewrites its stream's
+    part and recomputes its candidate's view, several statements an event (no apply_many)."""
+    projection = DossierProjection()
+    pool = await box.pool("dossier", (*projections.MIGRATIONS, *projection.migrations), max_size=4)
+    runner = ProjectionRunner(pool, INBOUND, projection)
+    started = time.perf_counter()
+    async with profiled(config, rec, "replay-dossier"):
+        report = await runner.rebuild(config.kafka, topics)
+    elapsed = time.perf_counter() - started
+    views = await pool.fetchval("SELECT count(*) FROM dossier_views")
+    rate = report.events_read / elapsed
+    rec.put(
+        "replay_dossier",
+        events_read=report.events_read,
+        events_applied=report.events_applied,
+        seconds=round(elapsed, 2),
+        events_per_s=round(rate, 1),
+        candidate_views=views,
+    )
+    rec.say(f"replay of the dossier read model: {report.events_applied} events applied, {rate:,.0f} events/s read")
 
 
 async def _load(
