@@ -49,6 +49,7 @@ class Relay:
         name: str = "relay",
         batch_size: int = 1000,
         poll_interval: float = 0.1,
+        linger: float = 0.02,
         send_timeout: float = 60.0,
     ) -> None:
         self.store = store
@@ -57,6 +58,8 @@ class Relay:
         self.name = name
         self.batch_size = batch_size
         self.poll_interval = poll_interval
+        self.linger = linger
+        self._position: LogPosition | None = None  # this relay's checkpoint, once read
         self.send_timeout = send_timeout
         self._wake = asyncio.Event()
         self._tracer = tracer("archipel.relay")
@@ -79,11 +82,14 @@ class Relay:
 
     async def publish_batch(self) -> int:
         """Publishes the next batch and stores its end; returns how many events were published."""
-        events = await self.store.read_log_stored(await self.checkpoint(), self.batch_size)
+        if self._position is None:  # only this relay moves its checkpoint: read it once
+            self._position = await self.checkpoint()
+        events = await self.store.read_log_stored(self._position, self.batch_size)
         if not events:
             return 0
         await asyncio.to_thread(self._publish, events)
         await self._save(events[-1].position)
+        self._position = events[-1].position
         return len(events)
 
     def _publish(self, events: Sequence[StoredLogEntry]) -> None:
@@ -119,17 +125,21 @@ class Relay:
         await listener.add_listener(channel, self._on_notify)
         try:
             while not stop.is_set():
-                published = await self.publish_batch()
-                if published:
-                    log.debug("relay %s published %d events", self.name, published)
-                    continue
+                # Cleared before reading: a commit notified from now on is read by the next pass.
                 self._wake.clear()
-                waiters = {asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())}
-                _, pending = await asyncio.wait(
-                    waiters, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED
-                )
-                for waiter in pending:
-                    waiter.cancel()
+                published = await self.publish_batch()
+                log.debug("relay %s published %d events", self.name, published)
+                if published >= self.batch_size:
+                    continue  # a backlog: on at once
+                if not self._wake.is_set():
+                    waiters = {asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())}
+                    _, pending = await asyncio.wait(
+                        waiters, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED
+                    )
+                    for waiter in pending:
+                        waiter.cancel()
+                if self._wake.is_set() and self.linger > 0:
+                    await asyncio.sleep(self.linger)  # lets the next commits join this batch
         finally:
             await listener.remove_listener(channel, self._on_notify)
             await self.store.pool.release(listener)

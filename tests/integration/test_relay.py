@@ -190,3 +190,33 @@ async def test_publish_batch_publishes_in_log_order_and_stores_its_checkpoint(
     records = await asyncio.to_thread(read_topic, kafka_bootstrap, topic)
     assert sorted(r.value for r in records) == sorted(e.to_json() for e in written)
     assert {r.key for r in records} == {b"cand-1", b"counter-2"}  # no candidate: the stream id
+
+
+async def test_a_running_relay_wakes_on_every_commit_without_polling(
+    store: EventStore, topic: str, kafka_bootstrap: str
+) -> None:
+    """Commits arriving while the relay publishes are not lost: with polling all but off (60 s),
+    only the NOTIFY of each commit can wake it, and every event still reaches Kafka."""
+    producer = KafkaProducer(**producer_config(kafka_bootstrap))
+    relay = Relay(store, producer, topic, name="awake", poll_interval=60.0)
+    stop = asyncio.Event()
+    running = asyncio.create_task(relay.run(stop))
+    try:
+        written: list[Envelope] = []
+        for burst in range(6):  # bursts of concurrent commits, many landing while a batch is published
+            appended = await asyncio.gather(
+                *(store.append(f"counter-{burst}-{n}", 0, [Counted(amount=n)], context(f"cand-{n}")) for n in range(25))
+            )
+            written += [e for batch in appended for e in batch]
+            await asyncio.sleep(0.01 * burst)
+        deadline = time.monotonic() + 30
+        while await relayed(store, "awake") < len(written):
+            assert time.monotonic() < deadline, f"{await relayed(store, 'awake')}/{len(written)} relayed"
+            assert not running.done(), running
+            await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, 10)
+        await asyncio.to_thread(producer.close, 10)
+    records = await asyncio.to_thread(read_topic, kafka_bootstrap, topic)
+    assert sorted(r.value for r in records) == sorted(e.to_json() for e in written)
