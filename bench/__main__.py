@@ -33,6 +33,7 @@ def parse(argv: Sequence[str] | None = None) -> Config:
     parser.add_argument("--candidates", type=int, help="candidates of the campaign (default: by scale)")
     parser.add_argument("--academies", type=int, help="académies of the campaign (default: by scale)")
     parser.add_argument("--profile", action="store_true", help="pyinstrument profiles of the slow phases")
+    parser.add_argument("--fixed-rate", type=float, help="gRPC commands/s of the fixed-load phase (default 50)")
     args = parser.parse_args(argv)
     candidates, academies = SCALES[args.scale]
     settings = Settings()
@@ -44,6 +45,10 @@ def parse(argv: Sequence[str] | None = None) -> Config:
         academies=args.academies or academies,
         profile=args.profile,
     )
+    if args.fixed_rate is not None:
+        if args.fixed_rate <= 0:
+            parser.error("--fixed-rate must be above 0")
+        config = dataclasses.replace(config, fixed_rate=args.fixed_rate)
     if args.scale == "national":  # longer phases, more load: it may take long, it must work
         config = dataclasses.replace(config, fixed_seconds=30.0, saturation_seconds=30.0)
     return config

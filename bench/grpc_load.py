@@ -69,9 +69,11 @@ async def timed(call: Callable[[], Awaitable[Any]], since: float, tally: Tally) 
 
 
 async def fixed_rate(rec: Recorder, s: Servers, people: list[Who], rate: float, seconds: float) -> Tally:
-    """Command i is due at i / rate; a candidate's commands follow each other (the next one waits)."""
+    """Command i is due at i / rate; a candidate's commands follow each other (the next one waits).
+    Candidates go one after the other, so the load mixes the commands as a campaign does (one
+    confirmation, with its PDF, in five commands) instead of sending every confirmation last."""
     total = int(rate * seconds)
-    plan = [(who, step) for step in range(STEPS) for who in people][:total]
+    plan = [(who, step) for who in people for step in range(STEPS)][:total]
     tally, previous, tasks = Tally(), dict[str, asyncio.Task[None]](), []
 
     async def fire(who: Who, step: int, due: float, before: asyncio.Task[None] | None) -> None:
