@@ -134,44 +134,39 @@ async def lag_and_replay(config: Config, campaign: Sequence[Candidate], rec: Rec
         for child in children:
             peak = await finish(child)
             rec.put("memory", **{f"{peak.get('role', 'child')}_child_peak_rss_kb": peak.get("peak_rss_kb")})
-    runner = ProjectionRunner(lag_pool, REGISTRY, LagView())
-    started = time.perf_counter()
-    async with profiled(config, rec, "replay"):
-        report = await runner.rebuild(config.kafka, topics)
-    elapsed = time.perf_counter() - started
-    rate = report.events_read / elapsed
-    rec.put(
-        "replay",
-        events_read=report.events_read,
-        events_applied=report.events_applied,
-        seconds=round(elapsed, 2),
-        events_per_s=round(rate, 1),
-    )
-    rec.say(f"replay: {report.events_read} events in {elapsed:.1f} s, {rate:,.0f} events/s")
+    report = await _timed_rebuild(config, rec, ProjectionRunner(lag_pool, REGISTRY, LagView()), topics, "replay")
+    rec.put("replay", **report)
+    rec.say(f"replay: {report['events_read']} events in {report['seconds']} s, {report['events_per_s']:,.0f} events/s")
     await _replay_dossier(config, rec, box, topics)
 
 
 async def _replay_dossier(config: Config, rec: Recorder, box: Sandbox, topics: list[str]) -> None:
     """The heaviest real read model rebuilt from the same topics: each event rewrites its stream's
-    part and recomputes its candidate's view, several statements an event (no apply_many)."""
+    part and recomputes its candidate's view (folded a batch at a time by its apply_many)."""
     projection = DossierProjection()
     pool = await box.pool("dossier", (*projections.MIGRATIONS, *projection.migrations), max_size=4)
-    runner = ProjectionRunner(pool, INBOUND, projection)
+    report = await _timed_rebuild(config, rec, ProjectionRunner(pool, INBOUND, projection), topics, "replay-dossier")
+    views = await pool.fetchval("SELECT count(*) FROM dossier_views")
+    rec.put("replay_dossier", **report, candidate_views=views)
+    rec.say(
+        f"replay of the dossier read model: {report['events_applied']} events applied,"
+        f" {report['events_per_s']:,.0f} events/s read"
+    )
+
+
+async def _timed_rebuild(config: Config, rec: Recorder, runner: ProjectionRunner, topics: list[str], name: str) -> Json:
+    """Rebuilds `runner`'s projection from `topics` (profiled as `name`); returns its figures."""
     started = time.perf_counter()
-    async with profiled(config, rec, "replay-dossier"):
+    async with profiled(config, rec, name):
         report = await runner.rebuild(config.kafka, topics)
     elapsed = time.perf_counter() - started
-    views = await pool.fetchval("SELECT count(*) FROM dossier_views")
-    rate = report.events_read / elapsed
-    rec.put(
-        "replay_dossier",
-        events_read=report.events_read,
-        events_applied=report.events_applied,
-        seconds=round(elapsed, 2),
-        events_per_s=round(rate, 1),
-        candidate_views=views,
-    )
-    rec.say(f"replay of the dossier read model: {report.events_applied} events applied, {rate:,.0f} events/s read")
+    figures: Json = {
+        "events_read": report.events_read,
+        "events_applied": report.events_applied,
+        "seconds": round(elapsed, 2),
+        "events_per_s": round(report.events_read / elapsed, 1),
+    }
+    return figures
 
 
 async def _load(

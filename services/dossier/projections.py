@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from uuid import UUID
 
-from services.dossier.fold import DossierView, combine
+from services.dossier.fold import combine
 from services.dossier.inbound import INBOUND
 from services.dossier.parts import PART_OF, AccountPart, AnyPart, Source, StreamKey, evolve, stream_key
 from shared.db import Connection, Migration
@@ -41,58 +41,22 @@ class DossierProjection(Projection):
     )
 
     async def apply(self, connection: Connection, envelope: Envelope) -> None:
-        key = stream_key(envelope.stream_id)
-        if key is None:
-            return
-        if key.source is Source.ACCOUNT:
-            row = await connection.fetchrow(
-                "SELECT part FROM dossier_accounts WHERE candidate_id = $1", key.candidate_id
-            )
-            account = AccountPart.model_validate_json(row["part"]) if row else AccountPart()
-            await connection.execute(
-                "INSERT INTO dossier_accounts VALUES ($1, $2) ON CONFLICT (candidate_id) DO UPDATE SET part = $2",
-                key.candidate_id,
-                evolve(account, envelope).model_dump_json(),
-            )
-            sessions = await connection.fetch(
-                "SELECT DISTINCT session FROM dossier_parts WHERE candidate_id = $1", key.candidate_id
-            )
-            for row in sessions:
-                await refresh(connection, key.candidate_id, row["session"])
-            return
-        assert key.session is not None and key.specialty is not None
-        model = PART_OF[key.source]
-        row = await connection.fetchrow("SELECT part FROM dossier_parts WHERE stream_id = $1", envelope.stream_id)
-        part = model.model_validate_json(row["part"]) if row else model()
-        await connection.execute(
-            "INSERT INTO dossier_parts VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (stream_id) DO UPDATE SET part = $6",
-            envelope.stream_id,
-            key.source.value,
-            key.candidate_id,
-            key.session,
-            key.specialty,
-            evolve(part, envelope, key.specialty).model_dump_json(),
-        )
-        await refresh(connection, key.candidate_id, key.session)
+        await self.apply_many(connection, [envelope])
 
     async def apply_many(self, connection: Connection, envelopes: Sequence[Envelope]) -> None:
-        """A batch (a rebuild's) in a few statements: the parts it touches are read at once,
-        folded in memory, written at once, and each dossier it changes is recomputed once, from
-        the same parts `apply` would have left (a view depends only on its parts)."""
+        """Events in a few statements: the parts they touch are read at once, folded in memory,
+        written at once, and each dossier they change is recomputed once from its stored parts
+        (a view depends only on its parts)."""
         keyed = [(envelope, key) for envelope in envelopes if (key := stream_key(envelope.stream_id)) is not None]
         account_ids = sorted({key.candidate_id for _, key in keyed if key.source is Source.ACCOUNT})
         stream_ids = sorted({envelope.stream_id for envelope, key in keyed if key.source is not Source.ACCOUNT})
-        accounts = {
-            row["candidate_id"]: AccountPart.model_validate_json(row["part"])
-            for row in await connection.fetch(
-                "SELECT candidate_id, part FROM dossier_accounts WHERE candidate_id = ANY($1::uuid[])", account_ids
-            )
-        }
+        accounts = await _accounts(connection, account_ids)
         parts: dict[str, AnyPart] = {}
-        for row in await connection.fetch(
-            "SELECT stream_id, source, part FROM dossier_parts WHERE stream_id = ANY($1::text[])", stream_ids
-        ):
-            parts[row["stream_id"]] = PART_OF[Source(row["source"])].model_validate_json(row["part"])
+        if stream_ids:
+            for row in await connection.fetch(
+                "SELECT stream_id, source, part FROM dossier_parts WHERE stream_id = ANY($1::text[])", stream_ids
+            ):
+                parts[row["stream_id"]] = PART_OF[Source(row["source"])].model_validate_json(row["part"])
         keys: dict[str, StreamKey] = {}
         dossiers: set[tuple[UUID, int]] = set()
         for envelope, key in keyed:
@@ -139,13 +103,7 @@ class DossierProjection(Projection):
 
 async def refresh_many(connection: Connection, dossiers: Sequence[tuple[UUID, int]]) -> None:
     """Recomputes the views of several candidates and sessions from their stored parts."""
-    candidates = sorted({candidate for candidate, _ in dossiers})
-    accounts = {
-        row["candidate_id"]: AccountPart.model_validate_json(row["part"])
-        for row in await connection.fetch(
-            "SELECT candidate_id, part FROM dossier_accounts WHERE candidate_id = ANY($1::uuid[])", candidates
-        )
-    }
+    accounts = await _accounts(connection, sorted({candidate for candidate, _ in dossiers}))
     parts: dict[tuple[UUID, int], dict[StreamKey, AnyPart]] = {}
     for row in await connection.fetch(
         "SELECT p.candidate_id, p.session, p.source, p.specialty, p.part FROM dossier_parts p"
@@ -174,29 +132,11 @@ async def refresh_many(connection: Connection, dossiers: Sequence[tuple[UUID, in
     )
 
 
-async def refresh(connection: Connection, candidate_id: UUID, session: int) -> DossierView:
-    """Recomputes the view of one candidate and session from its stored parts."""
-    row = await connection.fetchrow("SELECT part FROM dossier_accounts WHERE candidate_id = $1", candidate_id)
-    account = AccountPart.model_validate_json(row["part"]) if row else None
-    parts: dict[StreamKey, AnyPart] = {}
-    for stored in await connection.fetch(
-        "SELECT source, specialty, part FROM dossier_parts WHERE candidate_id = $1 AND session = $2",
-        candidate_id,
-        session,
-    ):
-        source = Source(stored["source"])
-        parts[StreamKey(source, candidate_id, session, stored["specialty"])] = PART_OF[source].model_validate_json(
-            stored["part"]
-        )
-    view = combine(candidate_id, session, account, parts)
-    await connection.execute(
-        "INSERT INTO dossier_views VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (candidate_id, session) DO UPDATE"
-        " SET academy = $3, state = $4, documents_deadline = $5, view = $6",
-        candidate_id,
-        session,
-        view.academy,
-        view.state,
-        view.documents_deadline,
-        view.model_dump_json(),
+async def _accounts(connection: Connection, candidates: list[UUID]) -> dict[UUID, AccountPart]:
+    """The stored account parts of `candidates` (those that have one)."""
+    if not candidates:
+        return {}
+    rows = await connection.fetch(
+        "SELECT candidate_id, part FROM dossier_accounts WHERE candidate_id = ANY($1::uuid[])", candidates
     )
-    return view
+    return {row["candidate_id"]: AccountPart.model_validate_json(row["part"]) for row in rows}
