@@ -10,6 +10,7 @@ from archipel_cli.common import Subparsers, settings
 from archipel_cli.services import specs
 from shared.db import create_pool, migrate
 from shared.projections import Projection, ProjectionRunner
+from shared.rebuild import Workers, rebuild
 from shared.service import ServiceSpec
 
 
@@ -20,7 +21,23 @@ def register(groups: Subparsers) -> None:
     listing.set_defaults(handler=_list)
     rebuild = commands.add_parser("rebuild", help="empty a read model and replay the topics from the start")
     rebuild.add_argument("name")
+    rebuild.add_argument(
+        "--processes",
+        type=_processes,
+        default=2,
+        help="processes replaying the partitions of a partitioned read model with a large backlog (default 2)",
+    )
     rebuild.set_defaults(handler=_rebuild)
+
+
+def _processes(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {count}")
+    return count
 
 
 def _list(arguments: argparse.Namespace) -> int:
@@ -36,21 +53,25 @@ def _rebuild(arguments: argparse.Namespace) -> int:
     for spec in specs():
         for projection in spec.projections():
             if projection.name == arguments.name:
-                print(asyncio.run(_replay(spec, projection)))
+                print(asyncio.run(_replay(spec, projection, arguments.processes)))
                 return 0
     names = ", ".join(p.name for spec in specs() for p in spec.projections())
     print(f"error: no projection named {arguments.name!r} (known: {names})", file=sys.stderr)
     return 2
 
 
-async def _replay(spec: ServiceSpec, projection: Projection) -> str:
+async def _replay(spec: ServiceSpec, projection: Projection, processes: int) -> str:
     config = settings()
-    pool = await create_pool(config.resolved_database_url(), config.db_schema(spec.name))
+    dsn = config.resolved_database_url()
+    pool = await create_pool(dsn, config.db_schema(spec.name))
     try:
         await migrate(pool, spec.migrations())
         runner = ProjectionRunner(pool, spec.projection_registry, projection)
         topics = [config.topic(name) for name in spec.projection_topics]
-        report = await runner.rebuild(config.resolved_kafka(), topics)
+        report = await rebuild(runner, config.resolved_kafka(), topics, workers=Workers(dsn, processes))
     finally:
         await pool.close()
-    return f"{report.projection}: {report.events_read} records read, {report.events_applied} applied"
+    return (
+        f"{report.projection}: {report.events_read} records read, {report.events_applied} applied"
+        f" ({report.processes} process{'es' if report.processes > 1 else ''})"
+    )

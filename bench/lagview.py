@@ -24,6 +24,7 @@ class LagView(Projection):
     )
     tables = ("bench_lag",)
     event_types = frozenset(REGISTRY.models)
+    partitioned = True  # a row per event
 
     async def apply(self, connection: Connection, envelope: Envelope) -> None:
         await connection.execute(

@@ -117,6 +117,10 @@ class EventRegistry:
         for model in models:
             self.register(model)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (into a rebuild process) without its typed envelopes: classes made at run time."""
+        return {**self.__dict__, "_envelopes": {}}
+
     def register(self, model: type[DomainEvent]) -> None:
         known = self._models.get(model.event_type)
         if known is not None and known is not model:

@@ -20,6 +20,9 @@ class DossierProjection(Projection):
     name = "dossier_views"
     tables = ("dossier_accounts", "dossier_parts", "dossier_views")
     event_types = frozenset(INBOUND.models)
+    # A candidate's rows are folded from the candidate's events only, which every service keys by
+    # the candidate id (a staff account's, by its own stream): a rebuild may split the partitions.
+    partitioned = True
     migrations = (
         Migration(
             "dossier_0001_views",

@@ -2,7 +2,7 @@
 schema, then each read-model table compared with the live one.
 
 Per service a schema `replay_<hex>_<service>` receives the service's migrations; each projection
-with tables is rebuilt there by a ProjectionRunner (its `rebuild`). Projections without tables are
+with tables is rebuilt there (shared.rebuild). Projections without tables are
 process managers (CommandIntake): they append commands to the service's own event store, so they
 never run during a replay and are reported as skipped.
 
@@ -29,6 +29,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from shared.db import Connection, check_identifier, create_pool, drop_schema, migrate
 from shared.events import Envelope
 from shared.projections import Projection, ProjectionRunner
+from shared.rebuild import rebuild
 from shared.service import ServiceSpec
 from shared.settings import Settings
 
@@ -157,7 +158,7 @@ async def replay(
                     tally = _Tally(projection, f"replay_{tag}_{projection.name}"[:63], topic_of, progress)
                     runner = ProjectionRunner(fresh, spec.projection_registry, tally)
                     began = time.perf_counter()
-                    report = await runner.rebuild(bootstrap, topics)
+                    report = await rebuild(runner, bootstrap, topics)
                     result.seconds = time.perf_counter() - began
                     result.records_read, result.events_applied = report.events_read, report.events_applied
                     if progress is not None:

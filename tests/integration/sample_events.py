@@ -169,3 +169,19 @@ def read_topic(bootstrap: str, topic: str, timeout: float = 60.0) -> list[TopicR
 
 def event_ids(envelopes: Sequence[Envelope]) -> set[uuid.UUID]:
     return {envelope.event_id for envelope in envelopes}
+
+
+class PartitionedTotals(CounterTotals):
+    """CounterTotals marked as a projection whose rows depend on their Kafka key's events only (a
+    row per stream, a stream's events under one key): rebuilds may split it by partition."""
+
+    partitioned = True
+
+
+class FailingTotals(PartitionedTotals):
+    """Fails on the note 'boom;', as a projection meeting data it cannot apply would."""
+
+    async def apply_many(self, connection: Connection, envelopes: Sequence[Envelope]) -> None:
+        if any(isinstance(e.payload, Noted) and e.payload.text == "boom;" for e in envelopes):
+            raise RuntimeError("cannot apply the note 'boom;'")
+        await super().apply_many(connection, envelopes)

@@ -19,6 +19,7 @@ from shared.eventstore import EventStore
 from shared.infra.topics import ensure_topics
 from shared.kafka import producer_config
 from shared.projections import ProjectionRunner
+from shared.rebuild import rebuild
 from shared.relay import Relay
 from tests.integration.sample_events import (
     ACADEMY,
@@ -142,7 +143,7 @@ async def test_the_faststream_subscriber_feeds_the_read_model_and_a_rebuild_give
         live = await totals(store.pool)
         caught_up = time.monotonic() - started
 
-        report = await runner.rebuild(kafka_bootstrap, [topic], batch_size=50)
+        report = await rebuild(runner, kafka_bootstrap, [topic], batch_size=50)
 
         assert await totals(store.pool) == live
         assert (report.projection, report.events_read, report.events_applied) == (
@@ -165,7 +166,7 @@ async def test_the_faststream_subscriber_feeds_the_read_model_and_a_rebuild_give
             ("counter-3-0", "cand-3", ACADEMY, 1000 + sum(30 + n for n in range(ROUNDS)), 2 * ROUNDS + 1, "0;1;2;")
         ]
 
-        again = await runner.rebuild(kafka_bootstrap, [topic])
+        again = await rebuild(runner, kafka_bootstrap, [topic])
         assert (again.events_read, again.events_applied) == (len(written) + 1, len(written))
         assert await totals(store.pool) == after
     finally:
@@ -185,7 +186,7 @@ async def test_a_rebuild_over_an_empty_topic_and_one_not_made_yet_leaves_an_empt
     assert await runner.handle_raw(written[0].to_json(), {"event_type": "Counted"})
     assert len(await totals(store.pool)) == 1
 
-    report = await runner.rebuild(kafka_bootstrap, [topic, f"t{unique}.never.events"])
+    report = await rebuild(runner, kafka_bootstrap, [topic, f"t{unique}.never.events"])
 
     assert (report.events_read, report.events_applied) == (0, 0)
     assert await totals(store.pool) == []

@@ -4,6 +4,7 @@ upcasters. The accounts events (R-04, R-05) serve as the real examples."""
 from __future__ import annotations
 
 import json
+import pickle
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 from uuid import UUID
@@ -273,6 +274,23 @@ def test_an_envelope_of_an_old_version_is_upcast() -> None:
     decoded = registry.decode_envelope(body)
     assert decoded.payload == PersonNamed(first="Ada", last="Lovelace", academy="aix-marseille")
     assert decoded.schema_version == 1  # the envelope records what was stored
+
+
+def test_a_registry_pickled_into_a_rebuild_process_decodes_and_upcasts_as_before() -> None:
+    """A rebuild process is given its registry pickled (shared.rebuild): the typed envelopes it made
+    for fast decoding are classes made at run time, left out and made again on first use."""
+    registry = upcasting_registry()
+    current = envelope(PersonNamed(first="Ada", last="Lovelace", academy="lyon"))
+    assert registry.decode_envelope(current.to_json(), "PersonNamed") == current  # its cache is filled
+    old = body_of(current)
+    old["schema_version"], old["payload"] = 1, {"name": "Ada Lovelace"}
+
+    copy = pickle.loads(pickle.dumps(registry))
+
+    assert copy.decode_envelope(current.to_json(), "PersonNamed") == current
+    upcast = copy.decode_envelope(json.dumps(old)).payload
+    assert upcast == PersonNamed(first="Ada", last="Lovelace", academy="aix-marseille")
+    assert registry.decode_envelope(current.to_json(), "PersonNamed") == current  # the original is intact
 
 
 def test_a_missing_upcaster_is_an_invalid_event() -> None:

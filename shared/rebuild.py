@@ -1,0 +1,286 @@
+"""Rebuilds: a read model emptied and replayed from the first offset of its topics (DESIGN rule 5).
+
+The rebuild holds the projection's advisory lock exclusively, so live handling waits, then resumes
+where it was. Stream versions live in memory during a replay: the relay publishes at least once,
+and a duplicate is recognised by its stream version, as live handling does.
+
+A projection marked `partitioned` can be rebuilt by several processes. Its rows for a Kafka key
+(the candidate) depend only on that key's events. Every topic is keyed alike by the relays, so
+when the topics have the same partition count, a candidate's events are in partition p of every
+topic. Each process then replays its share of the partition indices, across all topics, and no two
+processes write the same rows. One Python process decodes about 50,000 events a second here
+(issue 7): the parsing and validation of each event into its typed model is CPU-bound, and a
+process of its own uses the core that the first one leaves to PostgreSQL and the broker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import os
+import pickle
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import asyncpg
+
+from shared.db import Connection, check_identifier
+from shared.events import Envelope, EventRegistry
+from shared.projections import Projection, ProjectionRunner, lock_key, record_versions
+from shared.topic_reader import Ranges, Record, TopicReader
+
+
+@dataclass(frozen=True)
+class RebuildReport:
+    projection: str
+    events_read: int
+    events_applied: int
+    processes: int = 1
+    startup_seconds: float = 0.0  # emptying the read model, the topics' offsets, starting the processes
+
+
+@dataclass(frozen=True)
+class Workers:
+    """How a partitioned projection may be rebuilt by several processes: `processes` of them, each
+    with its own connection to `dsn`, once the topics hold at least `from_records` records (below
+    that, starting the processes costs more than they save: about 0.3 s here)."""
+
+    dsn: str
+    processes: int = 2
+    from_records: int = 100_000
+
+    def __post_init__(self) -> None:
+        if self.processes < 1:
+            raise ValueError(f"processes must be 1 or more, not {self.processes}")
+
+
+def shares(partition_counts: Mapping[str, int], processes: int) -> list[frozenset[int]] | None:
+    """The partition indices each process replays (of every topic), or None when the topics do not
+    all have the same partition count: a candidate's events could then sit in partitions of
+    different indices, and the processes would write the same rows."""
+    counts = set(partition_counts.values())
+    if len(counts) != 1:
+        return None
+    (count,) = counts
+    return [frozenset(range(first, count, processes)) for first in range(min(processes, count))]
+
+
+@dataclass
+class _Replay:
+    """One process's replay into one connection: decoded a batch while the previous one is written."""
+
+    projection: Projection
+    registry: EventRegistry
+    connection: Connection
+    versions: dict[str, int] = field(default_factory=dict)
+    read: int = 0
+    applied: int = 0
+
+    async def run(self, reader: TopicReader, batch_size: int, after_write: bool = False) -> None:
+        writing: asyncio.Future[None] | None = None
+        try:
+            while records := await reader.next_batch(batch_size):
+                self.read += len(records)
+                todo, changed = await self._new_events(records)
+                if writing is not None:
+                    await writing
+                    if after_write:
+                        gc.collect(1)  # a worker's collector runs here only, between batches
+                writing = None
+                if todo:
+                    writing = asyncio.ensure_future(self._write(todo, changed))
+                    self.applied += len(todo)
+            if writing is not None:
+                await writing
+        finally:
+            if writing is not None and not writing.done():
+                with contextlib.suppress(Exception):  # the first error is already raised
+                    await writing
+
+    async def _new_events(self, records: Sequence[Record]) -> tuple[list[Envelope], dict[str, int]]:
+        """The events of `records` this projection handles and has not applied yet (the relay
+        publishes at least once), in order, with the last version of each stream they change."""
+        handles, decode, versions = self.projection.handles, self.registry.decode_envelope, self.versions
+        todo: list[Envelope] = []
+        changed: dict[str, int] = {}
+        for index, (value, event_type) in enumerate(records):
+            if index % 256 == 255:
+                await asyncio.sleep(0)  # lets the previous batch's write go on meanwhile
+            if event_type is not None and not handles(event_type):
+                continue
+            envelope = decode(value, event_type)
+            if not handles(envelope.event_type):
+                continue
+            stream, version = envelope.stream_id, envelope.stream_version
+            if version <= versions.get(stream, 0):
+                continue  # a duplicate published by the relay
+            todo.append(envelope)
+            versions[stream] = changed[stream] = version
+        return todo, changed
+
+    async def _write(self, todo: list[Envelope], changed: dict[str, int]) -> None:
+        async with self.connection.transaction():
+            await self.projection.apply_many(self.connection, todo)
+            await record_versions(self.connection, self.projection.name, changed)
+
+
+async def rebuild(
+    runner: ProjectionRunner,
+    bootstrap_servers: str,
+    topics: Sequence[str],
+    batch_size: int = 5000,
+    *,
+    workers: Workers | None = None,
+) -> RebuildReport:
+    """Empties the runner's read model and replays `topics` from their first offset up to their end
+    offsets at the start of the rebuild; live handling waits, then resumes where it was. With
+    `workers`, a partitioned projection over a large enough backlog is replayed by processes: they
+    are started first, so that they load their code while the read model is emptied and the
+    offsets are read, and are dismissed if the backlog turns out too small."""
+    projection, started = runner.projection, time.perf_counter()
+    wanted = workers is not None and workers.processes > 1 and projection.partitioned
+    async with (
+        _Processes(workers.processes if workers and wanted else 0, _modules(runner)) as processes,
+        runner.pool.acquire() as connection,
+    ):
+        key = lock_key(projection)
+        await connection.execute("SELECT pg_advisory_lock(hashtext($1))", key)
+        try:
+            async with connection.transaction():
+                for table in projection.tables:
+                    await connection.execute(f"DELETE FROM {check_identifier(table)}")
+                await connection.execute("DELETE FROM projection_streams WHERE projection = $1", projection.name)
+            async with TopicReader(bootstrap_servers, topics) as reader:
+                split = _split(projection, reader, workers)
+                if split is None:
+                    await processes.dismiss()
+                    replay = _Replay(projection, runner.registry, connection)
+                    startup = time.perf_counter() - started
+                    await replay.run(reader, batch_size)
+                    return RebuildReport(projection.name, replay.read, replay.applied, 1, round(startup, 3))
+            assert workers is not None
+            schema = await connection.fetchval("SELECT current_schema()")
+            registry, names = runner.registry, tuple(topics)
+            jobs = [
+                Job(workers.dsn, schema, bootstrap_servers, names, part, projection, registry, batch_size)
+                for part in split
+            ]
+            done = await processes.run(jobs)
+            startup = max(0.0, max(d.began for d in done) - started)
+            read, applied = sum(d.read for d in done), sum(d.applied for d in done)
+            return RebuildReport(projection.name, read, applied, len(jobs), round(startup, 3))
+        finally:
+            await connection.execute("SELECT pg_advisory_unlock(hashtext($1))", key)
+
+
+def _modules(runner: ProjectionRunner) -> list[str]:
+    """The modules a rebuild process imports before it is given its job: the projection's and
+    those of the event models it will decode."""
+    models = runner.registry.models.values()
+    return sorted({type(runner.projection).__module__, *(model.__module__ for model in models)})
+
+
+def _split(projection: Projection, reader: TopicReader, workers: Workers | None) -> list[Ranges] | None:
+    """Each process's partitions with their offsets, or None to replay in this process."""
+    if workers is None or workers.processes < 2 or not projection.partitioned or reader.records < workers.from_records:
+        return None
+    split = shares(reader.partition_counts, workers.processes)
+    if split is None or len(split) < 2:
+        return None
+    return [{tp: r for tp, r in reader.ranges.items() if tp.partition in part} for part in split]
+
+
+@dataclass(frozen=True)
+class Job:
+    """What a rebuild process is given (pickled to its standard input: shared.rebuild_worker)."""
+
+    dsn: str
+    schema: str
+    bootstrap_servers: str
+    topics: tuple[str, ...]
+    ranges: Ranges
+    projection: Projection
+    registry: EventRegistry
+    batch_size: int
+
+
+@dataclass(frozen=True)
+class Done:
+    """What a rebuild process answers: records read, events applied, when it began reading
+    (time.perf_counter: one clock for every process of a machine)."""
+
+    read: int
+    applied: int
+    began: float
+
+
+class RebuildFailed(Exception):
+    """A rebuild process failed; the read model is left partly rebuilt (rebuild it again)."""
+
+
+class _Processes:
+    """Rebuild processes (`python -m shared.rebuild_worker MODULE...`), started on entry; each is
+    then given a job, or dismissed. Any still running on exit (an error, a cancellation) is killed."""
+
+    def __init__(self, count: int, modules: Sequence[str]) -> None:
+        self._count, self._modules = count, list(modules)
+        self._children: list[asyncio.subprocess.Process] = []
+
+    async def __aenter__(self) -> _Processes:
+        environment = {**os.environ, "PYTHONPATH": os.pathsep.join(path for path in sys.path if path)}
+        for _ in range(self._count):
+            self._children.append(
+                await asyncio.create_subprocess_exec(
+                    sys.executable,
+                    "-m",
+                    "shared.rebuild_worker",
+                    *self._modules,
+                    stdin=asyncio.subprocess.PIPE,
+                    stdout=asyncio.subprocess.PIPE,
+                    env=environment,
+                )
+            )
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.dismiss()
+
+    async def dismiss(self) -> None:
+        """Ends the processes not given a job (they are only loading code: nothing to lose)."""
+        for child in self._children:
+            if child.returncode is None:
+                child.kill()
+                await child.wait()
+
+    async def run(self, jobs: Sequence[Job]) -> list[Done]:
+        """Gives each job to a process (the others are dismissed) and waits for them all; a failure
+        is raised once every process has ended."""
+        assert len(jobs) <= len(self._children), "more jobs than processes"
+        given: list[Job | None] = [*jobs, *([None] * (len(self._children) - len(jobs)))]
+        answers = await asyncio.gather(
+            *(child.communicate(pickle.dumps(job)) for child, job in zip(self._children, given, strict=True))
+        )
+        done: list[Done] = []
+        for index, (child, job, (out, _)) in enumerate(zip(self._children, given, answers, strict=True)):
+            answer = pickle.loads(out) if out else None
+            if child.returncode != 0 or (job is not None and not isinstance(answer, Done)):
+                raise RebuildFailed(f"rebuild process {index + 1} of {len(jobs)} failed: {answer or child.returncode}")
+            if isinstance(answer, Done):
+                done.append(answer)
+        return done
+
+
+async def replay_job(job: Job) -> Done:
+    """A rebuild process's work (shared.rebuild_worker): its partitions into its own connection."""
+    connection = await asyncpg.connect(job.dsn, server_settings={"search_path": check_identifier(job.schema)})
+    try:
+        replay = _Replay(job.projection, job.registry, connection)
+        async with TopicReader(job.bootstrap_servers, job.topics, job.ranges) as reader:
+            began = time.perf_counter()
+            await replay.run(reader, job.batch_size, after_write=True)
+        return Done(replay.read, replay.applied, began)
+    finally:
+        await connection.close()

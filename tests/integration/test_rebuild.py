@@ -1,0 +1,229 @@
+"""Rebuilds by several processes (shared.rebuild.Workers), against the real PostgreSQL and Kafka: the
+read model they give back is the one a single process gives, duplicates included; a projection
+that is not partitioned, a small backlog, or topics of unequal partition counts stay in one
+process; a failing process fails the rebuild and releases the projection."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Sequence
+
+import pytest
+from kafka import KafkaProducer
+
+from archipel_cli.main import main
+from services.dossier.inbound import INBOUND
+from services.dossier.projections import DossierProjection
+from shared import projections
+from shared.db import create_pool, migrate
+from shared.events import Envelope
+from shared.eventstore import EventStore
+from shared.infra.topics import ensure_topics
+from shared.kafka import headers_for, producer_config
+from shared.projections import ProjectionRunner
+from shared.rebuild import RebuildFailed, Workers, rebuild
+from shared.relay import Relay
+from shared.settings import Settings
+from tests.conftest import env_of
+from tests.integration.sample_events import (
+    ACADEMY,
+    Counted,
+    CounterTotals,
+    FailingTotals,
+    Noted,
+    PartitionedTotals,
+    context,
+    open_store,
+    totals,
+)
+from tests.unit.dossier_samples import realistic
+
+CANDIDATES, ROUNDS = 24, 3
+
+
+@pytest.fixture
+async def store(database_url: str, schema: str) -> AsyncIterator[EventStore]:
+    store = await open_store(database_url, schema, *CounterTotals.migrations)
+    yield store
+    await store.pool.close()
+
+
+@pytest.fixture
+async def producer(kafka_bootstrap: str) -> AsyncIterator[KafkaProducer]:
+    producer = KafkaProducer(**producer_config(kafka_bootstrap))
+    yield producer
+    await asyncio.to_thread(producer.close, 10)
+
+
+async def topic_of(kafka_bootstrap: str, unique: str, name: str, partitions: int) -> str:
+    topic = f"t{unique}.{name}.events"
+    await asyncio.to_thread(ensure_topics, kafka_bootstrap, [topic], partitions)
+    return topic
+
+
+async def fill(store: EventStore, notes: Sequence[str] = ()) -> list[Envelope]:
+    """Two streams per candidate (one Kafka key), in rounds; `notes` are added to candidate 0's."""
+    written: list[Envelope] = []
+    for round_ in range(ROUNDS):
+        for c in range(CANDIDATES):
+            for s in range(2):
+                events = [Counted(amount=c * 10 + round_), Noted(text=f"{round_};")]
+                written += await store.append(f"counter-{c}-{s}", round_ * 2, events, context(f"cand-{c}"))
+    for note in notes:
+        version = sum(1 for e in written if e.stream_id == "counter-0-0")
+        written += await store.append("counter-0-0", version, [Noted(text=note)], context("cand-0"))
+    return written
+
+
+async def publish(store: EventStore, producer: KafkaProducer, topic: str, name: str = "relay") -> int:
+    relay = Relay(store, producer, topic, name=name, batch_size=50)
+    published = 0
+    while batch := await relay.publish_batch():
+        published += batch
+    return published
+
+
+def expected(envelopes: Sequence[Envelope]) -> list[tuple[str, str | None, str, int, int, str]]:
+    rows: dict[str, tuple[str, str | None, str, int, int, str]] = {}
+    for e in sorted(envelopes, key=lambda e: (e.stream_id, e.stream_version)):
+        _, _, _, total, count, notes = rows.get(e.stream_id, (e.stream_id, None, ACADEMY, 0, 0, ""))
+        amount = e.payload.amount if isinstance(e.payload, Counted) else 0
+        text = e.payload.text if isinstance(e.payload, Noted) else ""
+        rows[e.stream_id] = (e.stream_id, e.candidate_id, e.academy, total + amount, count + 1, notes + text)
+    return sorted(rows.values())
+
+
+async def versions(store: EventStore, projection: str) -> list[tuple[str, int]]:
+    rows = await store.pool.fetch(
+        "SELECT stream_id, version FROM projection_streams WHERE projection = $1 ORDER BY stream_id", projection
+    )
+    return [(r["stream_id"], r["version"]) for r in rows]
+
+
+async def test_two_processes_rebuild_the_read_model_one_process_gives_duplicates_included(
+    store: EventStore, producer: KafkaProducer, kafka_bootstrap: str, database_url: str, unique: str
+) -> None:
+    topic = await topic_of(kafka_bootstrap, unique, "counters", 4)
+    written = await fill(store)
+    assert await publish(store, producer, topic) == len(written)
+    # The relay's at-least-once: the whole log published a second time, under another checkpoint.
+    assert await publish(store, producer, topic, name="second-relay") == len(written)
+    runner = ProjectionRunner(store.pool, store.registry, PartitionedTotals(f"totals_{unique}"))
+
+    alone = await rebuild(runner, kafka_bootstrap, [topic])
+    alone_rows, alone_versions = await totals(store.pool), await versions(store, f"totals_{unique}")
+    split = await rebuild(runner, kafka_bootstrap, [topic], workers=Workers(database_url, 2, from_records=0))
+
+    assert (alone.processes, split.processes) == (1, 2)
+    assert alone_rows == expected(written)
+    assert await totals(store.pool) == alone_rows
+    assert await versions(store, f"totals_{unique}") == alone_versions
+    assert (split.events_read, split.events_applied) == (2 * len(written), len(written))
+    assert split.startup_seconds > 0
+
+
+async def test_one_process_rebuilds_what_cannot_or_need_not_be_split(
+    store: EventStore, producer: KafkaProducer, kafka_bootstrap: str, database_url: str, unique: str
+) -> None:
+    """Not partitioned; a backlog below `from_records`; topics of 4 and 3 partitions (a key's events
+    could sit in partitions of different indices): each is rebuilt in this process, and right."""
+    four = await topic_of(kafka_bootstrap, unique, "four", 4)
+    three = await topic_of(kafka_bootstrap, unique, "three", 3)
+    written = await fill(store)
+    assert await publish(store, producer, four) == len(written)
+    assert await publish(store, producer, three, name="to-three") == len(written)
+    workers = Workers(database_url, 2, from_records=0)
+    cases = [
+        (CounterTotals(f"plain_{unique}"), [four], workers),
+        (PartitionedTotals(f"small_{unique}"), [four], Workers(database_url, 2, from_records=len(written) + 1)),
+        (PartitionedTotals(f"unequal_{unique}"), [four, three], workers),
+    ]
+    for projection, topics, given in cases:
+        runner = ProjectionRunner(store.pool, store.registry, projection)
+        report = await rebuild(runner, kafka_bootstrap, topics, workers=given)
+        assert report.processes == 1, projection.name
+        assert await totals(store.pool) == expected(written), projection.name
+
+
+async def test_a_failing_process_fails_the_rebuild_and_releases_the_projection(
+    store: EventStore, producer: KafkaProducer, kafka_bootstrap: str, database_url: str, unique: str
+) -> None:
+    topic = await topic_of(kafka_bootstrap, unique, "failing", 4)
+    written = await fill(store, notes=["boom;"])
+    assert await publish(store, producer, topic) == len(written)
+    name = f"totals_{unique}"
+    failing = ProjectionRunner(store.pool, store.registry, FailingTotals(name))
+
+    with pytest.raises(RebuildFailed, match="cannot apply the note 'boom;'"):
+        await rebuild(failing, kafka_bootstrap, [topic], workers=Workers(database_url, 2, from_records=0))
+
+    # The projection's lock is free again: live handling goes on, and a fixed projection rebuilds.
+    (more,) = await store.append("counter-9-9", 0, [Counted(amount=1)], context("cand-9"))
+    fixed = ProjectionRunner(store.pool, store.registry, PartitionedTotals(name))
+    assert await asyncio.wait_for(fixed.handle_raw(more.to_json(), {"event_type": "Counted"}), 10)
+    report = await rebuild(fixed, kafka_bootstrap, [topic], workers=Workers(database_url, 2, from_records=0))
+    assert report.processes == 2
+    assert await totals(store.pool) == expected(written)
+
+
+async def test_the_dossier_rebuilt_by_two_processes_is_the_dossier_rebuilt_by_one(
+    producer: KafkaProducer, kafka_bootstrap: str, database_url: str, schema: str, unique: str
+) -> None:
+    """The dossier folds a candidate's view from four topics: split by partition index, each
+    candidate is still folded by one process, because every topic is keyed by the candidate."""
+    names = ("accounts", "registration", "documents", "results")
+    topics = {name: await topic_of(kafka_bootstrap, unique, name, 6) for name in names}
+    for _ in range(12):
+        for name, envelopes in realistic(uuid.uuid4()).items():
+            for e in envelopes:
+                headers = headers_for(e, {})
+                producer.send(topics[name], value=e.to_json(), key=e.partition_key.encode(), headers=headers)
+    await asyncio.to_thread(producer.flush, 30)
+    projection = DossierProjection()
+    pool = await create_pool(database_url, schema)
+    try:
+        await migrate(pool, [*projections.MIGRATIONS, *projection.migrations])
+        runner = ProjectionRunner(pool, INBOUND, projection)
+        query = "SELECT candidate_id, session, academy, state, view::text FROM dossier_views ORDER BY 1, 2"
+        alone = await rebuild(runner, kafka_bootstrap, list(topics.values()))
+        views = [tuple(r) for r in await pool.fetch(query)]
+        split = await rebuild(runner, kafka_bootstrap, list(topics.values()), workers=Workers(database_url, 2, 0))
+        assert (alone.processes, split.processes) == (1, 2)
+        assert len(views) == 12
+        assert [tuple(r) for r in await pool.fetch(query)] == views
+        assert split.events_applied == alone.events_applied > 0
+    finally:
+        await pool.close()
+
+
+async def test_archipel_projections_rebuild_replays_the_dossier_and_refuses_zero_processes(
+    isolated_settings: Settings,
+    producer: KafkaProducer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    settings = isolated_settings
+    for name, envelopes in realistic(uuid.uuid4()).items():
+        for e in envelopes:
+            producer.send(
+                settings.topic(name), value=e.to_json(), key=e.partition_key.encode(), headers=headers_for(e, {})
+            )
+    await asyncio.to_thread(producer.flush, 30)
+    for key, value in env_of(settings).items():
+        monkeypatch.setenv(key, value)
+
+    with pytest.raises(SystemExit) as refused:
+        main(["projections", "rebuild", "dossier_views", "--processes", "0"])
+    assert refused.value.code == 2
+    assert "argument --processes: must be 1 or more, not 0" in capsys.readouterr().err
+
+    code = await asyncio.to_thread(main, ["projections", "rebuild", "dossier_views", "--processes", "2"])
+    assert code == 0
+    # 15 events, far below the backlog that pays for starting processes: replayed in this one.
+    assert capsys.readouterr().out.strip() == "dossier_views: 15 records read, 15 applied (1 process)"
+    pool = await create_pool(settings.resolved_database_url(), settings.db_schema("dossier"))
+    try:
+        assert await pool.fetchval("SELECT count(*) FROM dossier_views") == 1
+    finally:
+        await pool.close()
