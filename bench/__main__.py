@@ -1,4 +1,4 @@
-"""`python -m bench [--scale small|national] [--candidates N] [--academies N] [--profile]`."""
+"""`python -m bench [--scale small|national] [--candidates N] [--academies N] [--only PHASES] [--profile]`."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import asyncpg
 
-from bench import deliberations, grpc_load, kafkaraw, peer_es, pipeline, rawpg, report, store
+from bench import deliberations, grpc_load, kafkaraw, peer_es, pipeline, rawpg, replay, report, store
 from bench.campaign import Candidate, event_count, generate
 from bench.common import Config, Json, Recorder, sandbox
 from bench.profiles import ACADEMIES
@@ -25,6 +25,8 @@ from shared.settings import Settings
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SCALES = {"small": (300, 3), "national": (180_000, 30)}
+REPLAY_CANDIDATES = {"small": 3_000, "national": 30_000}
+PHASES = ("grpc", "store", "relay", "lag", "replay", "deliberation")
 
 
 def parse(argv: Sequence[str] | None = None) -> Config:
@@ -34,7 +36,13 @@ def parse(argv: Sequence[str] | None = None) -> Config:
     parser.add_argument("--academies", type=int, help="académies of the campaign (default: by scale)")
     parser.add_argument("--profile", action="store_true", help="pyinstrument profiles of the slow phases")
     parser.add_argument("--fixed-rate", type=float, help="gRPC commands/s of the fixed-load phase (default 50)")
+    parser.add_argument("--replay-candidates", type=int, help="candidates of the replay's campaign (default: by scale)")
+    parser.add_argument("--replay-processes", type=int, default=2, help="processes of parallel rebuilds (default 2)")
+    parser.add_argument("--only", help=f"comma-separated phases to run, of {','.join(PHASES)} (default: all)")
     args = parser.parse_args(argv)
+    only = tuple(p.strip() for p in args.only.split(",")) if args.only else PHASES
+    if unknown := sorted(set(only) - set(PHASES)):
+        parser.error(f"--only: no phase named {', '.join(unknown)} (phases: {', '.join(PHASES)})")
     candidates, academies = SCALES[args.scale]
     settings = Settings()
     config = Config(
@@ -44,7 +52,12 @@ def parse(argv: Sequence[str] | None = None) -> Config:
         candidates=args.candidates or candidates,
         academies=args.academies or academies,
         profile=args.profile,
+        replay_candidates=args.replay_candidates or REPLAY_CANDIDATES[args.scale],
+        replay_processes=args.replay_processes,
+        phases=only,
     )
+    if config.replay_candidates < 1 or config.replay_processes < 1:
+        parser.error("--replay-candidates and --replay-processes must be 1 or more")
     if args.fixed_rate is not None:
         if args.fixed_rate <= 0:
             parser.error("--fixed-rate must be above 0")
@@ -105,13 +118,20 @@ async def run(config: Config, rec: Recorder) -> Json:
 
     async def lag() -> None:
         async with sandbox(config) as box:
-            await pipeline.lag_and_replay(config, campaign, rec, box)
+            await pipeline.lag(config, campaign, rec, box)
 
-    await phase(rec, "gRPC commands (registration, accounts)", commands)
-    await phase(rec, "event store appends and reads; raw asyncpg; eventsourcing", appends)
-    await phase(rec, "relay publish rate; raw kafka-python", relay)
-    await phase(rec, "end-to-end lag and replay", lag)
-    await phase(rec, "deliberation", lambda: deliberations.measure(config, campaign, rec))
+    phases: dict[str, tuple[str, Callable[[], Awaitable[None]]]] = {
+        "grpc": ("gRPC commands (registration, accounts)", commands),
+        "store": ("event store appends and reads; raw asyncpg; eventsourcing", appends),
+        "relay": ("relay publish rate; raw kafka-python", relay),
+        "lag": ("end-to-end lag", lag),
+        "replay": ("replay: rebuilds from the first offset", lambda: replays(config, rec)),
+        "deliberation": ("deliberation", lambda: deliberations.measure(config, campaign, rec)),
+    }
+    assert set(phases) == set(PHASES)
+    for key in PHASES:
+        if key in config.phases:
+            await phase(rec, *phases[key])
     rec.put(
         "memory",
         bench_peak_rss_kb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
@@ -120,6 +140,11 @@ async def run(config: Config, rec: Recorder) -> Json:
     )
     rec.put("run", seconds=round(time.perf_counter() - started, 1))
     return await server_versions(config)
+
+
+async def replays(config: Config, rec: Recorder) -> None:
+    async with sandbox(config) as box:
+        await replay.measure(config, rec, box)
 
 
 async def server_versions(config: Config) -> Json:

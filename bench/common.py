@@ -42,6 +42,9 @@ class Config:
     saturation_clients: int = 32
     saturation_seconds: float = 10.0
     lag_rate: float = 500.0  # commands/s appended while the end-to-end lag is measured
+    replay_candidates: int = 3_000  # the replay's own campaign (bench.replay)
+    replay_processes: int = 2
+    phases: tuple[str, ...] = ("grpc", "store", "relay", "lag", "replay", "deliberation")
     deliberations: int = 180_000
     partitions: int = 12
     profile: bool = False

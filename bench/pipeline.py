@@ -1,8 +1,7 @@
-"""Measurements 3 and 4: the relay's publish rate into Kafka (a backlog, four services' relays at
-once, in this process), the end-to-end lag (append -> projection applied) with the campaign's commands
+"""Measurement 3: the relay's publish rate into Kafka (a backlog, four services' relays at once, in
+this process), and the end-to-end lag (append -> projection applied) with the campaign's commands
 appended here at a fixed rate while the relays and a FastStream projection subscriber run in child
-processes (bench.child), and the replay rate of that projection rebuilt from the start of the topics
-(ProjectionRunner.rebuild)."""
+processes (bench.child). The replay rate is measured on a campaign of its own (bench.replay)."""
 
 from __future__ import annotations
 
@@ -24,13 +23,10 @@ from bench.lagview import LagView
 from bench.profiles import REGISTRY, Command
 from bench.store import batches
 from bench.tools import profiled
-from services.dossier.inbound import INBOUND
-from services.dossier.projections import DossierProjection
 from shared import eventstore, projections, relay
 from shared.events import CommandContext
 from shared.eventstore import Append, EventStore
 from shared.kafka import producer_config
-from shared.projections import ProjectionRunner
 from shared.relay import Relay
 
 STORE_MIGRATIONS = (*eventstore.MIGRATIONS, *relay.MIGRATIONS)
@@ -39,6 +35,19 @@ ROOT = Path(__file__).resolve().parent.parent
 
 async def stores(box: Sandbox, pool_size: int = 8) -> dict[str, EventStore]:
     return {s: EventStore(await box.pool(s, STORE_MIGRATIONS, max_size=pool_size), REGISTRY) for s in SERVICES}
+
+
+async def bulk_append(by_service: dict[str, EventStore], campaign: Sequence[Candidate]) -> None:
+    """The campaign appended by batches of 200 streams (append_many), the four services at once."""
+    for batch in batches(campaign, 200):
+        await asyncio.gather(
+            *(
+                by_service[s].append_many(
+                    [Append(c.stream_id, c.expected_version, c.events, c.context) for c in batch if c.service == s]
+                )
+                for s in SERVICES
+            )
+        )
 
 
 def producer(config: Config) -> KafkaProducer:
@@ -52,15 +61,7 @@ async def relay_rate(
     the stores (for the raw producer's copy of the same messages)."""
     by_service = await stores(box)
     topics = await box.topics()
-    for batch in batches(campaign, 200):
-        await asyncio.gather(
-            *(
-                by_service[s].append_many(
-                    [Append(c.stream_id, c.expected_version, c.events, c.context) for c in batch if c.service == s]
-                )
-                for s in SERVICES
-            )
-        )
+    await bulk_append(by_service, campaign)
     producers = [producer(config) for _ in SERVICES]
     relays = [
         Relay(by_service[s], p, t, name=f"{s}-relay") for s, p, t in zip(SERVICES, producers, topics, strict=True)
@@ -110,7 +111,7 @@ async def finish(child: asyncio.subprocess.Process) -> Json:
     return last
 
 
-async def lag_and_replay(config: Config, campaign: Sequence[Candidate], rec: Recorder, box: Sandbox) -> None:
+async def lag(config: Config, campaign: Sequence[Candidate], rec: Recorder, box: Sandbox) -> None:
     """The relays and the projection run in child processes, as deployed; this process appends."""
     by_service = await stores(box)
     topics = await box.topics()
@@ -134,39 +135,6 @@ async def lag_and_replay(config: Config, campaign: Sequence[Candidate], rec: Rec
         for child in children:
             peak = await finish(child)
             rec.put("memory", **{f"{peak.get('role', 'child')}_child_peak_rss_kb": peak.get("peak_rss_kb")})
-    report = await _timed_rebuild(config, rec, ProjectionRunner(lag_pool, REGISTRY, LagView()), topics, "replay")
-    rec.put("replay", **report)
-    rec.say(f"replay: {report['events_read']} events in {report['seconds']} s, {report['events_per_s']:,.0f} events/s")
-    await _replay_dossier(config, rec, box, topics)
-
-
-async def _replay_dossier(config: Config, rec: Recorder, box: Sandbox, topics: list[str]) -> None:
-    """The heaviest real read model rebuilt from the same topics: each event rewrites its stream's
-    part and recomputes its candidate's view (folded a batch at a time by its apply_many)."""
-    projection = DossierProjection()
-    pool = await box.pool("dossier", (*projections.MIGRATIONS, *projection.migrations), max_size=4)
-    report = await _timed_rebuild(config, rec, ProjectionRunner(pool, INBOUND, projection), topics, "replay-dossier")
-    views = await pool.fetchval("SELECT count(*) FROM dossier_views")
-    rec.put("replay_dossier", **report, candidate_views=views)
-    rec.say(
-        f"replay of the dossier read model: {report['events_applied']} events applied,"
-        f" {report['events_per_s']:,.0f} events/s read"
-    )
-
-
-async def _timed_rebuild(config: Config, rec: Recorder, runner: ProjectionRunner, topics: list[str], name: str) -> Json:
-    """Rebuilds `runner`'s projection from `topics` (profiled as `name`); returns its figures."""
-    started = time.perf_counter()
-    async with profiled(config, rec, name):
-        report = await runner.rebuild(config.kafka, topics)
-    elapsed = time.perf_counter() - started
-    figures: Json = {
-        "events_read": report.events_read,
-        "events_applied": report.events_applied,
-        "seconds": round(elapsed, 2),
-        "events_per_s": round(report.events_read / elapsed, 1),
-    }
-    return figures
 
 
 async def _load(
