@@ -16,7 +16,7 @@ from pathlib import Path
 
 import asyncpg
 
-from bench import deliberations, grpc_load, kafkaraw, peer_es, pipeline, rawpg, replay, report, store
+from bench import deliberations, grpc_load, kafkaraw, national, peer_es, pipeline, rawpg, replay, report, store
 from bench.campaign import Candidate, event_count, generate
 from bench.common import Config, Json, Recorder, sandbox
 from bench.profiles import ACADEMIES
@@ -24,8 +24,10 @@ from shared.eventstore import MIGRATIONS
 from shared.settings import Settings
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SCALES = {"small": (300, 3), "national": (180_000, 30)}
-REPLAY_CANDIDATES = {"small": 3_000, "national": 30_000}
+# Per scale: the campaign the phases hold in memory (candidates, académies), and the national log
+# written chunk by chunk (bench.national; 0: none). A national campaign held whole would take 15 GB.
+SCALES = {"small": (300, 3), "national": (3_000, 30)}
+LOG_CANDIDATES = {"small": 0, "national": 180_000}
 PHASES = ("grpc", "store", "relay", "lag", "replay", "deliberation")
 
 
@@ -36,7 +38,8 @@ def parse(argv: Sequence[str] | None = None) -> Config:
     parser.add_argument("--academies", type=int, help="académies of the campaign (default: by scale)")
     parser.add_argument("--profile", action="store_true", help="pyinstrument profiles of the slow phases")
     parser.add_argument("--fixed-rate", type=float, help="gRPC commands/s of the fixed-load phase (default 50)")
-    parser.add_argument("--replay-candidates", type=int, help="candidates of the replay's campaign (default: by scale)")
+    parser.add_argument("--log-candidates", type=int, help="candidates of the national log (default: by scale)")
+    parser.add_argument("--replay-candidates", type=int, help="candidates of the replay's campaign (default 3,000)")
     parser.add_argument("--replay-processes", type=int, default=2, help="processes of parallel rebuilds (default 2)")
     parser.add_argument("--only", help=f"comma-separated phases to run, of {','.join(PHASES)} (default: all)")
     args = parser.parse_args(argv)
@@ -52,12 +55,13 @@ def parse(argv: Sequence[str] | None = None) -> Config:
         candidates=args.candidates or candidates,
         academies=args.academies or academies,
         profile=args.profile,
-        replay_candidates=args.replay_candidates or REPLAY_CANDIDATES[args.scale],
+        log_candidates=LOG_CANDIDATES[args.scale] if args.log_candidates is None else args.log_candidates,
+        replay_candidates=args.replay_candidates or 3_000,
         replay_processes=args.replay_processes,
         phases=only,
     )
-    if config.replay_candidates < 1 or config.replay_processes < 1:
-        parser.error("--replay-candidates and --replay-processes must be 1 or more")
+    if config.replay_candidates < 1 or config.replay_processes < 1 or config.log_candidates < 0:
+        parser.error("--replay-candidates and --replay-processes must be 1 or more, --log-candidates 0 or more")
     if args.fixed_rate is not None:
         if args.fixed_rate <= 0:
             parser.error("--fixed-rate must be above 0")
@@ -125,7 +129,12 @@ async def run(config: Config, rec: Recorder) -> Json:
         "store": ("event store appends and reads; raw asyncpg; eventsourcing", appends),
         "relay": ("relay publish rate; raw kafka-python", relay),
         "lag": ("end-to-end lag", lag),
-        "replay": ("replay: rebuilds from the first offset", lambda: replays(config, rec)),
+        "replay": (
+            "national log; replay: rebuilds from the first offset"
+            if config.log_candidates
+            else "replay: rebuilds from the first offset",
+            lambda: replays(config, rec),
+        ),
         "deliberation": ("deliberation", lambda: deliberations.measure(config, campaign, rec)),
     }
     assert set(phases) == set(PHASES)
@@ -143,8 +152,10 @@ async def run(config: Config, rec: Recorder) -> Json:
 
 
 async def replays(config: Config, rec: Recorder) -> None:
+    """The replay of a campaign of its own, or of the national log when there is one."""
     async with sandbox(config) as box:
-        await replay.measure(config, rec, box)
+        topics = await national.measure(config, rec, box) if config.log_candidates else None
+        await replay.measure(config, rec, box, topics)
 
 
 async def server_versions(config: Config) -> Json:

@@ -43,6 +43,7 @@ class Config:
     saturation_seconds: float = 10.0
     lag_rate: float = 500.0  # commands/s appended while the end-to-end lag is measured
     replay_candidates: int = 3_000  # the replay's own campaign (bench.replay)
+    log_candidates: int = 0  # the national log (bench.national), replayed instead when there is one
     replay_processes: int = 2
     phases: tuple[str, ...] = ("grpc", "store", "relay", "lag", "replay", "deliberation")
     deliberations: int = 180_000

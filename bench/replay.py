@@ -1,6 +1,7 @@
 """Measurement 4: the full replay rate, rebuilding read models from the first offset of the topics.
 
-A campaign of its own (`--replay-candidates`, 3,000 by default: about 85,000 events; the lag phase's
+The topics of the national log when there is one (bench.national); otherwise a campaign of its
+own (`--replay-candidates`, 3,000 by default: about 85,000 events; the lag phase's
 8,500 events are replayed in under 0.2 s, which would measure the startup). It is appended in bulk,
 then published by the four services' relays in batches of `LIVE_BATCH` events. That is about what a
 relay publishes at a time at 500 commands/s, and it leaves one record in most Kafka record batches,
@@ -40,8 +41,10 @@ READ_MODELS: tuple[tuple[str, Callable[[], Projection], EventRegistry], ...] = (
 )
 
 
-async def measure(config: Config, rec: Recorder, box: Sandbox) -> None:
-    topics = await _publish(config, rec, box)
+async def measure(config: Config, rec: Recorder, box: Sandbox, topics: list[str] | None = None) -> None:
+    """Rebuilds from `topics` (the national log's), or from a campaign of its own published first."""
+    if topics is None:
+        topics = await _publish(config, rec, box)
     raw = await _raw_read(config, topics)
     rec.put("replay_raw_read", **raw)
     rec.say(f"raw read of the replay topics: {raw['events_per_s']:,.0f} records/s")

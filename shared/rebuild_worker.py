@@ -19,8 +19,7 @@ from shared.rebuild import Job, replay_job
 def main() -> int:
     answer_to = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    # The process does nothing else: its collector runs between batches only, not every few hundred
-    # allocations while a batch's decoded events are alive (about a quarter of the CPU, issue 7).
+    # The process does nothing else: its collector runs between batches only (shared.rebuild).
     gc.disable()
     try:
         for module in sys.argv[1:]:  # loaded while the coordinator prepares the job

@@ -6,6 +6,7 @@ process; a failing process fails the rebuild and releases the projection."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import uuid
 from collections.abc import AsyncIterator, Sequence
 
@@ -111,7 +112,9 @@ async def test_two_processes_rebuild_the_read_model_one_process_gives_duplicates
     assert await publish(store, producer, topic, name="second-relay") == len(written)
     runner = ProjectionRunner(store.pool, store.registry, PartitionedTotals(f"totals_{unique}"))
 
+    assert gc.isenabled()
     alone = await rebuild(runner, kafka_bootstrap, [topic])
+    assert gc.isenabled()  # paused during the replay in this process, then given back
     alone_rows, alone_versions = await totals(store.pool), await versions(store, f"totals_{unique}")
     split = await rebuild(runner, kafka_bootstrap, [topic], workers=Workers(database_url, 2, from_records=0))
 
