@@ -9,8 +9,9 @@ import sys
 import time
 from collections.abc import Mapping
 
-from archipel_cli.common import Subparsers, settings
+from archipel_cli.common import Subparsers, positive, settings
 from shared.audit.replay import Difference, ReplayResult, lagging_groups, replay
+from shared.rebuild import Workers
 
 
 def register(commands: Subparsers) -> None:
@@ -25,6 +26,12 @@ def register(commands: Subparsers) -> None:
     parser.add_argument("--keep", action="store_true", help="keep the fresh schemas (default: dropped)")
     parser.add_argument("--max-lines", type=int, default=10, help="differences shown per table (default 10)")
     parser.add_argument("--wait", type=float, default=30.0, help="seconds to wait for live projections to catch up")
+    parser.add_argument(
+        "--processes",
+        type=positive,
+        default=2,
+        help="processes replaying the partitions of a partitioned read model with a large backlog (default 2)",
+    )
     parser.set_defaults(handler=_replay)
 
 
@@ -53,7 +60,9 @@ def _replay(arguments: argparse.Namespace) -> int:
     from archipel_cli.services import specs  # noqa: PLC0415
 
     _wait(arguments.wait)
-    result = asyncio.run(replay(settings(), specs(), keep=arguments.keep, progress=_progress))
+    config = settings()
+    workers = Workers(config.resolved_database_url(), arguments.processes)
+    result = asyncio.run(replay(config, specs(), keep=arguments.keep, progress=_progress, workers=workers))
     print(render(result, arguments.max_lines))
     return 1 if result.differences else 0
 
@@ -67,7 +76,8 @@ def render(result: ReplayResult, max_lines: int) -> str:
         tables = ", ".join(f"{table} {live}/{fresh}" for table, (live, fresh) in p.rows.items())
         lines.append(
             f"{p.service}/{p.projection}: {p.records_read} records read, {p.events_applied} applied in "
-            f"{p.seconds:.2f}s ({p.rate:.0f} events/s); rows live/replayed: {tables}"
+            f"{p.seconds:.2f}s ({p.rate:.0f} events/s{f', {p.processes} processes' if p.processes > 1 else ''});"
+            f" rows live/replayed: {tables}"
         )
         by_table: dict[str, list[Difference]] = {}
         for difference in p.differences:

@@ -23,6 +23,17 @@ else:  # not subscriptable at run time
 EXIT_INVALID = 2
 
 
+def positive(text: str) -> int:
+    """An argparse type: a whole number of 1 or more."""
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {count}")
+    return count
+
+
 def settings() -> Settings:
     return Settings()
 

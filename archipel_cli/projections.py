@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import sys
 
-from archipel_cli.common import Subparsers, settings
+from archipel_cli.common import Subparsers, positive, settings
 from archipel_cli.services import specs
 from shared.db import create_pool, migrate
 from shared.projections import Projection, ProjectionRunner
@@ -23,21 +23,11 @@ def register(groups: Subparsers) -> None:
     rebuild.add_argument("name")
     rebuild.add_argument(
         "--processes",
-        type=_processes,
+        type=positive,
         default=2,
         help="processes replaying the partitions of a partitioned read model with a large backlog (default 2)",
     )
     rebuild.set_defaults(handler=_rebuild)
-
-
-def _processes(text: str) -> int:
-    try:
-        count = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if count < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, not {count}")
-    return count
 
 
 def _list(arguments: argparse.Namespace) -> int:

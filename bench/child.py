@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import resource
 import signal
 import sys
 from collections.abc import Sequence
@@ -27,6 +26,7 @@ from bench.profiles import REGISTRY
 from shared.consumers import subscribe_projection
 from shared.db import create_pool
 from shared.eventstore import EventStore
+from shared.infra.process import peak_rss_kb
 from shared.kafka import producer_config
 from shared.projections import ProjectionRunner
 from shared.relay import Relay
@@ -66,14 +66,6 @@ async def main(role: str, spec: dict[str, Any]) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     await (relays if role == "relay" else projection)(spec, stop)
-
-
-def peak_rss_kb() -> int:
-    """VmHWM: this process's own peak (ru_maxrss would count the parent's, kept across fork and exec)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def run(argv: Sequence[str]) -> int:

@@ -20,11 +20,10 @@ import time
 from collections.abc import Iterator, Sequence
 
 from bench.campaign import Candidate, event_count, generate
-from bench.common import SERVICES, Config, Json, Recorder, Sandbox, latency_figures
-from bench.pipeline import bulk_append, producer, stores
+from bench.common import Config, Json, Recorder, Sandbox, latency_figures
+from bench.pipeline import bulk_append, publish_all, stores
 from bench.store import shares
 from shared.eventstore import EventStore
-from shared.relay import Relay
 
 CHUNK = 2_000
 SAMPLE = 2_000  # candidates appended one command per transaction onto the full stores
@@ -46,28 +45,30 @@ async def measure(config: Config, rec: Recorder, box: Sandbox) -> list[str]:
 
 
 async def _fill(config: Config, rec: Recorder, by_service: dict[str, EventStore]) -> None:
-    written, generating, appending = [0], 0.0, 0.0
+    written, generating, appending = 0, 0.0, 0.0
     rec.say(f"national log: {config.log_candidates:,} candidates, by chunks of {CHUNK:,}")
-    async with rec.ticking("national log appended (events)", lambda: written[0]):
-        for chunk in _timed(chunks(config.log_candidates, config.academies, config.seed)):
-            generated_in, candidates = chunk
-            generating += generated_in
-            started = time.perf_counter()
-            await bulk_append(by_service, candidates)
-            elapsed = time.perf_counter() - started
-            appending += elapsed
-            events = event_count(candidates)
-            written[0] += events
-            rec.point("national append_many (events per s, chunk by chunk)", time.perf_counter(), events / elapsed)
+    # Progress by chunk, not by the second: generating a chunk holds the event loop for seconds.
+    campaign = _timed(chunks(config.log_candidates, config.academies, config.seed))
+    for index, (generated_in, candidates) in enumerate(campaign):
+        generating += generated_in
+        started = time.perf_counter()
+        await bulk_append(by_service, candidates)
+        elapsed = time.perf_counter() - started
+        appending += elapsed
+        events = event_count(candidates)
+        written += events
+        rec.point("national append_many (events per s, chunk by chunk)", time.perf_counter(), events / elapsed)
+        if index % 10 == 9:
+            rec.say(f"  national log: {written:,} events ({events / elapsed:,.0f}/s on the last chunk)")
     rec.put(
         "national_log",
         candidates=config.log_candidates,
-        events=written[0],
+        events=written,
         generated_seconds=round(generating, 1),
         append_many_seconds=round(appending, 1),
-        append_many_events_per_s=round(written[0] / appending, 1),
+        append_many_events_per_s=round(written / appending, 1),
     )
-    rec.say(f"national log: {written[0]:,} events, append_many {written[0] / appending:,.0f} events/s")
+    rec.say(f"national log: {written:,} events, append_many {written / appending:,.0f} events/s")
 
 
 def _timed(source: Iterator[list[Candidate]]) -> Iterator[tuple[float, list[Candidate]]]:
@@ -112,24 +113,9 @@ async def _sample_appends(
 
 async def _publish(config: Config, rec: Recorder, box: Sandbox, by_service: dict[str, EventStore]) -> list[str]:
     topics = await box.topics()
-    producers = [producer(config) for _ in SERVICES]
-    relays = [
-        Relay(by_service[s], p, t, name=f"{s}-national", batch_size=1000)
-        for s, p, t in zip(SERVICES, producers, topics, strict=True)
-    ]
-    published = [0]
-
-    async def drain(relay: Relay) -> None:
-        while count := await relay.publish_batch():
-            published[0] += count
-
-    started = time.perf_counter()
-    async with rec.ticking("national log published (events)", lambda: published[0]):
-        await asyncio.gather(*(drain(relay) for relay in relays))
-    elapsed = time.perf_counter() - started
-    for p in producers:
-        await asyncio.to_thread(p.close, 10)
-    figures: Json = {"events": published[0], "relay_batch_events": 1000, "events_per_s": round(published[0] / elapsed)}
+    label = "national log published (events)"
+    published, elapsed = await publish_all(config, rec, by_service, topics, label=label, batch=1000)
+    figures: Json = {"events": published, "relay_batch_events": 1000, "events_per_s": round(published / elapsed)}
     rec.put("national_log", publish=figures)
-    rec.say(f"national log published: {published[0]:,} events, {published[0] / elapsed:,.0f} events/s")
+    rec.say(f"national log published: {published:,} events, {published / elapsed:,.0f} events/s")
     return topics

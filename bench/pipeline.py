@@ -62,26 +62,38 @@ async def relay_rate(
     by_service = await stores(box)
     topics = await box.topics()
     await bulk_append(by_service, campaign)
+    label = "relay publish (events)"
+    async with profiled(config, rec, "relay"):
+        published, elapsed = await publish_all(config, rec, by_service, topics, label=label, batch=1000)
+    rate = published / elapsed
+    rec.put("relay", events=published, relays=len(SERVICES), publish_events_per_s=round(rate, 1))
+    rec.say(f"relay: {rate:,.0f} events/s published (4 relays, acks=all, idempotent)")
+    return by_service
+
+
+async def publish_all(
+    config: Config, rec: Recorder, by_service: dict[str, EventStore], topics: Sequence[str], *, label: str, batch: int
+) -> tuple[int, float]:
+    """The four services' relays (their own producers, `batch` events a publish) publish their
+    stores' backlogs at once; returns how many events, in how many seconds."""
     producers = [producer(config) for _ in SERVICES]
     relays = [
-        Relay(by_service[s], p, t, name=f"{s}-relay") for s, p, t in zip(SERVICES, producers, topics, strict=True)
+        Relay(by_service[s], p, t, name=f"{s}-relay", batch_size=batch)
+        for s, p, t in zip(SERVICES, producers, topics, strict=True)
     ]
-    total, published = event_count(campaign), [0]
+    published = [0]
 
     async def drain(one: Relay) -> None:
         while count := await one.publish_batch():
             published[0] += count
 
     started = time.perf_counter()
-    async with rec.ticking("relay publish (events)", lambda: published[0], total), profiled(config, rec, "relay"):
+    async with rec.ticking(label, lambda: published[0]):
         await asyncio.gather(*(drain(r) for r in relays))
     elapsed = time.perf_counter() - started
     for p in producers:
         await asyncio.to_thread(p.close, 10)
-    rate = published[0] / elapsed
-    rec.put("relay", events=published[0], relays=len(relays), publish_events_per_s=round(rate, 1))
-    rec.say(f"relay: {rate:,.0f} events/s published (4 relays, acks=all, idempotent)")
-    return by_service
+    return published[0], elapsed
 
 
 async def _applied(pool: asyncpg.Pool) -> int:

@@ -14,15 +14,14 @@ as a campaign written live over months does. Then, from the same topics:
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import time
 from collections.abc import Callable
 
 from bench.campaign import event_count, generate
-from bench.common import SERVICES, Config, Json, Recorder, Sandbox, ratio
+from bench.common import Config, Json, Recorder, Sandbox, ratio
 from bench.lagview import LagView
-from bench.pipeline import bulk_append, producer, stores
+from bench.pipeline import bulk_append, publish_all, stores
 from bench.profiles import REGISTRY
 from bench.tools import profiled
 from services.dossier.inbound import INBOUND
@@ -31,7 +30,6 @@ from shared import projections
 from shared.events import EventRegistry
 from shared.projections import Projection, ProjectionRunner
 from shared.rebuild import Workers, rebuild
-from shared.relay import Relay
 from shared.topic_reader import TopicReader
 
 LIVE_BATCH = 12
@@ -82,29 +80,14 @@ async def _publish(config: Config, rec: Recorder, box: Sandbox) -> list[str]:
     gc.collect()
     rec.say(f"replay campaign: {config.replay_candidates} candidates, {total} events appended")
     topics = await box.topics()
-    producers = [producer(config) for _ in SERVICES]
-    relays = [
-        Relay(by_service[s], p, t, name=f"{s}-replay", batch_size=LIVE_BATCH)
-        for s, p, t in zip(SERVICES, producers, topics, strict=True)
-    ]
-    published = [0]
-
-    async def drain(relay: Relay) -> None:
-        while count := await relay.publish_batch():
-            published[0] += count
-
-    publishing = time.perf_counter()
-    async with rec.ticking("replay campaign published (events)", lambda: published[0], total):
-        await asyncio.gather(*(drain(relay) for relay in relays))
-    seconds = time.perf_counter() - publishing
-    for p in producers:
-        await asyncio.to_thread(p.close, 10)
+    label = "replay campaign published (events)"
+    published, seconds = await publish_all(config, rec, by_service, topics, label=label, batch=LIVE_BATCH)
     rec.put(
         "replay_campaign",
         candidates=config.replay_candidates,
-        events=published[0],
+        events=published,
         relay_batch_events=LIVE_BATCH,
-        publish_events_per_s=round(published[0] / seconds, 1),
+        publish_events_per_s=round(published / seconds, 1),
         prepared_seconds=round(time.perf_counter() - started, 1),
     )
     return topics
@@ -137,8 +120,13 @@ async def _rebuild(
     async with profiled(config, rec, name):
         report = await rebuild(runner, config.kafka, topics, workers=workers)
     seconds = time.perf_counter() - started
+    label = f"rebuild {name} (events per s, its average over its span)"
+    rate = report.events_read / seconds
+    rec.point(label, started, rate)
+    rec.point(label, started + seconds, rate)
     return {
         "processes": report.processes,
+        "process_peak_rss_kb": list(report.peak_rss_kb),
         "events_read": report.events_read,
         "events_applied": report.events_applied,
         "seconds": round(seconds, 3),

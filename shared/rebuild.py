@@ -29,6 +29,7 @@ import asyncpg
 
 from shared.db import Connection, check_identifier
 from shared.events import Envelope, EventRegistry
+from shared.infra.process import peak_rss_kb
 from shared.projections import Projection, ProjectionRunner, lock_key, record_versions
 from shared.topic_reader import Ranges, Record, TopicReader
 
@@ -40,6 +41,7 @@ class RebuildReport:
     events_applied: int
     processes: int = 1
     startup_seconds: float = 0.0  # emptying the read model, the topics' offsets, starting the processes
+    peak_rss_kb: tuple[int, ...] = ()  # of each rebuild process (none when replayed in the caller's)
 
 
 @dataclass(frozen=True)
@@ -171,7 +173,8 @@ async def rebuild(
             done = await processes.run(jobs)
             startup = max(0.0, max(d.began for d in done) - started)
             read, applied = sum(d.read for d in done), sum(d.applied for d in done)
-            return RebuildReport(projection.name, read, applied, len(jobs), round(startup, 3))
+            peaks = tuple(d.peak_rss_kb for d in done)
+            return RebuildReport(projection.name, read, applied, len(jobs), round(startup, 3), peaks)
         finally:
             await connection.execute("SELECT pg_advisory_unlock(hashtext($1))", key)
 
@@ -231,10 +234,17 @@ class Done:
     read: int
     applied: int
     began: float
+    peak_rss_kb: int = 0
 
 
 class RebuildFailed(Exception):
     """A rebuild process failed; the read model is left partly rebuilt (rebuild it again)."""
+
+
+def _import_path() -> str:
+    """The caller's import path, made absolute ('' is the working directory), so that the rebuild
+    processes load the same code, the projection's module included."""
+    return os.pathsep.join(os.path.abspath(entry or os.curdir) for entry in sys.path)
 
 
 class _Processes:
@@ -246,7 +256,7 @@ class _Processes:
         self._children: list[asyncio.subprocess.Process] = []
 
     async def __aenter__(self) -> _Processes:
-        environment = {**os.environ, "PYTHONPATH": os.pathsep.join(path for path in sys.path if path)}
+        environment = {**os.environ, "PYTHONPATH": _import_path()}
         for _ in range(self._count):
             self._children.append(
                 await asyncio.create_subprocess_exec(
@@ -297,6 +307,6 @@ async def replay_job(job: Job) -> Done:
         async with TopicReader(job.bootstrap_servers, job.topics, job.ranges) as reader:
             began = time.perf_counter()
             await replay.run(reader, job.batch_size)
-        return Done(replay.read, replay.applied, began)
+        return Done(replay.read, replay.applied, began, peak_rss_kb())
     finally:
         await connection.close()

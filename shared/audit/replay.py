@@ -29,7 +29,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from shared.db import Connection, check_identifier, create_pool, drop_schema, migrate
 from shared.events import Envelope
 from shared.projections import Projection, ProjectionRunner
-from shared.rebuild import rebuild
+from shared.rebuild import Workers, rebuild
 from shared.service import ServiceSpec
 from shared.settings import Settings
 
@@ -64,6 +64,7 @@ class ProjectionReplay:
     records_read: int = 0
     events_applied: int = 0
     seconds: float = 0.0
+    processes: int = 1
     skipped: str | None = None
     rows: dict[str, tuple[int, int]] = field(default_factory=dict)  # table -> (live, replayed)
     differences: list[Difference] = field(default_factory=list)
@@ -106,6 +107,7 @@ class _Tally(Projection):
         self.migrations = inner.migrations
         self.tables = inner.tables
         self.event_types = inner.event_types
+        self.partitioned = inner.partitioned
         self.read: dict[str, int] = {}
         self._topic_of = topic_of
         self._progress = progress
@@ -123,17 +125,30 @@ class _Tally(Projection):
             self._progress(self.inner.name, self.read, False)
         return answer
 
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled into a rebuild process without its progress: the replay reports at the end."""
+        return {**self.__dict__, "_progress": None}
+
     def bind(self, pool: asyncpg.Pool) -> None:
         self.inner.bind(pool)
 
     async def apply(self, connection: Connection, envelope: Envelope) -> None:
         await self.inner.apply(connection, envelope)
 
+    async def apply_many(self, connection: Connection, envelopes: Sequence[Envelope]) -> None:
+        await self.inner.apply_many(connection, envelopes)
+
 
 async def replay(
-    settings: Settings, specs: Sequence[ServiceSpec], *, keep: bool = False, progress: Progress | None = None
+    settings: Settings,
+    specs: Sequence[ServiceSpec],
+    *,
+    keep: bool = False,
+    progress: Progress | None = None,
+    workers: Workers | None = None,
 ) -> ReplayResult:
-    """Rebuilds every projection of `specs` into fresh schemas and compares them with the live ones."""
+    """Rebuilds every projection of `specs` into fresh schemas and compares them with the live ones;
+    with `workers`, a partitioned one with a large backlog is rebuilt by several processes."""
     dsn, bootstrap = settings.resolved_database_url(), settings.resolved_kafka()
     tag = uuid.uuid4().hex[:8]
     topic_of = {event_type: settings.topic(spec.name) for spec in specs for event_type in spec.registry.models}
@@ -158,11 +173,12 @@ async def replay(
                     tally = _Tally(projection, f"replay_{tag}_{projection.name}"[:63], topic_of, progress)
                     runner = ProjectionRunner(fresh, spec.projection_registry, tally)
                     began = time.perf_counter()
-                    report = await rebuild(runner, bootstrap, topics)
+                    report = await rebuild(runner, bootstrap, topics, workers=workers)
                     result.seconds = time.perf_counter() - began
                     result.records_read, result.events_applied = report.events_read, report.events_applied
-                    if progress is not None:
-                        progress(projection.name, tally.read, True)
+                    result.processes = report.processes
+                    if progress is not None:  # the processes counted their own records
+                        progress(projection.name, tally.read or {"all topics": report.events_read}, True)
                     for table in projection.tables:
                         await _compare(live, fresh, table, result)
             finally:

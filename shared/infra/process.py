@@ -1,8 +1,10 @@
-"""Small process and file helpers shared by the PostgreSQL and Kafka managers."""
+"""Small process and file helpers shared by the PostgreSQL and Kafka managers, the rebuild
+processes and the benchmark."""
 
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import socket
 import time
@@ -79,3 +81,15 @@ def make_traversable(path: Path) -> None:
         wanted = mode | 0o011
         if wanted != mode:
             ancestor.chmod(wanted)
+
+
+def peak_rss_kb() -> int:
+    """This process's own peak resident memory: VmHWM on Linux (ru_maxrss would count a parent's,
+    kept across fork and exec), ru_maxrss elsewhere."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -18,6 +18,7 @@ from shared.db import Connection, Migration, create_pool, migrate
 from shared.events import CommandContext, DomainEvent, Envelope, EventRegistry
 from shared.eventstore import EventStore, ExtraWrite
 from shared.kafka import decode_headers
+from shared.relay import Producer, Relay
 
 ACADEMY = "ac-lyon"
 ACTOR = "staff:test"
@@ -185,3 +186,38 @@ class FailingTotals(PartitionedTotals):
         if any(isinstance(e.payload, Noted) and e.payload.text == "boom;" for e in envelopes):
             raise RuntimeError("cannot apply the note 'boom;'")
         await super().apply_many(connection, envelopes)
+
+
+TotalsRow = tuple[str, str | None, str, int, int, str]
+
+
+async def fill_counters(store: EventStore, candidates: int, rounds: int) -> list[Envelope]:
+    """Two streams per candidate (keyed by the candidate), appended in rounds, so that the topic
+    interleaves them; returns what was written."""
+    written: list[Envelope] = []
+    for round_ in range(rounds):
+        for c in range(candidates):
+            for s in range(2):
+                events = [Counted(amount=c * 10 + round_), Noted(text=f"{round_};")]
+                written += await store.append(f"counter-{c}-{s}", round_ * 2, events, context(f"cand-{c}"))
+    return written
+
+
+def expected_totals(envelopes: Sequence[Envelope]) -> list[TotalsRow]:
+    """The CounterTotals rows of `envelopes`, each applied once."""
+    rows: dict[str, TotalsRow] = {}
+    for e in sorted(envelopes, key=lambda e: (e.stream_id, e.stream_version)):
+        _, _, _, total, count, notes = rows.get(e.stream_id, (e.stream_id, None, ACADEMY, 0, 0, ""))
+        amount = e.payload.amount if isinstance(e.payload, Counted) else 0
+        text = e.payload.text if isinstance(e.payload, Noted) else ""
+        rows[e.stream_id] = (e.stream_id, e.candidate_id, e.academy, total + amount, count + 1, notes + text)
+    return sorted(rows.values())
+
+
+async def relay_all(store: EventStore, producer: Producer, topic: str, name: str = "relay") -> int:
+    """Publishes the store's log (from the relay `name`'s checkpoint); returns how many events."""
+    relay = Relay(store, producer, topic, name=name, batch_size=100)
+    published = 0
+    while batch := await relay.publish_batch():
+        published += batch
+    return published

@@ -5,29 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 
 import asyncpg
-import pytest
 from kafka import KafkaProducer
 
 from services.accounts.app import SPEC
 from services.accounts.projections import AccountsReadModel
 from shared.audit.replay import ReplayResult, replay
 from shared.db import drop_schema
-from shared.kafka import producer_config
 from shared.projections import ProjectionRunner
 from shared.relay import Relay
 from shared.settings import Settings
 from tests.integration.grpc_fixtures import AccountsServer, accounts_server  # noqa: F401 (fixture)
 from tests.integration.sample_events import read_topic
-
-
-@pytest.fixture
-async def producer(kafka_bootstrap: str) -> AsyncIterator[KafkaProducer]:
-    producer = KafkaProducer(**producer_config(kafka_bootstrap))
-    yield producer
-    await asyncio.to_thread(producer.close, 10)
 
 
 async def _live_read_model(accounts: AccountsServer, producer: KafkaProducer) -> str:

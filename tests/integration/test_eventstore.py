@@ -20,16 +20,9 @@ from shared.errors import ConcurrencyError, InvalidEvent, UnknownEventType
 from shared.events import DomainEvent, Envelope, EventRegistry
 from shared.eventstore import Append, EventStore, LoggedEvent, LogPosition, chain_hash
 from tests.integration import sample_events as sample
-from tests.integration.sample_events import ACADEMY, ACTOR, Counted, Noted, context, open_store, registry
+from tests.integration.sample_events import ACADEMY, ACTOR, Counted, Noted, context, registry
 
 Solo = Callable[[], Awaitable[EventStore]]
-
-
-@pytest.fixture
-async def store(database_url: str, schema: str) -> AsyncIterator[EventStore]:
-    store = await open_store(database_url, schema)
-    yield store
-    await store.pool.close()
 
 
 @pytest.fixture

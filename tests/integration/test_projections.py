@@ -7,40 +7,31 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
 
 import pytest
 from faststream.kafka import KafkaBroker
 from kafka import KafkaProducer
 
 from shared.consumers import subscribe_projection
-from shared.events import Envelope
 from shared.eventstore import EventStore
 from shared.infra.topics import ensure_topics
-from shared.kafka import producer_config
 from shared.projections import ProjectionRunner
 from shared.rebuild import rebuild
-from shared.relay import Relay
 from tests.integration.sample_events import (
     ACADEMY,
     Counted,
     CounterTotals,
-    Noted,
+    TotalsRow,
     context,
-    open_store,
+    expected_totals,
+    fill_counters,
     read_topic,
+    relay_all,
     totals,
 )
 
-Row = tuple[str, str | None, str, int, int, str]
+Row = TotalsRow
 CANDIDATES, ROUNDS = 20, 3
-
-
-@pytest.fixture
-async def store(database_url: str, schema: str) -> AsyncIterator[EventStore]:
-    store = await open_store(database_url, schema, *CounterTotals.migrations)
-    yield store
-    await store.pool.close()
 
 
 @pytest.fixture
@@ -48,42 +39,6 @@ async def topic(kafka_bootstrap: str, unique: str) -> str:
     name = f"t{unique}.projections.events"
     await asyncio.to_thread(ensure_topics, kafka_bootstrap, [name], 3)
     return name
-
-
-@pytest.fixture
-async def producer(kafka_bootstrap: str) -> AsyncIterator[KafkaProducer]:
-    producer = KafkaProducer(**producer_config(kafka_bootstrap))
-    yield producer
-    await asyncio.to_thread(producer.close, 10)
-
-
-async def fill(store: EventStore) -> list[Envelope]:
-    """Two streams per candidate, appended in rounds, so that the topic interleaves them."""
-    written: list[Envelope] = []
-    for round_ in range(ROUNDS):
-        for c in range(CANDIDATES):
-            for s in range(2):
-                events = [Counted(amount=c * 10 + round_), Noted(text=f"{round_};")]
-                written += await store.append(f"counter-{c}-{s}", round_ * 2, events, context(f"cand-{c}"))
-    return written
-
-
-def expected(envelopes: Sequence[Envelope]) -> list[Row]:
-    rows: dict[str, Row] = {}
-    for e in sorted(envelopes, key=lambda e: (e.stream_id, e.stream_version)):
-        _, _, _, total, count, notes = rows.get(e.stream_id, (e.stream_id, None, ACADEMY, 0, 0, ""))
-        amount = e.payload.amount if isinstance(e.payload, Counted) else 0
-        text = e.payload.text if isinstance(e.payload, Noted) else ""
-        rows[e.stream_id] = (e.stream_id, e.candidate_id, e.academy, total + amount, count + 1, notes + text)
-    return sorted(rows.values())
-
-
-async def relay_all(store: EventStore, producer: KafkaProducer, topic: str) -> int:
-    relay = Relay(store, producer, topic, name="relay", batch_size=100)
-    published = 0
-    while batch := await relay.publish_batch():
-        published += batch
-    return published
 
 
 async def wait_for(store: EventStore, wanted: list[Row], timeout: float = 60) -> None:
@@ -99,7 +54,7 @@ async def wait_for(store: EventStore, wanted: list[Row], timeout: float = 60) ->
 async def test_a_record_delivered_twice_changes_the_read_model_once(
     store: EventStore, topic: str, producer: KafkaProducer, kafka_bootstrap: str
 ) -> None:
-    written = await fill(store)
+    written = await fill_counters(store, CANDIDATES, ROUNDS)
     assert await relay_all(store, producer, topic) == len(written)
     records = await asyncio.to_thread(read_topic, kafka_bootstrap, topic)
     runner = ProjectionRunner(store.pool, store.registry, CounterTotals())
@@ -109,7 +64,7 @@ async def test_a_record_delivered_twice_changes_the_read_model_once(
     second = [await runner.handle_raw(r.value, r.headers) for r in records]
 
     assert len(records) == len(written) and all(first)
-    assert after_one == expected(written)
+    assert after_one == expected_totals(written)
     assert not any(second)
     assert await totals(store.pool) == after_one
     versions = await store.pool.fetch("SELECT stream_id, version FROM projection_streams ORDER BY stream_id")
@@ -132,14 +87,14 @@ async def test_the_faststream_subscriber_feeds_the_read_model_and_a_rebuild_give
     store: EventStore, topic: str, producer: KafkaProducer, kafka_bootstrap: str, unique: str
 ) -> None:
     started = time.monotonic()
-    written = await fill(store)
+    written = await fill_counters(store, CANDIDATES, ROUNDS)
     assert await relay_all(store, producer, topic) == len(written)
     runner = ProjectionRunner(store.pool, store.registry, CounterTotals(f"totals_{unique}"))
     broker = KafkaBroker(kafka_bootstrap, logger=logging.getLogger("test.projections"), graceful_timeout=10)
     subscribe_projection(broker, runner, [topic])
     await broker.start()
     try:
-        await wait_for(store, expected(written))
+        await wait_for(store, expected_totals(written))
         live = await totals(store.pool)
         caught_up = time.monotonic() - started
 
@@ -160,7 +115,7 @@ async def test_the_faststream_subscriber_feeds_the_read_model_and_a_rebuild_give
         await asyncio.to_thread(producer.send(topic, value=old.value, key=old.key, headers=old_headers).get, 30)
         written += await store.append("counter-3-0", 2 * ROUNDS, [Counted(amount=1000)], context("cand-3"))
         assert await relay_all(store, producer, topic) == 1
-        await wait_for(store, expected(written))
+        await wait_for(store, expected_totals(written))
         after = await totals(store.pool)
         assert [r for r in after if r not in live] == [
             ("counter-3-0", "cand-3", ACADEMY, 1000 + sum(30 + n for n in range(ROUNDS)), 2 * ROUNDS + 1, "0;1;2;")

@@ -8,53 +8,42 @@ from __future__ import annotations
 import asyncio
 import gc
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 
 import pytest
 from kafka import KafkaProducer
 
 from archipel_cli.main import main
+from services.dossier.app import SPEC as DOSSIER
 from services.dossier.inbound import INBOUND
 from services.dossier.projections import DossierProjection
 from shared import projections
+from shared.audit.replay import replay
 from shared.db import create_pool, migrate
 from shared.events import Envelope
 from shared.eventstore import EventStore
 from shared.infra.topics import ensure_topics
-from shared.kafka import headers_for, producer_config
+from shared.kafka import headers_for
 from shared.projections import ProjectionRunner
 from shared.rebuild import RebuildFailed, Workers, rebuild
-from shared.relay import Relay
 from shared.settings import Settings
 from tests.conftest import env_of
 from tests.integration.sample_events import (
-    ACADEMY,
     Counted,
     CounterTotals,
     FailingTotals,
     Noted,
     PartitionedTotals,
     context,
-    open_store,
+    expected_totals,
+    fill_counters,
+    read_topic,
+    relay_all,
     totals,
 )
 from tests.unit.dossier_samples import realistic
 
 CANDIDATES, ROUNDS = 24, 3
-
-
-@pytest.fixture
-async def store(database_url: str, schema: str) -> AsyncIterator[EventStore]:
-    store = await open_store(database_url, schema, *CounterTotals.migrations)
-    yield store
-    await store.pool.close()
-
-
-@pytest.fixture
-async def producer(kafka_bootstrap: str) -> AsyncIterator[KafkaProducer]:
-    producer = KafkaProducer(**producer_config(kafka_bootstrap))
-    yield producer
-    await asyncio.to_thread(producer.close, 10)
 
 
 async def topic_of(kafka_bootstrap: str, unique: str, name: str, partitions: int) -> str:
@@ -64,35 +53,12 @@ async def topic_of(kafka_bootstrap: str, unique: str, name: str, partitions: int
 
 
 async def fill(store: EventStore, notes: Sequence[str] = ()) -> list[Envelope]:
-    """Two streams per candidate (one Kafka key), in rounds; `notes` are added to candidate 0's."""
-    written: list[Envelope] = []
-    for round_ in range(ROUNDS):
-        for c in range(CANDIDATES):
-            for s in range(2):
-                events = [Counted(amount=c * 10 + round_), Noted(text=f"{round_};")]
-                written += await store.append(f"counter-{c}-{s}", round_ * 2, events, context(f"cand-{c}"))
+    """The sample counters of CANDIDATES candidates; `notes` are added to candidate 0's stream."""
+    written = await fill_counters(store, CANDIDATES, ROUNDS)
     for note in notes:
         version = sum(1 for e in written if e.stream_id == "counter-0-0")
         written += await store.append("counter-0-0", version, [Noted(text=note)], context("cand-0"))
     return written
-
-
-async def publish(store: EventStore, producer: KafkaProducer, topic: str, name: str = "relay") -> int:
-    relay = Relay(store, producer, topic, name=name, batch_size=50)
-    published = 0
-    while batch := await relay.publish_batch():
-        published += batch
-    return published
-
-
-def expected(envelopes: Sequence[Envelope]) -> list[tuple[str, str | None, str, int, int, str]]:
-    rows: dict[str, tuple[str, str | None, str, int, int, str]] = {}
-    for e in sorted(envelopes, key=lambda e: (e.stream_id, e.stream_version)):
-        _, _, _, total, count, notes = rows.get(e.stream_id, (e.stream_id, None, ACADEMY, 0, 0, ""))
-        amount = e.payload.amount if isinstance(e.payload, Counted) else 0
-        text = e.payload.text if isinstance(e.payload, Noted) else ""
-        rows[e.stream_id] = (e.stream_id, e.candidate_id, e.academy, total + amount, count + 1, notes + text)
-    return sorted(rows.values())
 
 
 async def versions(store: EventStore, projection: str) -> list[tuple[str, int]]:
@@ -107,9 +73,9 @@ async def test_two_processes_rebuild_the_read_model_one_process_gives_duplicates
 ) -> None:
     topic = await topic_of(kafka_bootstrap, unique, "counters", 4)
     written = await fill(store)
-    assert await publish(store, producer, topic) == len(written)
+    assert await relay_all(store, producer, topic) == len(written)
     # The relay's at-least-once: the whole log published a second time, under another checkpoint.
-    assert await publish(store, producer, topic, name="second-relay") == len(written)
+    assert await relay_all(store, producer, topic, name="second-relay") == len(written)
     runner = ProjectionRunner(store.pool, store.registry, PartitionedTotals(f"totals_{unique}"))
 
     assert gc.isenabled()
@@ -119,11 +85,13 @@ async def test_two_processes_rebuild_the_read_model_one_process_gives_duplicates
     split = await rebuild(runner, kafka_bootstrap, [topic], workers=Workers(database_url, 2, from_records=0))
 
     assert (alone.processes, split.processes) == (1, 2)
-    assert alone_rows == expected(written)
+    assert alone_rows == expected_totals(written)
     assert await totals(store.pool) == alone_rows
     assert await versions(store, f"totals_{unique}") == alone_versions
     assert (split.events_read, split.events_applied) == (2 * len(written), len(written))
     assert split.startup_seconds > 0
+    assert alone.peak_rss_kb == ()  # replayed in this process
+    assert len(split.peak_rss_kb) == 2 and all(kb > 20_000 for kb in split.peak_rss_kb)  # a Python each
 
 
 async def test_one_process_rebuilds_what_cannot_or_need_not_be_split(
@@ -134,8 +102,8 @@ async def test_one_process_rebuilds_what_cannot_or_need_not_be_split(
     four = await topic_of(kafka_bootstrap, unique, "four", 4)
     three = await topic_of(kafka_bootstrap, unique, "three", 3)
     written = await fill(store)
-    assert await publish(store, producer, four) == len(written)
-    assert await publish(store, producer, three, name="to-three") == len(written)
+    assert await relay_all(store, producer, four) == len(written)
+    assert await relay_all(store, producer, three, name="to-three") == len(written)
     workers = Workers(database_url, 2, from_records=0)
     cases = [
         (CounterTotals(f"plain_{unique}"), [four], workers),
@@ -146,7 +114,7 @@ async def test_one_process_rebuilds_what_cannot_or_need_not_be_split(
         runner = ProjectionRunner(store.pool, store.registry, projection)
         report = await rebuild(runner, kafka_bootstrap, topics, workers=given)
         assert report.processes == 1, projection.name
-        assert await totals(store.pool) == expected(written), projection.name
+        assert await totals(store.pool) == expected_totals(written), projection.name
 
 
 async def test_a_failing_process_fails_the_rebuild_and_releases_the_projection(
@@ -154,7 +122,7 @@ async def test_a_failing_process_fails_the_rebuild_and_releases_the_projection(
 ) -> None:
     topic = await topic_of(kafka_bootstrap, unique, "failing", 4)
     written = await fill(store, notes=["boom;"])
-    assert await publish(store, producer, topic) == len(written)
+    assert await relay_all(store, producer, topic) == len(written)
     name = f"totals_{unique}"
     failing = ProjectionRunner(store.pool, store.registry, FailingTotals(name))
 
@@ -167,7 +135,7 @@ async def test_a_failing_process_fails_the_rebuild_and_releases_the_projection(
     assert await asyncio.wait_for(fixed.handle_raw(more.to_json(), {"event_type": "Counted"}), 10)
     report = await rebuild(fixed, kafka_bootstrap, [topic], workers=Workers(database_url, 2, from_records=0))
     assert report.processes == 2
-    assert await totals(store.pool) == expected(written)
+    assert await totals(store.pool) == expected_totals(written)
 
 
 async def test_the_dossier_rebuilt_by_two_processes_is_the_dossier_rebuilt_by_one(
@@ -230,3 +198,37 @@ async def test_archipel_projections_rebuild_replays_the_dossier_and_refuses_zero
         assert await pool.fetchval("SELECT count(*) FROM dossier_views") == 1
     finally:
         await pool.close()
+
+
+async def test_an_audit_replay_by_two_processes_finds_the_live_dossier_unchanged(
+    isolated_settings: Settings, producer: KafkaProducer
+) -> None:
+    """The auditors' replay (archipel audit replay) with processes: the dossier, partitioned, is
+    rebuilt by two; the convocation feed, not partitioned, by one; both equal the live ones."""
+    settings = isolated_settings
+    for _ in range(8):
+        for name, envelopes in realistic(uuid.uuid4()).items():
+            for e in envelopes:
+                headers = headers_for(e, {})
+                producer.send(settings.topic(name), value=e.to_json(), key=e.partition_key.encode(), headers=headers)
+    await asyncio.to_thread(producer.flush, 30)
+    pool = await create_pool(settings.resolved_database_url(), settings.db_schema("dossier"))
+    try:
+        await migrate(pool, DOSSIER.migrations())
+        for projection in DOSSIER.projections():
+            runner = ProjectionRunner(pool, DOSSIER.projection_registry, projection)
+            for name in DOSSIER.projection_topics:
+                for record in await asyncio.to_thread(read_topic, settings.resolved_kafka(), settings.topic(name)):
+                    await runner.handle_raw(record.value, record.headers)
+    finally:
+        await pool.close()
+
+    workers = Workers(settings.resolved_database_url(), 2, from_records=0)
+    result = await replay(settings, [DOSSIER], workers=workers)
+
+    assert result.differences == []
+    by_name = {p.projection: p for p in result.projections}
+    assert by_name["dossier_views"].processes == 2
+    assert by_name["dossier_views"].rows["dossier_views"] == (8, 8)
+    assert by_name["convocation_feed"].processes == 1
+    assert by_name["dossier_views"].records_read == 8 * 15

@@ -11,7 +11,6 @@ import signal
 import sys
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator
 from pathlib import Path
 from uuid import UUID
 
@@ -23,18 +22,11 @@ from shared.eventstore import EventStore
 from shared.infra.topics import ensure_topics
 from shared.kafka import producer_config
 from shared.relay import Relay
-from tests.integration.sample_events import Counted, Noted, context, open_store, read_topic
+from tests.integration.sample_events import Counted, Noted, context, read_topic
 
 ROOT = Path(__file__).resolve().parents[2]
 CANDIDATES, STREAMS_PER_CANDIDATE, ROUNDS, PER_APPEND = 250, 2, 5, 2  # 5,000 events
 TOTAL = CANDIDATES * STREAMS_PER_CANDIDATE * ROUNDS * PER_APPEND
-
-
-@pytest.fixture
-async def store(database_url: str, schema: str) -> AsyncIterator[EventStore]:
-    store = await open_store(database_url, schema)
-    yield store
-    await store.pool.close()
 
 
 @pytest.fixture
