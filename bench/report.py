@@ -82,6 +82,7 @@ def targets(figures: Json) -> Json:
 
 def plot(rec: Recorder, path: Path) -> None:
     figure, (top, bottom) = plt.subplots(2, 1, figsize=(15, 8), sharex=True)
+    top.set_prop_cycle(color=[plt.get_cmap("tab20")(i) for i in range(20)])  # 20 distinct colours
     for name, points in sorted(rec.series.items()):
         if not points or ("lag" in name and "(s)" in name):
             continue
