@@ -10,7 +10,9 @@ when the topics have the same partition count, a candidate's events are in parti
 topic. Each process then replays its share of the partition indices, across all topics, and no two
 processes write the same rows. One Python process decodes about 50,000 events a second here
 (issue 7): the parsing and validation of each event into its typed model is CPU-bound, and a
-process of its own uses the core that the first one leaves to PostgreSQL and the broker.
+process of its own uses the core that the first one leaves to PostgreSQL and the broker. The
+processes write without the lock, which their coordinator holds: one whose coordinator is gone
+(killed) stops before its next write, and the read model, partly rebuilt, is rebuilt again.
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ class _Replay:
     projection: Projection
     registry: EventRegistry
     connection: Connection
+    coordinator: int | None = None  # a rebuild process's coordinating process id (None: in it)
     versions: dict[str, int] = field(default_factory=dict)
     read: int = 0
     applied: int = 0
@@ -123,6 +126,10 @@ class _Replay:
         return todo, changed
 
     async def _write(self, todo: list[Envelope], changed: dict[str, int]) -> None:
+        if self.coordinator is not None and os.getppid() != self.coordinator:
+            # The coordinator held the projection's lock: with it gone, live handling or another
+            # rebuild may be writing this read model. What this process wrote stays partial.
+            raise RebuildFailed(f"the coordinating process {self.coordinator} is gone: stopped before writing")
         async with self.connection.transaction():
             await self.projection.apply_many(self.connection, todo)
             await record_versions(self.connection, self.projection.name, changed)
@@ -167,7 +174,7 @@ async def rebuild(
             schema = await connection.fetchval("SELECT current_schema()")
             registry, names = runner.registry, tuple(topics)
             jobs = [
-                Job(workers.dsn, schema, bootstrap_servers, names, part, projection, registry, batch_size)
+                Job(workers.dsn, schema, bootstrap_servers, names, part, projection, registry, batch_size, os.getpid())
                 for part in split
             ]
             done = await processes.run(jobs)
@@ -224,6 +231,7 @@ class Job:
     projection: Projection
     registry: EventRegistry
     batch_size: int
+    coordinator: int  # the process id of the rebuild that started this process
 
 
 @dataclass(frozen=True)
@@ -303,7 +311,7 @@ async def replay_job(job: Job) -> Done:
     """A rebuild process's work (shared.rebuild_worker): its partitions into its own connection."""
     connection = await asyncpg.connect(job.dsn, server_settings={"search_path": check_identifier(job.schema)})
     try:
-        replay = _Replay(job.projection, job.registry, connection)
+        replay = _Replay(job.projection, job.registry, connection, job.coordinator)
         async with TopicReader(job.bootstrap_servers, job.topics, job.ranges) as reader:
             began = time.perf_counter()
             await replay.run(reader, job.batch_size)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import uuid
 from collections.abc import Sequence
 
@@ -25,8 +26,9 @@ from shared.eventstore import EventStore
 from shared.infra.topics import ensure_topics
 from shared.kafka import headers_for
 from shared.projections import ProjectionRunner
-from shared.rebuild import RebuildFailed, Workers, rebuild
+from shared.rebuild import Job, RebuildFailed, Workers, rebuild, replay_job
 from shared.settings import Settings
+from shared.topic_reader import TopicReader
 from tests.conftest import env_of
 from tests.integration.sample_events import (
     Counted,
@@ -232,3 +234,24 @@ async def test_an_audit_replay_by_two_processes_finds_the_live_dossier_unchanged
     assert by_name["dossier_views"].rows["dossier_views"] == (8, 8)
     assert by_name["convocation_feed"].processes == 1
     assert by_name["dossier_views"].records_read == 8 * 15
+
+
+async def test_a_rebuild_process_whose_coordinator_is_gone_stops_before_writing(
+    store: EventStore, producer: KafkaProducer, kafka_bootstrap: str, database_url: str, unique: str
+) -> None:
+    """The coordinator holds the projection's lock; once it is gone (killed), live handling or a
+    new rebuild may write the read model, so a rebuild process must not go on writing it."""
+    topic = await topic_of(kafka_bootstrap, unique, "orphan", 2)
+    written = await fill(store)
+    assert await relay_all(store, producer, topic) == len(written)
+    async with TopicReader(kafka_bootstrap, [topic]) as probe:
+        ranges = probe.ranges
+    not_our_parent, schema = os.getppid() + 1, await store.pool.fetchval("SELECT current_schema()")
+    job = Job(
+        database_url, schema, kafka_bootstrap, (topic,), ranges, PartitionedTotals(), store.registry, 50, not_our_parent
+    )
+
+    with pytest.raises(RebuildFailed, match=f"the coordinating process {not_our_parent} is gone"):
+        await replay_job(job)
+
+    assert await totals(store.pool) == []
