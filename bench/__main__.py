@@ -18,7 +18,7 @@ import asyncpg
 
 from bench import deliberations, grpc_load, kafkaraw, national, peer_es, pipeline, rawpg, replay, report, store
 from bench.campaign import Candidate, event_count, generate
-from bench.common import Config, Json, Recorder, sandbox
+from bench.common import PHASES, Config, Json, Recorder, sandbox
 from bench.profiles import ACADEMIES
 from shared.eventstore import MIGRATIONS
 from shared.settings import Settings
@@ -28,7 +28,6 @@ RESULTS = Path(__file__).resolve().parent / "results"
 # written chunk by chunk (bench.national; 0: none). A national campaign held whole would take 15 GB.
 SCALES = {"small": (300, 3), "national": (3_000, 30)}
 LOG_CANDIDATES = {"small": 0, "national": 180_000}
-PHASES = ("grpc", "store", "relay", "lag", "replay", "deliberation")
 
 
 def parse(argv: Sequence[str] | None = None) -> Config:
@@ -39,7 +38,9 @@ def parse(argv: Sequence[str] | None = None) -> Config:
     parser.add_argument("--profile", action="store_true", help="pyinstrument profiles of the slow phases")
     parser.add_argument("--fixed-rate", type=float, help="gRPC commands/s of the fixed-load phase (default 50)")
     parser.add_argument("--log-candidates", type=int, help="candidates of the national log (default: by scale)")
-    parser.add_argument("--replay-candidates", type=int, help="candidates of the replay's campaign (default 3,000)")
+    parser.add_argument(
+        "--replay-candidates", type=int, default=Config.replay_candidates, help="candidates of the replay's campaign"
+    )
     parser.add_argument("--replay-processes", type=int, default=2, help="processes of parallel rebuilds (default 2)")
     parser.add_argument("--only", help=f"comma-separated phases to run, of {','.join(PHASES)} (default: all)")
     args = parser.parse_args(argv)
@@ -56,7 +57,7 @@ def parse(argv: Sequence[str] | None = None) -> Config:
         academies=args.academies or academies,
         profile=args.profile,
         log_candidates=LOG_CANDIDATES[args.scale] if args.log_candidates is None else args.log_candidates,
-        replay_candidates=args.replay_candidates or 3_000,
+        replay_candidates=args.replay_candidates,
         replay_processes=args.replay_processes,
         phases=only,
     )

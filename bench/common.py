@@ -24,6 +24,7 @@ from shared.infra.process import InfraError
 from shared.infra.topics import admin_client, ensure_topics
 
 SERVICES = ("accounts", "registration", "documents", "results")
+PHASES = ("grpc", "store", "relay", "lag", "replay", "deliberation")  # in the order they run
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class Config:
     replay_candidates: int = 3_000  # the replay's own campaign (bench.replay)
     log_candidates: int = 0  # the national log (bench.national), replayed instead when there is one
     replay_processes: int = 2
-    phases: tuple[str, ...] = ("grpc", "store", "relay", "lag", "replay", "deliberation")
+    phases: tuple[str, ...] = PHASES
     deliberations: int = 180_000
     partitions: int = 12
     profile: bool = False

@@ -15,14 +15,13 @@ Then, on the full stores:
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
 from bench.campaign import Candidate, event_count, generate
 from bench.common import Config, Json, Recorder, Sandbox, latency_figures
 from bench.pipeline import bulk_append, publish_all, stores
-from bench.store import shares
+from bench.store import append_commands
 from shared.eventstore import EventStore
 
 CHUNK = 2_000
@@ -85,30 +84,20 @@ async def _sample_appends(
 ) -> None:
     """SAMPLE new candidates' commands, one per transaction, by `config.tasks` writers."""
     sample = generate(SAMPLE, config.academies, seed)
-    total, latencies, counter = event_count(sample), [], [0]
-
-    async def writer(candidates: Sequence[Candidate]) -> None:
-        for candidate in candidates:
-            for command in candidate.commands:
-                started = time.perf_counter()
-                store = by_service[command.service]
-                await store.append(command.stream_id, command.expected_version, command.events, command.context)
-                latencies.append(time.perf_counter() - started)
-                counter[0] += len(command.events)
-
-    started = time.perf_counter()
-    async with rec.ticking(f"append, {stores_are} stores (events)", lambda: counter[0], total):
-        await asyncio.gather(*(writer(share) for share in shares(sample, config.tasks)))
-    elapsed = time.perf_counter() - started
+    total = event_count(sample)
+    label = f"append, {stores_are} stores (events)"
+    elapsed, latencies, writers = await append_commands(
+        rec, label, sample, config.tasks, lambda c: by_service[c.service]
+    )
     figures: Json = {
         "candidates": SAMPLE,
         "events": total,
         "events_per_s": round(total / elapsed, 1),
         "latency": latency_figures(latencies),
-        "writers": config.tasks,
+        "writers": writers,
     }
     rec.put("national_log", **{f"append_{stores_are}_stores": figures})
-    rec.say(f"append, {stores_are} stores: {total / elapsed:,.0f} events/s ({config.tasks} writers)")
+    rec.say(f"append, {stores_are} stores: {total / elapsed:,.0f} events/s ({writers} writers)")
 
 
 async def _publish(config: Config, rec: Recorder, box: Sandbox, by_service: dict[str, EventStore]) -> list[str]:

@@ -51,11 +51,12 @@ async def timed_workers(
     return time.perf_counter() - started
 
 
-async def measure(config: Config, campaign: Sequence[Candidate], rec: Recorder, box_pool: asyncpg.Pool) -> list[Row]:
-    """Appends the campaign one command per transaction, reads it back; returns the rows written."""
-    store = EventStore(box_pool, REGISTRY)
-    total = event_count(campaign)
-    streams = sorted({c.stream_id for candidate in campaign for c in candidate.commands})
+async def append_commands(
+    rec: Recorder, label: str, campaign: Sequence[Candidate], writers: int, store_of: Callable[[Command], EventStore]
+) -> tuple[float, list[float], int]:
+    """The campaign's commands appended one per transaction by up to `writers` concurrent writers,
+    each into `store_of(command)`; returns the seconds it took, each command's latency and how many
+    writers there were."""
     latencies: list[float] = []
     counter = [0]
 
@@ -64,21 +65,34 @@ async def measure(config: Config, campaign: Sequence[Candidate], rec: Recorder, 
             for candidate in candidates:
                 for command in candidate.commands:
                     started = time.perf_counter()
-                    await store.append(command.stream_id, command.expected_version, command.events, command.context)
+                    await store_of(command).append(
+                        command.stream_id, command.expected_version, command.events, command.context
+                    )
                     latencies.append(time.perf_counter() - started)
                     counter[0] += len(command.events)
 
         return job
 
-    jobs = [writer(share) for share in shares(campaign, config.tasks)]
+    jobs = [writer(share) for share in shares(campaign, writers)]
+    elapsed = await timed_workers(rec, label, event_count(campaign), jobs, lambda: counter[0])
+    return elapsed, latencies, len(jobs)
+
+
+async def measure(config: Config, campaign: Sequence[Candidate], rec: Recorder, box_pool: asyncpg.Pool) -> list[Row]:
+    """Appends the campaign one command per transaction, reads it back; returns the rows written."""
+    store = EventStore(box_pool, REGISTRY)
+    total = event_count(campaign)
+    streams = sorted({c.stream_id for candidate in campaign for c in candidate.commands})
     async with profiled(config, rec, "append"):
-        elapsed = await timed_workers(rec, "append (events)", total, jobs, lambda: counter[0])
+        elapsed, latencies, writers = await append_commands(
+            rec, "append (events)", campaign, config.tasks, lambda _: store
+        )
     rec.put(
         "event_store",
         events=total,
         streams=len(streams),
         commands=len(latencies),
-        writers=len(jobs),
+        writers=writers,
         append_seconds=round(elapsed, 3),
         append_events_per_s=round(total / elapsed, 1),
         append_commands_per_s=round(len(latencies) / elapsed, 1),

@@ -149,9 +149,10 @@ async def rebuild(
     are started first, so that they load their code while the read model is emptied and the
     offsets are read, and are dismissed if the backlog turns out too small."""
     projection, started = runner.projection, time.perf_counter()
-    wanted = workers is not None and workers.processes > 1 and projection.partitioned
+    if workers is not None and (workers.processes < 2 or not projection.partitioned):
+        workers = None  # one process, this one
     async with (
-        _Processes(workers.processes if workers and wanted else 0, _modules(runner)) as processes,
+        _Processes(workers.processes if workers else 0, _modules(runner)) as processes,
         runner.pool.acquire() as connection,
     ):
         key = lock_key(projection)
@@ -162,7 +163,7 @@ async def rebuild(
                     await connection.execute(f"DELETE FROM {check_identifier(table)}")
                 await connection.execute("DELETE FROM projection_streams WHERE projection = $1", projection.name)
             async with TopicReader(bootstrap_servers, topics) as reader:
-                split = _split(projection, reader, workers)
+                split = _split(reader, workers)
                 if split is None:
                     await processes.dismiss()
                     replay = _Replay(projection, runner.registry, connection)
@@ -209,9 +210,9 @@ def _modules(runner: ProjectionRunner) -> list[str]:
     return sorted({type(runner.projection).__module__, *(model.__module__ for model in models)})
 
 
-def _split(projection: Projection, reader: TopicReader, workers: Workers | None) -> list[Ranges] | None:
+def _split(reader: TopicReader, workers: Workers | None) -> list[Ranges] | None:
     """Each process's partitions with their offsets, or None to replay in this process."""
-    if workers is None or workers.processes < 2 or not projection.partitioned or reader.records < workers.from_records:
+    if workers is None or reader.records < workers.from_records:
         return None
     split = shares(reader.partition_counts, workers.processes)
     if split is None or len(split) < 2:
@@ -314,7 +315,8 @@ async def replay_job(job: Job) -> Done:
         replay = _Replay(job.projection, job.registry, connection, job.coordinator)
         async with TopicReader(job.bootstrap_servers, job.topics, job.ranges) as reader:
             began = time.perf_counter()
-            await replay.run(reader, job.batch_size)
+            with _collector_paused():
+                await replay.run(reader, job.batch_size)
         return Done(replay.read, replay.applied, began, peak_rss_kb())
     finally:
         await connection.close()

@@ -6,7 +6,6 @@ meanwhile goes to standard error, so that it cannot garble the answer."""
 from __future__ import annotations
 
 import asyncio
-import gc
 import importlib
 import os
 import pickle
@@ -19,8 +18,6 @@ from shared.rebuild import Job, replay_job
 def main() -> int:
     answer_to = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    # The process does nothing else: its collector runs between batches only (shared.rebuild).
-    gc.disable()
     try:
         for module in sys.argv[1:]:  # loaded while the coordinator prepares the job
             importlib.import_module(module)

@@ -30,7 +30,6 @@ from tests.integration.sample_events import (
     totals,
 )
 
-Row = TotalsRow
 CANDIDATES, ROUNDS = 20, 3
 
 
@@ -41,7 +40,7 @@ async def topic(kafka_bootstrap: str, unique: str) -> str:
     return name
 
 
-async def wait_for(store: EventStore, wanted: list[Row], timeout: float = 60) -> None:
+async def wait_for(store: EventStore, wanted: list[TotalsRow], timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while (rows := await totals(store.pool)) != wanted:
         assert time.monotonic() < deadline, (

@@ -9,7 +9,7 @@ import asyncio
 import gc
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pytest
 from kafka import KafkaProducer
@@ -61,6 +61,18 @@ async def fill(store: EventStore, notes: Sequence[str] = ()) -> list[Envelope]:
         version = sum(1 for e in written if e.stream_id == "counter-0-0")
         written += await store.append("counter-0-0", version, [Noted(text=note)], context("cand-0"))
     return written
+
+
+async def publish_dossiers(producer: KafkaProducer, topic_of_service: Callable[[str], str], candidates: int) -> None:
+    """`candidates` realistic dossiers (15 events each) on the four services' topics, keyed by the
+    candidate and with the headers the relay writes."""
+    for _ in range(candidates):
+        for service, envelopes in realistic(uuid.uuid4()).items():
+            for e in envelopes:
+                headers = headers_for(e, {})
+                topic = topic_of_service(service)
+                producer.send(topic, value=e.to_json(), key=e.partition_key.encode(), headers=headers)
+    await asyncio.to_thread(producer.flush, 30)
 
 
 async def versions(store: EventStore, projection: str) -> list[tuple[str, int]]:
@@ -147,12 +159,7 @@ async def test_the_dossier_rebuilt_by_two_processes_is_the_dossier_rebuilt_by_on
     candidate is still folded by one process, because every topic is keyed by the candidate."""
     names = ("accounts", "registration", "documents", "results")
     topics = {name: await topic_of(kafka_bootstrap, unique, name, 6) for name in names}
-    for _ in range(12):
-        for name, envelopes in realistic(uuid.uuid4()).items():
-            for e in envelopes:
-                headers = headers_for(e, {})
-                producer.send(topics[name], value=e.to_json(), key=e.partition_key.encode(), headers=headers)
-    await asyncio.to_thread(producer.flush, 30)
+    await publish_dossiers(producer, lambda service: topics[service], 12)
     projection = DossierProjection()
     pool = await create_pool(database_url, schema)
     try:
@@ -177,12 +184,7 @@ async def test_archipel_projections_rebuild_replays_the_dossier_and_refuses_zero
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     settings = isolated_settings
-    for name, envelopes in realistic(uuid.uuid4()).items():
-        for e in envelopes:
-            producer.send(
-                settings.topic(name), value=e.to_json(), key=e.partition_key.encode(), headers=headers_for(e, {})
-            )
-    await asyncio.to_thread(producer.flush, 30)
+    await publish_dossiers(producer, settings.topic, 1)
     for key, value in env_of(settings).items():
         monkeypatch.setenv(key, value)
 
@@ -208,12 +210,7 @@ async def test_an_audit_replay_by_two_processes_finds_the_live_dossier_unchanged
     """The auditors' replay (archipel audit replay) with processes: the dossier, partitioned, is
     rebuilt by two; the convocation feed, not partitioned, by one; both equal the live ones."""
     settings = isolated_settings
-    for _ in range(8):
-        for name, envelopes in realistic(uuid.uuid4()).items():
-            for e in envelopes:
-                headers = headers_for(e, {})
-                producer.send(settings.topic(name), value=e.to_json(), key=e.partition_key.encode(), headers=headers)
-    await asyncio.to_thread(producer.flush, 30)
+    await publish_dossiers(producer, settings.topic, 8)
     pool = await create_pool(settings.resolved_database_url(), settings.db_schema("dossier"))
     try:
         await migrate(pool, DOSSIER.migrations())
