@@ -215,9 +215,11 @@ def _split(reader: TopicReader, workers: Workers | None) -> list[Ranges] | None:
     if workers is None or reader.records < workers.from_records:
         return None
     split = shares(reader.partition_counts, workers.processes)
-    if split is None or len(split) < 2:
+    if split is None:
         return None
-    return [{tp: r for tp, r in reader.ranges.items() if tp.partition in part} for part in split]
+    parts = [{tp: r for tp, r in reader.ranges.items() if tp.partition in part} for part in split]
+    given = [part for part in parts if part]  # no process for partitions without records
+    return given if len(given) > 1 else None
 
 
 @dataclass(frozen=True)

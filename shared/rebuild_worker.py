@@ -26,7 +26,7 @@ def main() -> int:
             raise TypeError(f"expected a rebuild job, got {type(job).__name__}")
         answer: object = None if job is None else asyncio.run(replay_job(job))
         status = 0
-    except Exception:
+    except BaseException:  # a CancelledError too: the coordinator always gets the reason
         answer, status = traceback.format_exc(limit=8), 1
     with answer_to:
         pickle.dump(answer, answer_to)

@@ -48,6 +48,10 @@ class TopicReader:
 
     async def __aenter__(self) -> TopicReader:
         await self._consumer.start()
+        # Without a group, aiokafka starts a task at start() that its stop() cancels and awaits; one
+        # cancelled before it ever ran raises CancelledError out of stop() (a reader given nothing
+        # to read stops at once). One turn of the loop lets the task start.
+        await asyncio.sleep(0)
         try:
             self.ranges = await (self._discover() if self._given is None else self._assign(self._given))
             self._end = {tp: end for tp, (_, end) in self.ranges.items()}

@@ -208,17 +208,23 @@ async def write(store: EventStore, seed: int, committed: list[Envelope], stats: 
 async def tail(store: EventStore, done: asyncio.Event, seen: list[LoggedEvent]) -> None:
     cursor = LogPosition.start()
     deadline = None
+    below_horizon = False
     while True:
         batch = await store.read_log(cursor, limit=50)
         if batch:
             seen.extend(batch)
             cursor = batch[-1].position
         elif done.is_set():
-            # Drained once every row ever written lies below the in-flight horizon.
-            if not await store.pool.fetchval(
-                "SELECT EXISTS (SELECT 1 FROM events WHERE tx_id >= pg_snapshot_xmin(pg_current_snapshot()))"
-            ):
+            # Drained once a read finds nothing after every row ever written was seen to lie below
+            # the in-flight horizon (a read before that check may have run while the last writes
+            # were still in flight).
+            if below_horizon:
                 return
+            below_horizon = not await store.pool.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM events WHERE tx_id >= pg_snapshot_xmin(pg_current_snapshot()))"
+            )
+            if below_horizon:
+                continue
             deadline = deadline or time.monotonic() + 30
             assert time.monotonic() < deadline, "the horizon stayed below the last writes for 30 s"
         await asyncio.sleep(0 if batch else 0.002)

@@ -252,3 +252,30 @@ async def test_a_rebuild_process_whose_coordinator_is_gone_stops_before_writing(
         await replay_job(job)
 
     assert await totals(store.pool) == []
+
+
+async def test_a_reader_given_nothing_to_read_opens_and_closes_cleanly(kafka_bootstrap: str, unique: str) -> None:
+    """aiokafka's stop() raised CancelledError out of a consumer without a group stopped before its
+    background task ran: what a rebuild process given empty partitions did (a CI failure)."""
+    topic = await topic_of(kafka_bootstrap, unique, "nothing", 2)
+    for _ in range(3):
+        async with TopicReader(kafka_bootstrap, [topic], {}) as reader:
+            assert await reader.next_batch(10) == []
+
+
+async def test_partitions_without_records_are_given_to_no_process(
+    store: EventStore, producer: KafkaProducer, kafka_bootstrap: str, database_url: str, unique: str
+) -> None:
+    """One candidate's events sit in one partition of four: the second process would have nothing
+    to read, so the rebuild stays in this process."""
+    topic = await topic_of(kafka_bootstrap, unique, "one-key", 4)
+    written: list[Envelope] = []
+    for n in range(5):
+        written += await store.append(f"counter-solo-{n}", 0, [Counted(amount=n)], context("solo"))
+    assert await relay_all(store, producer, topic) == len(written)
+    runner = ProjectionRunner(store.pool, store.registry, PartitionedTotals(f"totals_{unique}"))
+
+    report = await rebuild(runner, kafka_bootstrap, [topic], workers=Workers(database_url, 2, from_records=0))
+
+    assert report.processes == 1
+    assert await totals(store.pool) == expected_totals(written)
