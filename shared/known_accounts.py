@@ -1,0 +1,96 @@
+"""The accounts a service knows of, from the accounts topic: one read model shared by every
+service that needs a candidate's identity or activation (registration, documents, results), each
+in its own schema under the name `<service>_known_accounts`, with one conflict rule: the fields an
+event carries are written by it, whatever was there (the projection runner applies each account's
+events once and in their order, so the latest wins). An activation that arrives before its
+creation (a consumer started late on one partition) keeps a row with the identity still empty.
+
+It reads its own copies of the accounts contract (extra fields ignored), so `shared` depends on
+no service."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import ClassVar
+from uuid import UUID
+
+from pydantic import ConfigDict
+
+from shared.db import Connection, Migration
+from shared.events import DomainEvent, Envelope, EventRegistry
+from shared.projections import Projection
+
+
+class _Inbound(DomainEvent):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class AccountCreated(_Inbound):
+    event_type: ClassVar[str] = "AccountCreated"
+
+    account_id: UUID
+    role: str
+    last_name: str
+    first_names: str
+    birth_date: date | None = None
+    email: str
+    academy: str
+
+
+class AccountActivated(_Inbound):
+    event_type: ClassVar[str] = "AccountActivated"
+
+    account_id: UUID
+    academy: str
+    activated_at: datetime
+
+
+INBOUND = EventRegistry([AccountCreated, AccountActivated])
+TABLE = "known_accounts"
+
+
+class KnownAccounts(Projection):
+    tables = (TABLE,)
+    event_types = frozenset({AccountCreated.event_type, AccountActivated.event_type})
+    partitioned = True  # an account's rows depend on its own events only
+    migrations = (
+        Migration(
+            "known_accounts_0001",
+            """
+            CREATE TABLE known_accounts (
+                account_id uuid PRIMARY KEY, role text NOT NULL, academy text NOT NULL,
+                last_name text NOT NULL, first_names text NOT NULL, birth_date date, email text NOT NULL,
+                activated_at timestamptz
+            );
+            """,
+        ),
+    )
+
+    def __init__(self, service: str) -> None:
+        self.name = f"{service}_known_accounts"
+
+    async def apply(self, connection: Connection, envelope: Envelope) -> None:
+        event = envelope.payload
+        if isinstance(event, AccountCreated):
+            await connection.execute(
+                "INSERT INTO known_accounts (account_id, role, academy, last_name, first_names, birth_date, email)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (account_id) DO UPDATE SET role = excluded.role,"
+                " academy = excluded.academy, last_name = excluded.last_name, first_names = excluded.first_names,"
+                " birth_date = excluded.birth_date, email = excluded.email",
+                event.account_id,
+                event.role,
+                event.academy,
+                event.last_name,
+                event.first_names,
+                event.birth_date,
+                event.email,
+            )
+        elif isinstance(event, AccountActivated):
+            await connection.execute(
+                "INSERT INTO known_accounts (account_id, role, academy, last_name, first_names, email, activated_at)"
+                " VALUES ($1, '', $2, '', '', '', $3) ON CONFLICT (account_id) DO UPDATE SET"
+                " activated_at = excluded.activated_at",
+                event.account_id,
+                event.academy,
+                event.activated_at,
+            )
