@@ -3,27 +3,13 @@
 `verify` checks the hash chain of every stream in the services' stores and on their topics (the
 topic records also against the store's hashes) and exits 1 when anything is found; `timeline`
 lists a candidate's events across the services; `as-of` shows the timeline up to a moment and the
-dossier as it stood then. Times are shown in Europe/Paris."""
+dossier as it stood then. Times are shown in Europe/Paris.
+The handlers are in archipel_cli/audit_run.py."""
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import sys
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
-from datetime import datetime
-
-import asyncpg
-
 from archipel_cli import audit_replay
-from archipel_cli.common import EXIT_INVALID, Subparsers, settings
-from shared.audit.dossier import fold, render
-from shared.audit.timeline import TimelineEntry, as_of, timeline
-from shared.audit.verify import MissingTopic, Report, check_store, judge_records, read_records, store_hashes
-from shared.clock import PARIS, to_paris
-from shared.db import create_pool
-from shared.settings import SERVICES, Settings
+from archipel_cli.common import SERVICES, Later, Subparsers
 
 
 def register(groups: Subparsers) -> None:
@@ -31,125 +17,12 @@ def register(groups: Subparsers) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     verify = commands.add_parser("verify", help="check every stream's hash chain in the stores and on the topics")
     verify.add_argument("--service", action="append", choices=SERVICES, help="only these services (repeatable)")
-    verify.set_defaults(handler=_verify)
+    verify.set_defaults(handler=Later("audit_run", "verify"))
     history = commands.add_parser("timeline", help="a candidate's events across the services")
     history.add_argument("candidate")
-    history.set_defaults(handler=_timeline)
+    history.set_defaults(handler=Later("audit_run", "show_timeline"))
     then = commands.add_parser("as-of", help="a candidate's history and dossier at a moment")
     then.add_argument("candidate")
     then.add_argument("timestamp", help="ISO 8601, e.g. 2025-03-01T10:00 (no offset: Europe/Paris)")
-    then.set_defaults(handler=_as_of)
+    then.set_defaults(handler=Later("audit_run", "show_as_of"))
     audit_replay.register(commands)
-
-
-@asynccontextmanager
-async def _pools(config: Settings, services: Sequence[str]) -> AsyncIterator[dict[str, asyncpg.Pool]]:
-    """One pool per service whose schema holds an event store (an audit creates nothing)."""
-    dsn = config.resolved_database_url()
-    connection = await asyncpg.connect(dsn)
-    try:
-        present = {
-            row["table_schema"]
-            for row in await connection.fetch(
-                "SELECT table_schema FROM information_schema.tables WHERE table_name = 'events'"
-            )
-        }
-    finally:
-        await connection.close()
-    pools: dict[str, asyncpg.Pool] = {}
-    try:
-        for service in services:
-            if config.db_schema(service) in present:
-                pools[service] = await create_pool(dsn, config.db_schema(service), max_size=2)
-        yield pools
-    finally:
-        for pool in pools.values():
-            await pool.close()
-
-
-def _verify(arguments: argparse.Namespace) -> int:
-    reports = asyncio.run(_check(settings(), arguments.service or list(SERVICES)))
-    findings = [finding for report in reports for finding in report.findings]
-    for finding in findings:
-        print(finding)
-    events, streams = sum(r.events for r in reports), sum(r.streams for r in reports)
-    count = len(findings)
-    print(f"{events} events checked in {streams} streams, {count} finding{'' if count == 1 else 's'}")
-    return 1 if findings else 0
-
-
-async def _check(config: Settings, services: Sequence[str]) -> list[Report]:
-    """Each store, then each topic checked also against its store's hashes, read after the topic
-    so that a record the relay publishes meanwhile is in them."""
-    reports: list[Report] = []
-    async with _pools(config, services) as pools:
-        for service in services:
-            if service in pools:
-                reports.append(await check_store(pools[service]))
-            else:
-                print(f"note: no event store in schema {config.db_schema(service)}", file=sys.stderr)
-        for service in services:
-            topic = config.topic(service)
-            try:
-                records = await asyncio.to_thread(read_records, config.resolved_kafka(), topic)
-            except MissingTopic:
-                print(f"note: no topic {topic}", file=sys.stderr)
-                continue
-            hashes = await store_hashes(pools[service]) if service in pools else None
-            reports.append(judge_records(topic, records, hashes))
-    return reports
-
-
-def _print_entries(entries: Sequence[TimelineEntry]) -> None:
-    rows = [
-        (
-            to_paris(e.recorded_at).strftime("%Y-%m-%d %H:%M:%S"),
-            e.service,
-            e.event_type,
-            e.actor,
-            f"{e.stream_id} v{e.stream_version}",
-            e.change,
-        )
-        for e in entries
-    ]
-    header = ("time (Paris)", "service", "type", "actor", "stream", "change")
-    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(5)]
-    for row in [header, *rows]:
-        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[5])
-
-
-def _timeline(arguments: argparse.Namespace) -> int:
-    entries = asyncio.run(_read(settings(), arguments.candidate, None))
-    if not entries:
-        print(f"no event for candidate {arguments.candidate}", file=sys.stderr)
-        return 1
-    _print_entries(entries)
-    return 0
-
-
-def parse_moment(text: str) -> datetime:
-    """ISO 8601; without an offset the time is Europe/Paris."""
-    moment = datetime.fromisoformat(text)
-    return moment.replace(tzinfo=PARIS) if moment.tzinfo is None else moment
-
-
-def _as_of(arguments: argparse.Namespace) -> int:
-    try:
-        moment = parse_moment(arguments.timestamp)
-    except ValueError as error:
-        print(f"error: timestamp: {error}", file=sys.stderr)
-        return EXIT_INVALID
-    entries = asyncio.run(_read(settings(), arguments.candidate, moment))
-    print(f"as of {to_paris(moment).isoformat()} (Europe/Paris)")
-    _print_entries(entries)
-    print()
-    for line in render(fold(entries)):
-        print(line)
-    return 0
-
-
-async def _read(config: Settings, candidate: str, moment: datetime | None) -> list[TimelineEntry]:
-    async with _pools(config, SERVICES) as pools:
-        if moment is None:
-            return await timeline(pools, candidate)
-        return await as_of(pools, candidate, moment)

@@ -4,14 +4,15 @@ compared with the live read models (shared/audit/replay.py). Exit 0 when they ag
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 import time
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from archipel_cli.common import Subparsers, positive, settings
-from shared.audit.replay import Difference, ReplayResult, lagging_groups, replay
-from shared.rebuild import Workers
+from archipel_cli.common import Subparsers, positive
+
+if TYPE_CHECKING:
+    from shared.audit.replay import Difference, ReplayResult
 
 
 def register(commands: Subparsers) -> None:
@@ -42,7 +43,9 @@ def _progress(projection: str, read: Mapping[str, int], done: bool) -> None:
 
 
 def _wait(seconds: float) -> None:
+    from archipel_cli.runtime import settings  # noqa: PLC0415 (keep `archipel --help` light)
     from archipel_cli.services import specs  # noqa: PLC0415
+    from shared.audit.replay import lagging_groups  # noqa: PLC0415
 
     deadline = time.monotonic() + seconds
     while True:
@@ -57,7 +60,12 @@ def _wait(seconds: float) -> None:
 
 
 def _replay(arguments: argparse.Namespace) -> int:
+    import asyncio  # noqa: PLC0415
+
+    from archipel_cli.runtime import settings  # noqa: PLC0415
     from archipel_cli.services import specs  # noqa: PLC0415
+    from shared.audit.replay import replay  # noqa: PLC0415
+    from shared.rebuild import Workers  # noqa: PLC0415
 
     _wait(arguments.wait)
     config = settings()

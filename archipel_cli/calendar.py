@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from archipel.registration.v1 import registration_pb2 as pb
-from archipel_cli.common import Subparsers, call, metadata
-from archipel_cli.registration import add_connection, stub
+from archipel_cli.common import Subparsers
+from archipel_cli.registration import add_connection
 
 
 def register(groups: Subparsers) -> None:
@@ -35,6 +34,10 @@ def _where(parser: argparse.ArgumentParser) -> None:
 
 
 def _set(arguments: argparse.Namespace) -> int:
+    from archipel.registration.v1 import registration_pb2 as pb  # noqa: PLC0415 (keep `archipel --help` light)
+    from archipel_cli.registration_run import stub  # noqa: PLC0415
+    from archipel_cli.runtime import call, metadata  # noqa: PLC0415
+
     request = pb.SetCalendarRequest(
         academy=arguments.academy,
         session=arguments.session,
@@ -49,5 +52,9 @@ def _set(arguments: argparse.Namespace) -> int:
 
 
 def _show(arguments: argparse.Namespace) -> int:
+    from archipel.registration.v1 import registration_pb2 as pb  # noqa: PLC0415
+    from archipel_cli.registration_run import stub  # noqa: PLC0415
+    from archipel_cli.runtime import call, metadata  # noqa: PLC0415
+
     request = pb.GetCalendarRequest(academy=arguments.academy, session=arguments.session)
     return call(lambda: stub(arguments).GetCalendar(request, metadata=metadata(arguments.token)))

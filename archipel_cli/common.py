@@ -1,26 +1,24 @@
-"""Helpers shared by the command modules: settings, channels, output and gRPC errors."""
+"""What the command modules need to build their parsers, with the standard library only: building the
+whole `archipel` parser (and printing any --help) imports no service and no heavy library. What the
+handlers need when a command runs (settings, gRPC channels and calls, output) is in
+`archipel_cli.runtime`; a group's handlers live in `archipel_cli.<group>_run` or import inside."""
 
 from __future__ import annotations
 
 import argparse
-import getpass
-import json
-import os
-import sys
+import importlib
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
-
-import grpc
-from google.protobuf.json_format import MessageToDict
-from google.protobuf.message import Message
-
-from shared.settings import Settings
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
 else:  # not subscriptable at run time
     Subparsers = argparse._SubParsersAction
+Handler = Callable[[argparse.Namespace], int]
 EXIT_INVALID = 2
+# shared.settings.SERVICES, told here so that a parser's choices import no pydantic (a unit test
+# keeps them equal).
+SERVICES = ("accounts", "registration", "documents", "results", "dossier")
 
 
 def positive(text: str) -> int:
@@ -34,37 +32,23 @@ def positive(text: str) -> int:
     return count
 
 
-def settings() -> Settings:
-    return Settings()
+class Later:
+    """A handler imported when its command runs: `Later("registration_run", "send", "StartRegistration")`
+    calls `archipel_cli.registration_run.send("StartRegistration", arguments)`."""
 
+    __slots__ = ("args", "function", "module")
 
-def channel(service: str, target: str | None) -> grpc.Channel:
-    return grpc.insecure_channel(target or settings().grpc_target(service))
+    def __init__(self, module: str, function: str, *args: str) -> None:
+        self.module = module
+        self.function = function
+        self.args = args
 
+    def resolve(self) -> Callable[..., int]:
+        found: Callable[..., int] = getattr(importlib.import_module(f"archipel_cli.{self.module}"), self.function)
+        return found
 
-def metadata(token: str | None) -> list[tuple[str, str]]:
-    token = token or os.environ.get("ARCHIPEL_TOKEN")
-    return [("authorization", f"Bearer {token}")] if token else []
+    def __call__(self, arguments: argparse.Namespace) -> int:
+        return self.resolve()(*self.args, arguments)
 
-
-def print_message(message: Message) -> None:
-    print(json.dumps(MessageToDict(message, preserving_proto_field_name=True), ensure_ascii=False, indent=2))
-
-
-def password_from(arguments: argparse.Namespace) -> str:
-    """--password, else ARCHIPEL_PASSWORD, else a prompt (never echoed)."""
-    given: str | None = arguments.password or os.environ.get("ARCHIPEL_PASSWORD")
-    return given if given is not None else getpass.getpass("Mot de passe : ")
-
-
-def call(action: Callable[[], Any]) -> int:
-    """Runs a gRPC call and turns a failure into one line on stderr and an exit code."""
-    try:
-        result = action()
-    except grpc.RpcError as error:
-        code = error.code()
-        print(f"error: {code.name}: {error.details()}", file=sys.stderr)
-        return EXIT_INVALID if code is grpc.StatusCode.INVALID_ARGUMENT else 1
-    if isinstance(result, Message):
-        print_message(result)
-    return 0
+    def __repr__(self) -> str:
+        return f"Later({', '.join(repr(part) for part in (self.module, self.function, *self.args))})"

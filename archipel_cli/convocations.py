@@ -14,13 +14,12 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import grpc
+from archipel_cli.common import EXIT_INVALID, Subparsers
 
-from archipel.dossier.v1 import dossier_pb2 as pb
-from archipel.dossier.v1 import dossier_pb2_grpc as pb_grpc
-from archipel_cli.common import EXIT_INVALID, Subparsers, channel, metadata
-from archipel_cli.convocations_pdf import render_convocation
+if TYPE_CHECKING:
+    from archipel.dossier.v1 import dossier_pb2 as pb
 
 _UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
@@ -41,6 +40,8 @@ def file_name(entry: pb.Convocation) -> str:
 
 def write_convocations(entries: list[pb.Convocation], session: int, out: Path) -> Report:
     """Brings `out` in line with the feed's entries of `session`; writes only what changed."""
+    from archipel_cli.convocations_pdf import render_convocation  # noqa: PLC0415 (reportlab: not for --help)
+
     out.mkdir(parents=True, exist_ok=True)
     report = Report()
     wanted = {file_name(entry): entry for entry in entries}
@@ -62,6 +63,12 @@ def write_convocations(entries: list[pb.Convocation], session: int, out: Path) -
 
 
 def _generate(arguments: argparse.Namespace) -> int:
+    import grpc  # noqa: PLC0415 (keep `archipel --help` light)
+
+    from archipel.dossier.v1 import dossier_pb2 as pb  # noqa: PLC0415
+    from archipel.dossier.v1 import dossier_pb2_grpc as pb_grpc  # noqa: PLC0415
+    from archipel_cli.runtime import channel, metadata  # noqa: PLC0415
+
     stub = pb_grpc.DossierStub(channel("dossier", arguments.target))
     request = pb.ListConvocationsRequest(session=arguments.session, academy=arguments.academy)
     try:

@@ -15,9 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from archipel_cli.common import EXIT_INVALID, Subparsers
-from services.results.deliberation import deliberate_request, parse_request
-from services.results.regulation import regulation_for
-from shared.errors import InvalidInput
+from shared.errors import InvalidInput  # the standard library only
 
 
 def register(groups: Subparsers) -> None:
@@ -63,6 +61,9 @@ def _decode(text: str) -> object:
 
 def run(file: str) -> dict[str, Any]:
     """Read, validate and deliberate; raises InvalidInput naming the field."""
+    from services.results.deliberation import deliberate_request, parse_request  # noqa: PLC0415 (a light --help)
+    from services.results.regulation import regulation_for  # noqa: PLC0415
+
     request = parse_request(_decode(_read(file)))
     regulation = request.regulation
     if regulation is None:

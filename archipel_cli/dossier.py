@@ -6,10 +6,12 @@ gathered from the events of every service. The token is --token or ARCHIPEL_TOKE
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from archipel.dossier.v1 import dossier_pb2 as pb
-from archipel.dossier.v1 import dossier_pb2_grpc as pb_grpc
-from archipel_cli.common import Subparsers, call, channel, metadata
+from archipel_cli.common import Subparsers
+
+if TYPE_CHECKING:
+    from archipel.dossier.v1 import dossier_pb2_grpc as pb_grpc
 
 STATES = (
     "waiting_registration",
@@ -29,15 +31,24 @@ def add_connection(parser: argparse.ArgumentParser) -> None:
 
 
 def stub(arguments: argparse.Namespace) -> pb_grpc.DossierStub:
+    from archipel.dossier.v1 import dossier_pb2_grpc as pb_grpc  # noqa: PLC0415 (keep `archipel --help` light)
+    from archipel_cli.runtime import channel  # noqa: PLC0415
+
     return pb_grpc.DossierStub(channel("dossier", arguments.target))
 
 
 def _show(arguments: argparse.Namespace) -> int:
+    from archipel.dossier.v1 import dossier_pb2 as pb  # noqa: PLC0415
+    from archipel_cli.runtime import call, metadata  # noqa: PLC0415
+
     request = pb.GetDossierRequest(candidate_id=arguments.candidate, session=arguments.session)
     return call(lambda: stub(arguments).GetDossier(request, metadata=metadata(arguments.token)))
 
 
 def _list(arguments: argparse.Namespace) -> int:
+    from archipel.dossier.v1 import dossier_pb2 as pb  # noqa: PLC0415
+    from archipel_cli.runtime import call, metadata  # noqa: PLC0415
+
     request = pb.ListDossiersRequest(
         session=arguments.session,
         state=arguments.state or "",

@@ -7,10 +7,7 @@ import argparse
 import json
 import sys
 
-from kafka import KafkaConsumer, TopicPartition
-
-from archipel_cli.common import Subparsers, settings
-from shared.settings import SERVICES
+from archipel_cli.common import SERVICES, Subparsers
 
 
 def register(groups: Subparsers) -> None:
@@ -25,6 +22,10 @@ def register(groups: Subparsers) -> None:
 
 
 def _read(arguments: argparse.Namespace) -> int:
+    from kafka import KafkaConsumer, TopicPartition  # noqa: PLC0415 (keep `archipel --help` light)
+
+    from archipel_cli.runtime import settings  # noqa: PLC0415
+
     config = settings()
     topic = config.topic(arguments.service)
     consumer = KafkaConsumer(bootstrap_servers=config.resolved_kafka().split(","), enable_auto_commit=False)

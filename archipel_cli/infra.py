@@ -7,8 +7,6 @@ import argparse
 import sys
 import time
 
-from shared.settings import Settings
-
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     group = subparsers.add_parser("infra", help="local PostgreSQL and Kafka servers")
@@ -27,6 +25,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _up(arguments: argparse.Namespace) -> int:
     from shared.infra import InfraError, up  # noqa: PLC0415 (keep `archipel --help` light)
+    from shared.settings import Settings  # noqa: PLC0415
 
     started = time.monotonic()
     try:
@@ -42,6 +41,7 @@ def _up(arguments: argparse.Namespace) -> int:
 
 def _down(arguments: argparse.Namespace) -> int:
     from shared.infra import InfraError, down  # noqa: PLC0415
+    from shared.settings import Settings  # noqa: PLC0415
 
     try:
         down(Settings(), purge=bool(arguments.purge))
@@ -53,6 +53,7 @@ def _down(arguments: argparse.Namespace) -> int:
 
 def _status(arguments: argparse.Namespace) -> int:
     from shared.infra import InfraError, status  # noqa: PLC0415
+    from shared.settings import Settings  # noqa: PLC0415
 
     try:
         servers = status(Settings())

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
+from typing import TYPE_CHECKING, Any
 
-from archipel_cli.common import Subparsers, positive, settings
-from archipel_cli.services import specs
-from shared.db import create_pool, migrate
-from shared.projections import Projection, ProjectionRunner
-from shared.rebuild import Workers, rebuild
-from shared.service import ServiceSpec
+from archipel_cli.common import Subparsers, positive
+
+if TYPE_CHECKING:
+    from shared.projections import Projection
+    from shared.service import Service
 
 
 def register(groups: Subparsers) -> None:
@@ -31,6 +30,9 @@ def register(groups: Subparsers) -> None:
 
 
 def _list(arguments: argparse.Namespace) -> int:
+    from archipel_cli.runtime import settings  # noqa: PLC0415 (keep `archipel --help` light)
+    from archipel_cli.services import specs  # noqa: PLC0415
+
     config = settings()
     for spec in specs():
         topics = ", ".join(config.topic(name) for name in spec.projection_topics)
@@ -40,6 +42,10 @@ def _list(arguments: argparse.Namespace) -> int:
 
 
 def _rebuild(arguments: argparse.Namespace) -> int:
+    import asyncio  # noqa: PLC0415
+
+    from archipel_cli.services import specs  # noqa: PLC0415
+
     for spec in specs():
         for projection in spec.projections():
             if projection.name == arguments.name:
@@ -50,7 +56,12 @@ def _rebuild(arguments: argparse.Namespace) -> int:
     return 2
 
 
-async def _replay(spec: ServiceSpec, projection: Projection, processes: int) -> str:
+async def _replay(spec: Service[Any], projection: Projection, processes: int) -> str:
+    from archipel_cli.runtime import settings  # noqa: PLC0415
+    from shared.db import create_pool, migrate  # noqa: PLC0415
+    from shared.projections import ProjectionRunner  # noqa: PLC0415
+    from shared.rebuild import Workers, rebuild  # noqa: PLC0415
+
     config = settings()
     dsn = config.resolved_database_url()
     pool = await create_pool(dsn, config.db_schema(spec.name))

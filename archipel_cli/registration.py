@@ -2,26 +2,17 @@
 exemption declare|withdraw | situation | handicap | confirm | not-registered | show | list | summary
 
 Every command names the registration by --session and --specialty; a candidate acts on their own
-registrations, staff name the candidate with --candidate. The token is --token or ARCHIPEL_TOKEN."""
+registrations, staff name the candidate with --candidate. The token is --token or ARCHIPEL_TOKEN.
+The handlers, and the request each RPC is sent, are in archipel_cli/registration_run.py."""
 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
-import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from google.protobuf.message import Message
-
-from archipel.registration.v1 import registration_pb2 as pb
-from archipel.registration.v1 import registration_pb2_grpc as pb_grpc
-from archipel_cli.common import Subparsers, call, channel, metadata
+from archipel_cli.common import Later, Subparsers
 
 CATEGORIES = ("individual", "distance", "professional_experience", "repeater")
-Build = Callable[[argparse.Namespace, pb.RegistrationKey], Message]
 
 
 def add_connection(parser: argparse.ArgumentParser) -> None:
@@ -39,25 +30,9 @@ def _keyed() -> argparse.ArgumentParser:
     return parent
 
 
-def stub(arguments: argparse.Namespace) -> pb_grpc.RegistrationStub:
-    return pb_grpc.RegistrationStub(channel("registration", arguments.target))
-
-
-def _key(arguments: argparse.Namespace) -> pb.RegistrationKey:
-    return pb.RegistrationKey(
-        candidate_id=arguments.candidate, session=arguments.session, specialty=arguments.specialty
-    )
-
-
-def _sender(method: str, build: Build) -> Callable[[argparse.Namespace], int]:
-    """A handler calling the RPC `method` with the request `build` makes of the arguments."""
-
-    def handler(arguments: argparse.Namespace) -> int:
-        request = build(arguments, _key(arguments))
-        rpc: Callable[..., Any] = getattr(stub(arguments), method)
-        return call(lambda: rpc(request, metadata=metadata(arguments.token)))
-
-    return handler
+def _sender(method: str) -> Later:
+    """A handler calling the RPC `method` with the request registration_run.REQUESTS[method] builds."""
+    return Later("registration_run", "send", method)
 
 
 def register(groups: Subparsers) -> None:
@@ -65,31 +40,18 @@ def register(groups: Subparsers) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     keyed = _keyed()
 
-    def command(name: str, help_text: str, method: str, build: Build) -> argparse.ArgumentParser:
+    def command(name: str, help_text: str, method: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, parents=[keyed], help=help_text)
-        sub.set_defaults(handler=_sender(method, build))
+        sub.set_defaults(handler=_sender(method))
         return sub
 
-    start = command(
-        "start",
-        "start a registration",
-        "StartRegistration",
-        lambda a, k: pb.StartRegistrationRequest(key=k, category=a.category),
-    )
+    start = command("start", "start a registration", "StartRegistration")
     start.add_argument("--category", required=True, choices=CATEGORIES)
-    category = command(
-        "category",
-        "change the category",
-        "ChangeCategory",
-        lambda a, k: pb.ChangeCategoryRequest(key=k, category=a.category),
-    )
+    category = command("category", "change the category", "ChangeCategory")
     category.add_argument("--category", required=True, choices=CATEGORIES)
 
     form = command(
-        "form",
-        "choose the exam form (definitive from the first confirmed registration, R-11)",
-        "ChooseExamForm",
-        lambda a, k: pb.ChooseExamFormRequest(key=k, form=a.form, units=a.unit, confirm_renounce=a.confirm_renounce),
+        "form", "choose the exam form (definitive from the first confirmed registration, R-11)", "ChooseExamForm"
     )
     form.add_argument("--form", required=True, choices=("globale", "progressive"))
     form.add_argument("--unit", action="append", default=[], help="progressive: a unit sat this session (repeat)")
@@ -97,76 +59,42 @@ def register(groups: Subparsers) -> None:
         "--confirm-renounce", action="store_true", help="registering for a unit with a bénéfice renounces it (R-16)"
     )
 
-    language = command(
-        "language",
-        "choose the compulsory language",
-        "ChooseLanguage",
-        lambda a, k: pb.ChooseLanguageRequest(key=k, language=a.language, teaching_followed=a.teaching_followed),
-    )
+    language = command("language", "choose the compulsory language", "ChooseLanguage")
     language.add_argument("--language", required=True)
     language.add_argument("--teaching-followed", action="store_true", help="its teaching was followed (R-12)")
 
-    options = command(
-        "options",
-        "choose the optional tests (at most two; none to clear them)",
-        "ChooseOptionalUnits",
-        lambda a, k: pb.ChooseOptionalUnitsRequest(key=k, units=a.unit),
-    )
+    options = command("options", "choose the optional tests (at most two; none to clear them)", "ChooseOptionalUnits")
     options.add_argument("--unit", action="append", default=[], help="an optional unit, e.g. UF1 (repeat)")
 
     _benefit(commands, keyed)
     _exemption(commands, keyed)
 
-    situation = command(
-        "situation",
-        "declare a shortened training or the R408 exemption",
-        "DeclareSituation",
-        lambda a, k: pb.DeclareSituationRequest(
-            key=k, training_shortened=a.training_shortened, r408_exemption=a.r408_exemption
-        ),
-    )
+    situation = command("situation", "declare a shortened training or the R408 exemption", "DeclareSituation")
     situation.add_argument("--training-shortened", action="store_true")
     situation.add_argument("--r408-exemption", action="store_true")
 
-    handicap = command(
-        "handicap",
-        "answer the handicap question (R-25)",
-        "DeclareHandicap",
-        lambda a, k: pb.DeclareHandicapRequest(
-            key=k, handicap=a.handicap, amex_reference=a.amex_reference or "", existing_decision=a.existing_decision
-        ),
-    )
+    handicap = command("handicap", "answer the handicap question (R-25)", "DeclareHandicap")
     answer = handicap.add_mutually_exclusive_group(required=True)
     answer.add_argument("--yes", dest="handicap", action="store_true", help="OUI (give --amex-reference)")
     answer.add_argument("--no", dest="handicap", action="store_false", help="NON")
     handicap.add_argument("--amex-reference")
     handicap.add_argument("--existing-decision", action="store_true")
 
-    command(
-        "confirm",
-        "confirm: issues the summary (PDF) and the list of documents",
-        "ConfirmRegistration",
-        lambda a, k: pb.ConfirmRegistrationRequest(key=k),
-    )
-    not_registered = command(
-        "not-registered",
-        "staff: set the registration 'non inscrit' (R-33)",
-        "SetNotRegistered",
-        lambda a, k: pb.SetNotRegisteredRequest(key=k, reason=a.reason),
-    )
+    command("confirm", "confirm: issues the summary (PDF) and the list of documents", "ConfirmRegistration")
+    not_registered = command("not-registered", "staff: set the registration 'non inscrit' (R-33)", "SetNotRegistered")
     not_registered.add_argument("--reason", required=True)
-    command("show", "the registration", "GetRegistration", lambda a, k: pb.GetRegistrationRequest(key=k))
+    command("show", "the registration", "GetRegistration")
 
     listing = commands.add_parser("list", help="your registrations (staff, auditors: the académie's)")
     listing.add_argument("--session", type=int, default=0, help="only this session")
     listing.add_argument("--specialty", default="", help="only this specialty")
     add_connection(listing)
-    listing.set_defaults(handler=_list)
+    listing.set_defaults(handler=Later("registration_run", "list_registrations"))
 
     summary = commands.add_parser("summary", parents=[keyed], help="download a version of the summary (PDF)")
     summary.add_argument("--version", type=int, default=0, help="a version number (default: the latest)")
     summary.add_argument("--out", type=Path, help="PDF file to write (default: recapitulatif-...-vN.pdf)")
-    summary.set_defaults(handler=_summary)
+    summary.set_defaults(handler=Later("registration_run", "summary"))
 
 
 def _benefit(commands: Subparsers, keyed: argparse.ArgumentParser) -> None:
@@ -176,22 +104,11 @@ def _benefit(commands: Subparsers, keyed: argparse.ArgumentParser) -> None:
     declare.add_argument("--unit", required=True)
     declare.add_argument("--grade", required=True, help="decimal, e.g. 12.5")
     declare.add_argument("--session-obtained", type=int, required=True)
-    declare.set_defaults(
-        handler=_sender(
-            "DeclareBenefit",
-            lambda a, k: pb.DeclareBenefitRequest(
-                key=k, unit=a.unit, grade=a.grade, session_obtained=a.session_obtained
-            ),
-        )
-    )
+    declare.set_defaults(handler=_sender("DeclareBenefit"))
     renounce = actions.add_parser("renounce", parents=[keyed], help="renounce a bénéfice (definitive)")
     renounce.add_argument("--unit", required=True)
     renounce.add_argument("--confirm", action="store_true", help="renouncing is definitive")
-    renounce.set_defaults(
-        handler=_sender(
-            "RenounceBenefit", lambda a, k: pb.RenounceBenefitRequest(key=k, unit=a.unit, confirm=a.confirm)
-        )
-    )
+    renounce.set_defaults(handler=_sender("RenounceBenefit"))
 
 
 def _exemption(commands: Subparsers, keyed: argparse.ArgumentParser) -> None:
@@ -201,38 +118,7 @@ def _exemption(commands: Subparsers, keyed: argparse.ArgumentParser) -> None:
     declare.add_argument("--unit", required=True)
     declare.add_argument("--ground", required=True, choices=("diploma", "vae"))
     declare.add_argument("--detail", required=True, help="e.g. the diploma that exempts")
-    declare.set_defaults(
-        handler=_sender(
-            "DeclareExemption",
-            lambda a, k: pb.DeclareExemptionRequest(key=k, unit=a.unit, ground=a.ground, detail=a.detail),
-        )
-    )
+    declare.set_defaults(handler=_sender("DeclareExemption"))
     withdraw = actions.add_parser("withdraw", parents=[keyed], help="withdraw an exemption")
     withdraw.add_argument("--unit", required=True)
-    withdraw.set_defaults(
-        handler=_sender("WithdrawExemption", lambda a, k: pb.WithdrawExemptionRequest(key=k, unit=a.unit))
-    )
-
-
-def _list(arguments: argparse.Namespace) -> int:
-    request = pb.ListRegistrationsRequest(session=arguments.session, specialty=arguments.specialty)
-    return call(lambda: stub(arguments).ListRegistrations(request, metadata=metadata(arguments.token)))
-
-
-def _summary(arguments: argparse.Namespace) -> int:
-    request = pb.GetSummaryRequest(key=_key(arguments), version=arguments.version)
-    documents: list[pb.SummaryDocument] = []
-    code = call(lambda: documents.append(stub(arguments).GetSummary(request, metadata=metadata(arguments.token))))
-    if code or not documents:
-        return code or 1
-    document = documents[0]
-    out: Path = arguments.out or Path(
-        f"recapitulatif-{arguments.specialty}-{arguments.session}-v{document.version}.pdf"
-    )
-    out.write_bytes(document.pdf)
-    digest = hashlib.sha256(document.pdf).hexdigest()
-    if digest != document.sha256:
-        print(f"warning: the PDF's sha256 {digest} differs from the announced {document.sha256}", file=sys.stderr)
-    summary = {"version": document.version, "issued_at": document.issued_at, "sha256": digest, "path": str(out)}
-    print(json.dumps(summary, ensure_ascii=False, indent=2))
-    return 0
+    withdraw.set_defaults(handler=_sender("WithdrawExemption"))

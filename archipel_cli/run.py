@@ -12,15 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
-import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+from archipel_cli.common import Subparsers
 
-from archipel_cli.common import Subparsers, settings
-from archipel_cli.services import specs
-from shared.infra import manager
-from shared.infra.process import InfraError
-from shared.settings import Settings
+if TYPE_CHECKING:
+    from shared.settings import Settings
 
 ROLES = ("serve", "relay", "projections")
 READY_TIMEOUT = 90.0
@@ -49,6 +46,11 @@ class Child:
 
 
 def _run(arguments: argparse.Namespace) -> int:
+    from archipel_cli.runtime import settings  # noqa: PLC0415 (keep `archipel --help` light)
+    from archipel_cli.services import specs  # noqa: PLC0415
+    from shared.infra import manager  # noqa: PLC0415
+    from shared.infra.process import InfraError  # noqa: PLC0415
+
     config = settings()
     was_up = all(server.answers for server in manager.status(config))
     try:
@@ -62,7 +64,7 @@ def _run(arguments: argparse.Namespace) -> int:
     children = [
         Child(
             f"{spec.name}-{role}",
-            [sys.executable, "-m", f"services.{spec.name}", role],
+            [sys.executable, "-m", "services", spec.name, role],
             logs / f"{spec.name}-{role}.log",
         )
         for spec in specs()
@@ -94,6 +96,11 @@ def _run(arguments: argparse.Namespace) -> int:
 
 
 def _wait_ready(config: Settings, children: list[Child], stopping: Callable[[], bool]) -> bool:
+    import grpc  # noqa: PLC0415
+    from grpc_health.v1 import health_pb2, health_pb2_grpc  # noqa: PLC0415
+
+    from archipel_cli.services import specs  # noqa: PLC0415
+
     deadline = time.monotonic() + READY_TIMEOUT
     for spec in specs():
         with grpc.insecure_channel(config.grpc_target(spec.name)) as channel:

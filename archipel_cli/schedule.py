@@ -4,10 +4,13 @@ the académie publish it, publishing again replaces it (the change stays in the 
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from archipel.registration.v1 import registration_pb2 as pb
-from archipel_cli.common import Subparsers, call, metadata
-from archipel_cli.registration import add_connection, stub
+from archipel_cli.common import Subparsers
+from archipel_cli.registration import add_connection
+
+if TYPE_CHECKING:
+    from archipel.registration.v1 import registration_pb2 as pb
 
 ENTRY_HELP = (
     'one test: "UNIT;YYYY-MM-DDTHH:MM;MINUTES;PLACE[;LANGUAGE]" in Paris time, e.g. '
@@ -17,6 +20,8 @@ ENTRY_HELP = (
 
 def parse_entry(text: str) -> pb.ScheduleEntry:
     """ "U1;2027-05-12T09:00;240;Lycée Thiers, Marseille[;arabe]" -> an entry (the place may hold commas)."""
+    from archipel.registration.v1 import registration_pb2 as pb  # noqa: PLC0415 (keep `archipel --help` light)
+
     fields = [field.strip() for field in text.split(";")]
     if len(fields) not in (4, 5):
         raise argparse.ArgumentTypeError(f"expected UNIT;START;MINUTES;PLACE[;LANGUAGE], got {text!r}")
@@ -53,6 +58,10 @@ def _where(parser: argparse.ArgumentParser) -> None:
 
 
 def _publish(arguments: argparse.Namespace) -> int:
+    from archipel.registration.v1 import registration_pb2 as pb  # noqa: PLC0415
+    from archipel_cli.registration_run import stub  # noqa: PLC0415
+    from archipel_cli.runtime import call, metadata  # noqa: PLC0415
+
     request = pb.PublishScheduleRequest(
         academy=arguments.academy,
         session=arguments.session,
@@ -64,5 +73,9 @@ def _publish(arguments: argparse.Namespace) -> int:
 
 
 def _show(arguments: argparse.Namespace) -> int:
+    from archipel.registration.v1 import registration_pb2 as pb  # noqa: PLC0415
+    from archipel_cli.registration_run import stub  # noqa: PLC0415
+    from archipel_cli.runtime import call, metadata  # noqa: PLC0415
+
     request = pb.GetScheduleRequest(academy=arguments.academy, session=arguments.session, specialty=arguments.specialty)
     return call(lambda: stub(arguments).GetSchedule(request, metadata=metadata(arguments.token)))

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from shared.service import ServiceSpec
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from shared.names import SERVICES
+
+if TYPE_CHECKING:
+    from shared.service import Service
 
 
-def specs() -> list[ServiceSpec]:
-    """Every service that runs today (the others join as their issues land)."""
-    from services.accounts.app import SPEC as ACCOUNTS  # noqa: PLC0415
-    from services.documents.app import SPEC as DOCUMENTS  # noqa: PLC0415
-    from services.dossier.app import SPEC as DOSSIER  # noqa: PLC0415
-    from services.registration.app import SPEC as REGISTRATION  # noqa: PLC0415
-    from services.results.app import SPEC as RESULTS  # noqa: PLC0415
 
-    return [ACCOUNTS, REGISTRATION, DOCUMENTS, RESULTS, DOSSIER]
+def module_of(name: str) -> str:
+    """The module declaring the service (`python -m services NAME` runs it)."""
+    return f"services.{name}.service"
+
+
+def specs() -> list[Service[Any]]:
+    """Every service's declaration, imported when a command needs them (not at the CLI's start)."""
+    return [importlib.import_module(module_of(name)).SERVICE for name in SERVICES]

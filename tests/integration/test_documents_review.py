@@ -14,7 +14,7 @@ import grpc
 import pytest
 
 from archipel.documents.v1 import documents_pb2 as pb
-from archipel_cli import documents as documents_cli
+from archipel_cli import documents_run as documents_cli
 from archipel_cli.main import main
 from shared.auth import Role
 from tests.integration.documents_fixtures import (  # noqa: F401 (documents_server is the `documents` fixture)

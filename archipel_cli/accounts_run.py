@@ -1,0 +1,83 @@
+"""The handlers of `archipel accounts` (the parser is in archipel_cli/accounts.py)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from archipel.accounts.v1 import accounts_pb2 as pb
+from archipel.accounts.v1 import accounts_pb2_grpc as pb_grpc
+from archipel_cli.runtime import call, channel, metadata, password_from, settings
+from shared.auth import Role
+from shared.errors import ArchipelError
+
+
+def _stub(arguments: argparse.Namespace) -> pb_grpc.AccountsStub:
+    return pb_grpc.AccountsStub(channel("accounts", arguments.target))
+
+
+def create(arguments: argparse.Namespace) -> int:
+    request = pb.CreateAccountRequest(
+        last_name=arguments.last_name,
+        first_names=arguments.first_names,
+        birth_date=arguments.birth_date,
+        email=arguments.email,
+        password=password_from(arguments),
+        academy=arguments.academy,
+    )
+    return call(lambda: _stub(arguments).CreateAccount(request))
+
+
+def activate(arguments: argparse.Namespace) -> int:
+    return call(lambda: _stub(arguments).ActivateAccount(pb.ActivateAccountRequest(token=arguments.token)))
+
+
+def resend(arguments: argparse.Namespace) -> int:
+    return call(lambda: _stub(arguments).ResendActivation(pb.ResendActivationRequest(email=arguments.email)))
+
+
+def login(arguments: argparse.Namespace) -> int:
+    request = pb.LoginRequest(email=arguments.email, password=password_from(arguments))
+    return call(lambda: _stub(arguments).Login(request))
+
+
+def show(arguments: argparse.Namespace) -> int:
+    request = pb.GetAccountRequest(account_id=arguments.account_id)
+    return call(lambda: _stub(arguments).GetAccount(request, metadata=metadata(arguments.token)))
+
+
+def bootstrap_staff(arguments: argparse.Namespace) -> int:
+    from services.accounts.app import SPEC, handlers_for  # noqa: PLC0415
+    from shared.clock import system_clock  # noqa: PLC0415
+    from shared.mail import mailer_from  # noqa: PLC0415
+    from shared.service import open_store  # noqa: PLC0415
+
+    config = settings()
+    password = password_from(arguments)
+
+    async def create() -> str:
+        async with open_store(config, SPEC) as store:
+            handlers = handlers_for(config, store, system_clock, mailer_from(config))
+            created = await handlers.create_account(
+                last_name=arguments.last_name,
+                first_names=arguments.first_names,
+                birth_date=None,
+                email=arguments.email,
+                password=password,
+                academy=arguments.academy,
+                role=Role(arguments.role),
+                actor="bootstrap",
+            )
+            return str(created.account_id)
+
+    try:
+        account_id = asyncio.run(create())
+    except ArchipelError as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        return 1
+    except ValueError as error:  # pydantic validation names the field
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f'{{"account_id": "{account_id}", "role": "{arguments.role}", "academy": "{arguments.academy}"}}')
+    return 0
