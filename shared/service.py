@@ -1,130 +1,208 @@
-"""The composition root shared by the services: open the store (pool, migrations), run the gRPC
-server, the relay or the projections until a signal asks to stop. Nothing here runs at import."""
+"""A service declared once (`Service`): its events, deciders' commands, ports, gRPC API,
+projections, inbound subscriptions, intakes and private tables. Serving the API, the relay and
+the projections, the supervisor of `archipel run` and the tests all derive from that declaration
+(`python -m services <name> serve|relay|projections`). Nothing here runs at import."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 import grpc
 from faststream.kafka import KafkaBroker
-from grpc_health.v1.health import aio as health_aio
 from kafka import KafkaProducer
 
+from shared import eventstore, projections, relay
 from shared.clock import Clock, system_clock
 from shared.consumers import subscribe_projection
 from shared.db import Migration, create_pool, migrate
 from shared.events import EventRegistry
 from shared.eventstore import EventStore
+from shared.intake import Intake, IntakeProjection
 from shared.kafka import producer_config
+from shared.pipeline import CommandSpec, Pipeline
 from shared.projections import Projection, ProjectionRunner
 from shared.relay import Relay
-from shared.rpc import mark_serving
 from shared.settings import Settings
-from shared.telemetry import setup_tracing
 
 log = logging.getLogger(__name__)
 
+P = TypeVar("P")
+
 
 @dataclass(frozen=True)
-class ServiceSpec:
+class Runtime:
+    """What a running process of a service has: built in its lifespan, passed in."""
+
+    settings: Settings
+    store: EventStore
+    clock: Clock
+
+
+@dataclass(frozen=True)
+class Api:
+    """A service's typed gRPC API: its full service names, how to add its servicers to a server,
+    and the methods callable without a token."""
+
+    names: Sequence[str]
+    register: Callable[[grpc.aio.Server], None]
+    public_methods: Sequence[str] = ()
+
+
+def _none() -> Sequence[Projection]:
+    return ()
+
+
+@dataclass(frozen=True)
+class Service(Generic[P]):
     name: str
-    registry: EventRegistry
-    migrations: Callable[[], Sequence[Migration]]
-    projections: Callable[[], Sequence[Projection]]
-    projection_topics: Sequence[str]  # services whose topics feed this service's projections
-    inbound: EventRegistry | None = None  # the other services' events its projections read
+    registry: EventRegistry  # the events it publishes
+    ports: Callable[[Runtime], P]  # its read ports and what its effects need, once per process
+    commands: Sequence[CommandSpec[Any, Any, Any, P]] = ()
+    api: Callable[[Runtime, Pipeline[P], P], Api] | None = None
+    projections: Callable[[], Sequence[Projection]] = _none  # its read models
+    projection_topics: Sequence[str] = ()  # the services whose topics feed its read models and intakes
+    inbound: EventRegistry | None = None  # the other services' events it reads
+    intakes: Sequence[Intake] = ()
+    tables: Sequence[Migration] = ()  # private tables written with the events
+    on_start: Callable[[Pipeline[P]], Awaitable[None]] | None = None  # once, before serving
 
     @property
     def projection_registry(self) -> EventRegistry:
         return self.registry.merged(self.inbound) if self.inbound else self.registry
 
+    def migrations(self) -> tuple[Migration, ...]:
+        read_models = tuple(m for projection in self.projections() for m in projection.migrations)
+        return (*eventstore.MIGRATIONS, *relay.MIGRATIONS, *projections.MIGRATIONS, *self.tables, *read_models)
+
+    def pipeline(self, runtime: Runtime) -> Pipeline[P]:
+        return Pipeline(runtime.store, self.ports(runtime), self.commands, runtime.clock)
+
 
 @contextlib.asynccontextmanager
 async def open_store(
-    settings: Settings, spec: ServiceSpec, clock: Clock = system_clock, *, max_size: int = 10
+    settings: Settings, service: Service[Any], clock: Clock = system_clock, *, max_size: int = 10
 ) -> AsyncIterator[EventStore]:
-    pool = await create_pool(settings.resolved_database_url(), settings.db_schema(spec.name), max_size=max_size)
+    pool = await create_pool(settings.resolved_database_url(), settings.db_schema(service.name), max_size=max_size)
     try:
-        await migrate(pool, spec.migrations())
-        yield EventStore(pool, spec.registry, clock=clock)
+        await migrate(pool, service.migrations())
+        yield EventStore(pool, service.registry, clock=clock)
     finally:
         await pool.close()
 
 
-async def run_relay(settings: Settings, spec: ServiceSpec, stop: asyncio.Event) -> None:
+@contextlib.asynccontextmanager
+async def open_runtime(
+    settings: Settings, service: Service[Any], clock: Clock = system_clock, *, max_size: int = 10
+) -> AsyncIterator[Runtime]:
+    async with open_store(settings, service, clock, max_size=max_size) as store:
+        yield Runtime(settings, store, clock)
+
+
+async def run_relay(settings: Settings, service: Service[Any], stop: asyncio.Event) -> None:
     producer = KafkaProducer(**producer_config(settings.resolved_kafka()))
     try:
-        async with open_store(settings, spec, max_size=3) as store:
-            relay = Relay(store, producer, settings.topic(spec.name), name=f"{spec.name}-relay")
-            log.info("relay of %s publishing to %s", spec.name, settings.topic(spec.name))
-            await relay.run(stop)
+        async with open_store(settings, service, max_size=3) as store:
+            topic = settings.topic(service.name)
+            log.info("relay of %s publishing to %s", service.name, topic)
+            await Relay(store, producer, topic, name=f"{service.name}-relay").run(stop)
     finally:
         producer.close(timeout=10)
 
 
-async def run_projections(settings: Settings, spec: ServiceSpec, stop: asyncio.Event) -> None:
-    registry = spec.projection_registry
-    async with open_store(settings, spec) as store:
+async def run_projections(
+    settings: Settings, service: Service[Any], stop: asyncio.Event, clock: Clock = system_clock
+) -> None:
+    registry = service.projection_registry
+    async with open_runtime(settings, service, clock) as runtime:
         broker = KafkaBroker(settings.resolved_kafka(), logger=log, log_level=logging.DEBUG, graceful_timeout=10)
-        topics = [settings.topic(name) for name in spec.projection_topics]
-        for projection in spec.projections():
-            subscribe_projection(
-                broker, ProjectionRunner(store.pool, registry, projection), topics, settings.db_schema_prefix
-            )
+        topics = [settings.topic(name) for name in service.projection_topics]
+        pipeline = service.pipeline(runtime)
+        consumers = [*service.projections(), *(IntakeProjection(intake, pipeline) for intake in service.intakes)]
+        for projection in consumers:
+            runner = ProjectionRunner(runtime.store.pool, registry, projection)
+            subscribe_projection(broker, runner, topics, settings.db_schema_prefix)
         await broker.start()
-        log.info("projections of %s consuming %s", spec.name, ", ".join(topics))
+        log.info("projections of %s consuming %s", service.name, ", ".join(topics))
         try:
             await stop.wait()
         finally:
             await broker.stop()
 
 
-ServerFactory = Callable[[EventStore], tuple[grpc.aio.Server, health_aio.HealthServicer]]
+@dataclass(frozen=True)
+class GrpcServer:
+    server: grpc.aio.Server
+    health: Any  # grpc_health's aio HealthServicer
+    names: Sequence[str]
+    pipeline: Pipeline[Any]
+
+
+def build_grpc_server(service: Service[P], runtime: Runtime, ports: P | None = None) -> GrpcServer:
+    """The service's gRPC server (its API, plus the generic Commands endpoint when it declares
+    commands for it), not yet listening. Tests pass ports of their own (a mail outbox, say)."""
+    from shared.command_rpc import SERVICE_NAME as COMMANDS  # noqa: PLC0415 (generated stubs)
+    from shared.command_rpc import CommandsServicer  # noqa: PLC0415
+    from shared.command_rpc import register as register_commands  # noqa: PLC0415
+    from shared.rpc import build_server  # noqa: PLC0415
+
+    ports = service.ports(runtime) if ports is None else ports
+    pipeline = Pipeline(runtime.store, ports, service.commands, runtime.clock)
+    api = service.api(runtime, pipeline, ports) if service.api else Api((), lambda server: None)
+    generic = any(spec.rpc for spec in service.commands)
+    names = [*api.names, *([COMMANDS] if generic else [])]
+    secret = runtime.settings.secret()
+
+    def register(server: grpc.aio.Server) -> None:
+        api.register(server)
+        if generic:
+            register_commands(server, CommandsServicer(pipeline, secret, runtime.clock))
+
+    server, health = build_server(
+        secret=secret, clock=runtime.clock, public_methods=api.public_methods, service_names=names, register=register
+    )
+    return GrpcServer(server, health, names, pipeline)
 
 
 async def serve_grpc(
-    settings: Settings,
-    spec: ServiceSpec,
-    service_names: Sequence[str],
-    build: ServerFactory,
-    *,
-    stop: asyncio.Event,
-    clock: Clock = system_clock,
+    settings: Settings, service: Service[Any], stop: asyncio.Event, clock: Clock = system_clock
 ) -> None:
     """Opens the store, serves the gRPC API on the service's port until `stop`, then drains."""
-    async with open_store(settings, spec, clock) as store:
-        server, health = build(store)
-        address = f"{settings.grpc_host}:{settings.grpc_port(spec.name)}"
-        server.add_insecure_port(address)
-        await server.start()
-        await mark_serving(health, service_names)
-        log.info("%s gRPC listening on %s", spec.name, address)
+    from shared.rpc import mark_serving  # noqa: PLC0415
+
+    async with open_runtime(settings, service, clock) as runtime:
+        built = build_grpc_server(service, runtime)
+        if service.on_start is not None:
+            await service.on_start(built.pipeline)
+        address = f"{settings.grpc_host}:{settings.grpc_port(service.name)}"
+        built.server.add_insecure_port(address)
+        await built.server.start()
+        await mark_serving(built.health, built.names)
+        log.info("%s gRPC listening on %s", service.name, address)
         try:
             await stop.wait()
         finally:
-            await server.stop(grace=5)
+            await built.server.stop(grace=5)
 
 
-def service_main(
-    spec: ServiceSpec, serve: Callable[[Settings, asyncio.Event], Awaitable[None]], argv: Sequence[str] | None = None
-) -> int:
-    """`python -m services.<name> [serve|relay|projections]`: one role per process."""
-    parser = argparse.ArgumentParser(prog=f"python -m services.{spec.name}")
-    parser.add_argument("role", choices=("serve", "relay", "projections"), nargs="?", default="serve")
-    role = parser.parse_args(argv).role
-    settings = Settings()
-    setup_tracing(f"{spec.name}-{role}")
+ROLES = ("serve", "relay", "projections")
+
+
+def run_role(settings: Settings, service: Service[Any], role: str) -> int:
+    """One role of a service in this process, until SIGINT or SIGTERM."""
+    from shared.telemetry import setup_tracing  # noqa: PLC0415
+
+    setup_tracing(f"{service.name}-{role}")
     if role == "relay":
-        return run_until_signal(lambda stop: run_relay(settings, spec, stop))
+        return run_until_signal(lambda stop: run_relay(settings, service, stop))
     if role == "projections":
-        return run_until_signal(lambda stop: run_projections(settings, spec, stop))
-    return run_until_signal(lambda stop: serve(settings, stop))
+        return run_until_signal(lambda stop: run_projections(settings, service, stop))
+    return run_until_signal(lambda stop: serve_grpc(settings, service, stop))
 
 
 def run_until_signal(main: Callable[[asyncio.Event], Awaitable[None]]) -> int:

@@ -8,7 +8,9 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-SERVICES = ("accounts", "registration", "documents", "results", "dossier")
+from shared.names import SERVICES
+
+__all__ = ["SERVICES", "Settings"]
 
 
 class Settings(BaseSettings):
@@ -21,6 +23,7 @@ class Settings(BaseSettings):
     topic_prefix: str = "archipel"
     db_schema_prefix: str = ""
     grpc_port_base: int = 50051
+    grpc_ports: dict[str, int] = Field(default_factory=dict, description="ports of services outside SERVICES")
     pg_port: int = 55432
     kafka_port: int = 59092
     kafka_controller_port: int = 59093
@@ -44,7 +47,10 @@ class Settings(BaseSettings):
         return f"{self.db_schema_prefix}{service}"
 
     def grpc_port(self, service: str) -> int:
-        """accounts on the base port (50051), then registration, documents, results, dossier."""
+        """accounts on the base port (50051), then registration, documents, results, dossier;
+        any other service (a test's own) on the port `grpc_ports` gives it."""
+        if service in self.grpc_ports:
+            return self.grpc_ports[service]
         return self.grpc_port_base + SERVICES.index(service)
 
     def grpc_target(self, service: str) -> str:

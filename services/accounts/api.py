@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from uuid import UUID
 
-import asyncpg
 import grpc
 
 from archipel.accounts.v1 import accounts_pb2 as pb
 from archipel.accounts.v1 import accounts_pb2_grpc as pb_grpc
-from services.accounts.handlers import AccountsHandlers
-from services.accounts.projections import get_account
+from services.accounts import signup
+from services.accounts.service import AccountsPorts
 from shared.clock import Clock
 from shared.errors import InvalidInput, NotFound, PermissionDenied
+from shared.pipeline import Pipeline
 from shared.rpc import principal_of, rpc
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Accounts"].full_name
@@ -41,17 +41,18 @@ def _uuid(field: str, text: str) -> UUID:
 
 
 class AccountsServicer(pb_grpc.AccountsServicer):
-    def __init__(self, handlers: AccountsHandlers, read_pool: asyncpg.Pool, secret: str, clock: Clock) -> None:
-        self.handlers = handlers
-        self.read_pool = read_pool
-        self.secret = secret
+    def __init__(self, pipeline: Pipeline[AccountsPorts], ports: AccountsPorts, clock: Clock) -> None:
+        self.pipeline = pipeline
+        self.queries = ports.queries
+        self.secret = ports.config.secret
         self.clock = clock
 
     @rpc
     async def CreateAccount(
         self, request: pb.CreateAccountRequest, context: grpc.aio.ServicerContext
     ) -> pb.CreateAccountResponse:
-        created = await self.handlers.create_account(
+        created = await signup.create_account(
+            self.pipeline,
             last_name=request.last_name,
             first_names=request.first_names,
             birth_date=_date("birth_date", request.birth_date),
@@ -67,7 +68,7 @@ class AccountsServicer(pb_grpc.AccountsServicer):
     async def ActivateAccount(
         self, request: pb.ActivateAccountRequest, context: grpc.aio.ServicerContext
     ) -> pb.ActivateAccountResponse:
-        activated = await self.handlers.activate(request.token)
+        activated = await signup.activate(self.pipeline, request.token)
         return pb.ActivateAccountResponse(
             account_id=str(activated.account_id), activated_at=_iso(activated.activated_at)
         )
@@ -76,12 +77,12 @@ class AccountsServicer(pb_grpc.AccountsServicer):
     async def ResendActivation(
         self, request: pb.ResendActivationRequest, context: grpc.aio.ServicerContext
     ) -> pb.ResendActivationResponse:
-        link = await self.handlers.resend_activation(request.email)
+        link = await signup.resend_activation(self.pipeline, request.email)
         return pb.ResendActivationResponse(activation_expires_at=_iso(link.expires_at))
 
     @rpc
     async def Login(self, request: pb.LoginRequest, context: grpc.aio.ServicerContext) -> pb.LoginResponse:
-        session = await self.handlers.login(request.email, request.password)
+        session = await signup.login(self.pipeline, request.email, request.password)
         return pb.LoginResponse(
             token=session.token,
             account_id=session.principal.subject,
@@ -94,7 +95,7 @@ class AccountsServicer(pb_grpc.AccountsServicer):
     async def GetAccount(self, request: pb.GetAccountRequest, context: grpc.aio.ServicerContext) -> pb.Account:
         principal = principal_of(context, self.secret, self.clock)
         account_id = _uuid("account_id", request.account_id)
-        row = await get_account(self.read_pool, account_id)
+        row = await self.queries.account(account_id)
         if row is None:
             raise NotFound(f"no account {account_id} in the read model (yet)")
         if not principal.may_read(str(row["account_id"]), row["academy"]):

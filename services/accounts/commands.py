@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, StringConstraints
 
 from shared.auth import Role
 
@@ -35,11 +35,15 @@ Academy = Annotated[str, AfterValidator(_academy)]
 Digest = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
 
-class Command(BaseModel):
+class _Command(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class CreateAccount(Command):
+class CreateAccount(_Command):
+    """A candidate's account also gets its first activation link (`token_digest`); the plain
+    token and the password's hash never reach an event: the token is mailed after the commit,
+    the hash is written in the private credentials table in the events' transaction."""
+
     account_id: UUID
     role: Role = Role.CANDIDATE
     last_name: Name
@@ -48,13 +52,22 @@ class CreateAccount(Command):
     email: Email
     academy: Academy
     now: datetime
+    token_digest: Digest | None = None
+    token: SecretStr | None = Field(default=None, repr=False)
+    password_hash: SecretStr | None = Field(default=None, repr=False)
 
 
-class SendActivationLink(Command):
+class SendActivationLink(_Command):
+    account_id: UUID
+    token_digest: Digest
+    now: datetime
+    token: SecretStr | None = Field(default=None, repr=False)
+
+
+class ActivateAccount(_Command):
+    account_id: UUID  # the account the link's token names (looked up by the activation flow)
     token_digest: Digest
     now: datetime
 
 
-class ActivateAccount(Command):
-    token_digest: Digest
-    now: datetime
+Command = CreateAccount | SendActivationLink | ActivateAccount

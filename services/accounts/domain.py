@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import assert_never
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
@@ -17,7 +18,8 @@ from services.accounts.commands import ActivateAccount, Command, CreateAccount, 
 from services.accounts.events import AccountActivated, AccountCreated, ActivationLinkSent
 from shared.auth import Role
 from shared.clock import to_paris
-from shared.errors import InvalidInput, NotFound, RuleViolation
+from shared.decider import Aggregate
+from shared.errors import AlreadyExists, InvalidInput, NotFound, RuleViolation
 from shared.events import DomainEvent
 from shared.french import short_date_time
 
@@ -52,19 +54,37 @@ class AccountState(BaseModel):
 INITIAL = AccountState()
 
 
-def decide(state: AccountState, command: Command) -> list[DomainEvent]:
-    if isinstance(command, CreateAccount):
-        return _create(state, command)
-    if isinstance(command, SendActivationLink):
-        return _send_link(state, command)
-    if isinstance(command, ActivateAccount):
-        return _activate(state, command)
-    raise TypeError(f"unknown command {type(command).__name__}")
+class AccountFacts(BaseModel):
+    """What decide needs from outside the account's stream: whether the email is taken (R-05)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    email_taken: bool = False
 
 
-def _create(state: AccountState, command: CreateAccount) -> list[DomainEvent]:
+NO_FACTS = AccountFacts()
+
+
+def decide(command: Command, state: AccountState, facts: AccountFacts = NO_FACTS) -> list[DomainEvent]:
+    match command:
+        case CreateAccount():
+            return _create(state, command, facts)
+        case SendActivationLink():
+            return _send_link(state, command)
+        case ActivateAccount():
+            return _activate(state, command)
+        case _:
+            assert_never(command)
+
+
+def _create(state: AccountState, command: CreateAccount, facts: AccountFacts) -> list[DomainEvent]:
     if state.exists:
         raise RuleViolation("R-05", "this account exists already and is never recreated")
+    if facts.email_taken:
+        raise AlreadyExists(
+            "an account exists already for this email and is reused across sessions (R-02, R-05): "
+            "log in, or ask for a new activation link"
+        )
     if command.role is Role.CANDIDATE:
         _check_birth_date(command.birth_date, command.now)
     created = AccountCreated(
@@ -77,7 +97,10 @@ def _create(state: AccountState, command: CreateAccount) -> list[DomainEvent]:
         academy=command.academy,
     )
     if command.role is Role.CANDIDATE:
-        return [created]
+        if command.token_digest is None:
+            return [created]
+        link = SendActivationLink(account_id=command.account_id, token_digest=command.token_digest, now=command.now)
+        return [created, *_send_link(evolve(state, created), link)]
     # Staff and auditor accounts are created by the bootstrap command, active at once.
     return [
         created,
@@ -159,7 +182,4 @@ def evolve(state: AccountState, event: DomainEvent) -> AccountState:
     return state
 
 
-def replay(events: list[DomainEvent], state: AccountState = INITIAL) -> AccountState:
-    for event in events:
-        state = evolve(state, event)
-    return state
+ACCOUNT = Aggregate("account", INITIAL, evolve, decide)

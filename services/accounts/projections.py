@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from uuid import UUID
-
-import asyncpg
-
 from services.accounts.events import AccountActivated, AccountCreated, ActivationLinkSent
+from services.accounts.streams import account_of
 from shared.db import Connection, Migration
 from shared.events import Envelope
 from shared.projections import Projection
@@ -39,7 +36,7 @@ class AccountsReadModel(Projection):
 
     async def apply(self, connection: Connection, envelope: Envelope) -> None:
         event = envelope.payload
-        account_id = UUID(envelope.stream_id.removeprefix("account-"))
+        account_id = account_of(envelope.stream_id)
         if isinstance(event, AccountCreated):
             await connection.execute(
                 "INSERT INTO account_status (account_id, email, last_name, first_names, academy, role,"
@@ -64,8 +61,3 @@ class AccountsReadModel(Projection):
                 account_id,
                 event.activated_at,
             )
-
-
-async def get_account(pool: asyncpg.Pool, account_id: UUID) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await pool.fetchrow("SELECT * FROM account_status WHERE account_id = $1", account_id)
-    return row

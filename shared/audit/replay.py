@@ -22,6 +22,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import asyncpg
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
@@ -30,7 +31,7 @@ from shared.db import Connection, check_identifier, create_pool, drop_schema, mi
 from shared.events import Envelope
 from shared.projections import Projection, ProjectionRunner
 from shared.rebuild import Workers, rebuild
-from shared.service import ServiceSpec
+from shared.service import Service
 from shared.settings import Settings
 
 Row = tuple[object, ...]
@@ -141,7 +142,7 @@ class _Tally(Projection):
 
 async def replay(
     settings: Settings,
-    specs: Sequence[ServiceSpec],
+    specs: Sequence[Service[Any]],
     *,
     keep: bool = False,
     progress: Progress | None = None,
@@ -252,7 +253,7 @@ async def _primary_key(pool: asyncpg.Pool, table: str) -> list[str]:
     return [str(row["attname"]) for row in rows]
 
 
-def lagging_groups(settings: Settings, specs: Sequence[ServiceSpec]) -> dict[str, int]:
+def lagging_groups(settings: Settings, specs: Sequence[Service[Any]]) -> dict[str, int]:
     """Each live projection consumer group (with tables) still behind its topics' end offsets, with
     the number of records it has yet to commit; empty when every one has caught up."""
     bootstrap = settings.resolved_kafka().split(",")

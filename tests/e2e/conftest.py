@@ -136,7 +136,7 @@ async def _running_system(
             log = (home / f"{service}-{role}.log").open("wb")
             processes.append(
                 subprocess.Popen(
-                    [sys.executable, "-m", f"services.{service}", role], env=env, stdout=log, stderr=subprocess.STDOUT
+                    [sys.executable, "-m", "services", service, role], env=env, stdout=log, stderr=subprocess.STDOUT
                 )
             )
     try:

@@ -18,17 +18,16 @@ import pytest
 
 from archipel.accounts.v1 import accounts_pb2 as pb
 from archipel.accounts.v1 import accounts_pb2_grpc as pb_grpc
-from services.accounts.api import SERVICE_NAME
-from services.accounts.app import SPEC, build_grpc_server
 from services.accounts.events import REGISTRY
 from services.accounts.projections import AccountsReadModel
+from services.accounts.service import SERVICE, ports
 from shared.auth import Principal, Role, issue_token
 from shared.clock import FixedClock
 from shared.db import check_identifier
 from shared.eventstore import EventStore
 from shared.projections import ProjectionRunner
 from shared.rpc import mark_serving
-from shared.service import open_store
+from shared.service import Runtime, build_grpc_server, open_store
 from shared.settings import Settings
 
 START = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -124,11 +123,13 @@ def candidate(account_id: str, academy: str = ACADEMY) -> Principal:
 async def accounts_server(isolated_settings: Settings) -> AsyncIterator[AccountsServer]:
     clock = FixedClock(START)
     mailer = ListMailer()
-    async with open_store(isolated_settings, SPEC, clock) as store:
-        server, health = build_grpc_server(isolated_settings, store, clock, mailer)
+    async with open_store(isolated_settings, SERVICE, clock) as store:
+        runtime = Runtime(isolated_settings, store, clock)
+        built = build_grpc_server(SERVICE, runtime, ports(runtime, mailer))
+        server = built.server
         port = server.add_insecure_port("127.0.0.1:0")
         await server.start()
-        await mark_serving(health, [SERVICE_NAME])
+        await mark_serving(built.health, built.names)
         channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
         try:
             yield AccountsServer(isolated_settings, store, clock, mailer, channel, pb_grpc.AccountsStub(channel))

@@ -9,7 +9,7 @@ import time
 import asyncpg
 from kafka import KafkaProducer
 
-from services.accounts.app import SPEC
+from services.accounts.service import SERVICE as SPEC
 from services.accounts.projections import AccountsReadModel
 from shared.audit.replay import ReplayResult, replay
 from shared.db import drop_schema
