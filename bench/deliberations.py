@@ -15,7 +15,7 @@ from bench.common import Config, Recorder
 from bench.profiles import ACADEMIES, SESSION, Profile, profile, regulations
 from bench.tools import profiled
 from services.results.deliberation import deliberate
-from services.results.regulation import Regulation
+from shared.reference import Regulation
 
 POOL = 5_000
 CHUNK = 20_000

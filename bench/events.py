@@ -14,10 +14,10 @@ from services.accounts.events import AccountActivated, AccountCreated, Activatio
 from services.documents import events as doc
 from services.registration import events as reg
 from services.results import events as res
-from services.results.deliberation import Form, Outcome, Source, deliberate, two_decimals
-from services.results.regulation import Regulation
+from services.results.deliberation import Outcome, Source, deliberate, two_decimals
 from shared.auth import Role
 from shared.events import DomainEvent
+from shared.reference import ExamForm, Regulation
 
 LAST_NAMES = ("Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Leroy", "Moreau")
 FIRST_NAMES = ("Léa", "Hugo", "Chloé", "Lucas", "Emma", "Nathan", "Inès", "Louis", "Manon", "Jules")
@@ -74,8 +74,8 @@ def _registration(w: Writer, regulation: Regulation) -> list[reg.RequiredDocumen
     if first is not who.category:
         w.add("registration", stream, me, reg.CategoryChanged(category=who.category))
     sat = tuple(code for code in (u.code for u in regulation.units) if code in who.results)
-    units = sat if who.form is Form.PROGRESSIVE else ()
-    w.add("registration", stream, me, reg.ExamFormChosen(form=reg.ExamForm(who.form.value), units=units))
+    units = sat if who.form is ExamForm.PROGRESSIVE else ()
+    w.add("registration", stream, me, reg.ExamFormChosen(form=who.form, units=units))
     w.add("registration", stream, me, reg.LanguageChosen(language="anglais", teaching_followed=True, rare=False))
     w.add("registration", stream, me, reg.OptionalUnitsChosen(units=who.optional_units))
     for code, carried in who.carried.items():
@@ -116,7 +116,7 @@ def _registration(w: Writer, regulation: Regulation) -> list[reg.RequiredDocumen
             session=SESSION,
             specialty=who.specialty,
             category=who.category,
-            form=reg.ExamForm(who.form.value),
+            form=who.form,
             units=tuple(c for c in sat if c not in who.carried),
             optional_units=who.optional_units,
             language="anglais",

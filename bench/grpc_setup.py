@@ -23,7 +23,6 @@ from bench.profiles import CATEGORIES, SESSION, SPECIALTIES
 from bench.tools import BenchMailer
 from services.accounts import app as accounts_app
 from services.registration import app as registration_app
-from services.registration.catalogue import load_catalogue
 from services.registration.inbound import AccountActivated, AccountCreated
 from services.registration.projections import CandidatesView
 from shared.auth import Principal, Role, issue_token
@@ -31,6 +30,7 @@ from shared.clock import FixedClock
 from shared.events import DomainEvent, Envelope
 from shared.eventstore import EventStore
 from shared.projections import ProjectionRunner
+from shared.reference import load_reference
 from shared.service import open_store
 from shared.settings import Settings
 
@@ -76,7 +76,7 @@ async def servers(config: Config, box: Sandbox) -> AsyncIterator[Servers]:
         store = await stack.enter_async_context(open_store(settings, registration_app.SPEC, clock, max_size=20))
         accounts = await stack.enter_async_context(open_store(settings, accounts_app.SPEC, clock, max_size=20))
         built = [
-            registration_app.build_grpc_server(settings, store, clock, load_catalogue()),
+            registration_app.build_grpc_server(settings, store, clock, load_reference()),
             accounts_app.build_grpc_server(settings, accounts, clock, mailer),
         ]
         channels = []
@@ -110,7 +110,7 @@ async def provision(s: Servers, academies: list[str], count: int, rng: random.Ra
             reason="bench calendar",
         )
         await s.registration.SetCalendar(calendar, metadata=staff)
-    catalogue = load_catalogue()
+    reference = load_reference()
     runner = ProjectionRunner(s.store.pool, registration_app.SPEC.projection_registry, CandidatesView())
 
     async def inbound(stream: str, version: int, event: DomainEvent, academy: str, account: uuid.UUID) -> None:
@@ -148,7 +148,7 @@ async def provision(s: Servers, academies: list[str], count: int, rng: random.Ra
         await inbound(f"account-{account}", 1, created, academy, account)
         activated = AccountActivated(account_id=account, academy=academy, activated_at=s.clock())
         await inbound(f"account-{account}", 2, activated, academy, account)
-        optional = catalogue.regulation(specialty, SESSION).optional_units
+        optional = reference.regulation(specialty, SESSION).optional_units
         auth = bearer(s, Principal(subject=str(account), role=Role.CANDIDATE, academy=academy))
         return Who(str(account), academy, specialty, category, optional[0].code if optional else None, auth)
 

@@ -14,10 +14,10 @@ from services.accounts.events import REGISTRY as ACCOUNTS
 from services.documents.events import REGISTRY as DOCUMENTS
 from services.registration.events import REGISTRY as REGISTRATION
 from services.registration.events import Category
-from services.results.deliberation import Absence, CarriedGrade, Form, UnitResult
+from services.results.deliberation import Absence, CarriedGrade, UnitResult
 from services.results.events import REGISTRY as RESULTS
-from services.results.regulation import Regulation, regulation_for
 from shared.events import CommandContext, DomainEvent, EventRegistry
+from shared.reference import ExamForm, Regulation, regulation_for
 
 SESSION = 2026
 CAMPAIGN_START = datetime(2025, 10, 10, 6, 0, tzinfo=UTC)
@@ -83,7 +83,7 @@ class Profile:
     academy: str
     category: Category
     specialty: str
-    form: Form
+    form: ExamForm
     optional_units: tuple[str, ...]
     results: dict[str, UnitResult]
     handicap: bool
@@ -120,11 +120,11 @@ def profile(rng: random.Random, academies: Sequence[str], regs: dict[str, Regula
     category = Category(str(_pick(rng, CATEGORIES)))
     specialty = str(_pick(rng, SPECIALTIES))
     regulation = regs[specialty]
-    form = Form.PROGRESSIVE if rng.random() < 0.12 else Form.GLOBALE
+    form = ExamForm.PROGRESSIVE if rng.random() < 0.12 else ExamForm.GLOBALE
     results: dict[str, UnitResult] = {}
     for unit in regulation.units:
         roll = rng.random()
-        if form is Form.PROGRESSIVE and roll < 0.25:
+        if form is ExamForm.PROGRESSIVE and roll < 0.25:
             continue  # a unit not sat this session: the deliberation is INCOMPLET
         if category is Category.REPEATER and roll < 0.35:
             carried = CarriedGrade(grade=Decimal(10) + _grade(rng) / 2, session=SESSION - rng.choice((1, 2)))

@@ -1,5 +1,6 @@
 """French wording shared by the documents Archipel prints (summaries, score sheets, messages):
-dates in Europe/Paris without any locale dependency, académie and exam-form labels."""
+dates in Europe/Paris without any locale dependency, académie labels (the labels of the reference
+data, such as the exam form, are in shared.reference.labels)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ MONTHS = (
     "juillet", "août", "septembre", "octobre", "novembre", "décembre",
 )  # fmt: skip
 _VOWELS = frozenset("aeiouyàâäéèêëîïôöùûüÿœæ")
-_FORMS = {"globale": "Forme globale", "progressive": "Forme progressive"}
 
 
 def paris(moment: datetime) -> datetime:
@@ -48,10 +48,3 @@ def academy_label(slug: str) -> str:
         return "Académie non renseignée"
     article = "d'" if name[0].lower() in _VOWELS else "de "
     return f"Académie {article}{name}"
-
-
-def form_label(form: str) -> str:
-    try:
-        return _FORMS[form]
-    except KeyError:
-        raise ValueError(f"unknown form of the exam {form!r}: expected 'globale' or 'progressive'") from None

@@ -12,7 +12,6 @@ import grpc
 from archipel.registration.v1 import registration_pb2 as pb
 from archipel.registration.v1 import registration_pb2_grpc as pb_grpc
 from services.registration import commands as c
-from services.registration.catalogue import Calendar
 from services.registration.domain import RegistrationState, sat_units
 from services.registration.handlers import Key, RegistrationHandlers
 from services.registration.schedule import ScheduleHandlers
@@ -20,6 +19,8 @@ from services.registration.schedule_api import ScheduleRpcs
 from shared.auth import Principal
 from shared.clock import Clock, to_paris
 from shared.errors import InvalidInput
+from shared.reference import Calendar
+from shared.reference.labels import window_label
 from shared.rpc import candidate_key, principal_of, rpc
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Registration"].full_name
@@ -39,7 +40,7 @@ def _decimal(field: str, text: str) -> Decimal:
 class RegistrationServicer(ScheduleRpcs, pb_grpc.RegistrationServicer):
     def __init__(self, handlers: RegistrationHandlers, secret: str, clock: Clock) -> None:
         self.handlers = handlers
-        self.schedules = ScheduleHandlers(handlers.store, handlers.clock, handlers.catalogue)
+        self.schedules = ScheduleHandlers(handlers.store, handlers.clock, handlers.reference)
         self.secret = secret
         self.clock = clock
 
@@ -302,6 +303,6 @@ def _calendar_view(calendar: Calendar) -> pb.CalendarView:
         documents_deadline=_iso(calendar.documents_deadline),
         amex_deadline=_iso(calendar.amex_deadline),
         convocations_from=calendar.convocations_from.isoformat() if calendar.convocations_from else "",
-        window=calendar.describe_window(),
+        window=window_label(calendar),
         source=calendar.source,
     )

@@ -10,7 +10,6 @@ from grpc_health.v1.health import aio as health_aio
 
 from archipel.registration.v1 import registration_pb2_grpc as pb_grpc
 from services.registration.api import SERVICE_NAME, RegistrationServicer
-from services.registration.catalogue import Catalogue, load_catalogue
 from services.registration.events import REGISTRY
 from services.registration.handlers import RegistrationHandlers
 from services.registration.inbound import INBOUND
@@ -18,6 +17,7 @@ from services.registration.projections import CandidatesView, RegistrationsView
 from services.registration.schema import migrations
 from shared.clock import Clock, system_clock
 from shared.eventstore import EventStore
+from shared.reference import ReferenceData, load_reference
 from shared.rpc import build_server
 from shared.service import ServiceSpec, open_store, serve_grpc
 from shared.settings import Settings
@@ -35,9 +35,9 @@ SPEC = ServiceSpec(
 
 
 def build_grpc_server(
-    settings: Settings, store: EventStore, clock: Clock, catalogue: Catalogue
+    settings: Settings, store: EventStore, clock: Clock, reference: ReferenceData
 ) -> tuple[grpc.aio.Server, health_aio.HealthServicer]:
-    servicer = RegistrationServicer(RegistrationHandlers(store, clock, catalogue), settings.secret(), clock)
+    servicer = RegistrationServicer(RegistrationHandlers(store, clock, reference), settings.secret(), clock)
     return build_server(
         secret=settings.secret(),
         clock=clock,
@@ -48,15 +48,15 @@ def build_grpc_server(
 
 
 async def serve(settings: Settings, stop: asyncio.Event, clock: Clock = system_clock) -> None:
-    catalogue = load_catalogue()
+    reference = load_reference()
     async with open_store(settings, SPEC, clock) as store:
-        seeded = await RegistrationHandlers(store, clock, catalogue).publish_seeded_calendars()
+        seeded = await RegistrationHandlers(store, clock, reference).publish_seeded_calendars()
         log.info("registration: %d seeded calendars published", seeded)
     await serve_grpc(
         settings,
         SPEC,
         [SERVICE_NAME],
-        lambda store: build_grpc_server(settings, store, clock, catalogue),
+        lambda store: build_grpc_server(settings, store, clock, reference),
         stop=stop,
         clock=clock,
     )

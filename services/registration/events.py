@@ -11,6 +11,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict
 
 from shared.events import DomainEvent, EventRegistry
+from shared.reference.forms import ExamForm
 
 
 class Category(StrEnum):
@@ -20,11 +21,6 @@ class Category(StrEnum):
     DISTANCE = "distance"  # enseignement à distance (CNED...)
     PROFESSIONAL_EXPERIENCE = "professional_experience"
     REPEATER = "repeater"  # redoublant, same account as the previous session
-
-
-class ExamForm(StrEnum):
-    GLOBALE = "globale"
-    PROGRESSIVE = "progressive"
 
 
 class ExemptionGround(StrEnum):

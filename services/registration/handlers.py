@@ -11,11 +11,10 @@ from uuid import UUID
 
 from asyncpg import Record
 
-from services.registration.catalogue import Calendar, Catalogue, Regulation, calendar_from_local
 from services.registration.commands import Command, StartRegistration
 from services.registration.domain import Facts, FirstForm, RegistrationState, decide, registration_id, replay
 from services.registration.domain.decide import GrantedBenefit
-from services.registration.events import CalendarSet, ExamForm, RegistrationConfirmed, SummaryIssued
+from services.registration.events import CalendarSet, RegistrationConfirmed, SummaryIssued
 from services.registration.summary import render_summary
 from services.registration.summary_view import summary_view
 from shared.auth import Principal, Role
@@ -24,6 +23,8 @@ from shared.db import Connection
 from shared.errors import ConcurrencyError, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from shared.events import CommandContext, DomainEvent
 from shared.eventstore import EventStore
+from shared.reference import Calendar, ExamForm, ReferenceData, Regulation, calendar_from_local
+from shared.reference.labels import window_label
 from shared.telemetry import current_context_carrier
 
 
@@ -47,10 +48,10 @@ class Summary:
 
 
 class RegistrationHandlers:
-    def __init__(self, store: EventStore, clock: Clock, catalogue: Catalogue) -> None:
+    def __init__(self, store: EventStore, clock: Clock, reference: ReferenceData) -> None:
         self.store = store
         self.clock = clock
-        self.catalogue = catalogue
+        self.reference = reference
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -63,15 +64,15 @@ class RegistrationHandlers:
             "SELECT * FROM calendars WHERE academy = $1 AND session = $2", academy, session
         )
         if row is None:
-            return self.catalogue.calendar(academy, session)
+            return self.reference.calendar(academy, session)
         return Calendar.model_validate({**dict(row), "source": row["source"]})
 
     def regulation(self, specialty: str, session: int) -> Regulation:
-        if specialty not in self.catalogue.specialties():
-            known = ", ".join(self.catalogue.specialties())
+        if specialty not in self.reference.specialties():
+            known = ", ".join(self.reference.specialties())
             raise InvalidInput("specialty", f"unknown specialty {specialty!r} (known: {known})")
         try:
-            return self.catalogue.regulation(specialty, session)
+            return self.reference.regulation(specialty, session)
         except LookupError as error:
             raise InvalidInput("session", str(error)) from None
 
@@ -123,11 +124,13 @@ class RegistrationHandlers:
         academy = state.academy if state.exists else await self._academy_of_candidate(key.candidate_id, command)
         self._authorise(principal, key, academy)
         regulation = self.regulation(key.specialty, key.session)
+        calendar = await self.calendar(academy, key.session)
         facts = Facts(
             now=self.clock(),
-            calendar=await self.calendar(academy, key.session),
+            calendar=calendar,
+            window=window_label(calendar) if calendar else "",
             regulation=regulation,
-            rare_languages=self.catalogue.rare_languages,
+            rare_languages=self.reference.rare_languages,
             first_form=await self._first_form(key),
             staff=principal.role is Role.STAFF,
             granted=await self._granted(key) if isinstance(command, StartRegistration) else (),
@@ -287,7 +290,7 @@ class RegistrationHandlers:
         """The calendars of the data files become CalendarSet events once, so that every service
         (documents deadlines...) learns them from the registration topic. Returns how many."""
         published = 0
-        for calendar in self.catalogue.calendars:
+        for calendar in self.reference.calendars:
             stream = f"calendar-{calendar.academy}-{calendar.session}"
             if await self.store.read_stream(stream):
                 continue

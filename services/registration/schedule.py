@@ -11,7 +11,6 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from services.registration.catalogue import Catalogue, Regulation, paris_to_utc
 from services.registration.commands import Text, UnitCode
 from services.registration.events import ScheduledTest, SchedulePublished
 from shared.auth import Principal, Role
@@ -19,6 +18,7 @@ from shared.clock import PARIS, Clock
 from shared.errors import InvalidInput, NotFound, PermissionDenied
 from shared.events import CommandContext
 from shared.eventstore import EventStore
+from shared.reference import ReferenceData, Regulation, paris_to_utc
 from shared.telemetry import current_context_carrier
 
 MAX_DURATION_MINUTES = 12 * 60
@@ -95,16 +95,16 @@ def decide_schedule(
 
 
 class ScheduleHandlers:
-    def __init__(self, store: EventStore, clock: Clock, catalogue: Catalogue) -> None:
+    def __init__(self, store: EventStore, clock: Clock, reference: ReferenceData) -> None:
         self.store = store
         self.clock = clock
-        self.catalogue = catalogue
+        self.reference = reference
 
     def _regulation(self, specialty: str, session: int) -> Regulation:
-        if specialty not in self.catalogue.specialties():
+        if specialty not in self.reference.specialties():
             raise InvalidInput("specialty", f"unknown specialty {specialty!r}")
         try:
-            return self.catalogue.regulation(specialty, session)
+            return self.reference.regulation(specialty, session)
         except LookupError as error:
             raise InvalidInput("session", str(error)) from None
 
@@ -113,7 +113,7 @@ class ScheduleHandlers:
         if principal.role is not Role.STAFF or principal.academy != command.academy:
             raise PermissionDenied("only staff of this académie publish its test schedule")
         event = decide_schedule(
-            command, self._regulation(command.specialty, command.session), self.catalogue.rare_languages
+            command, self._regulation(command.specialty, command.session), self.reference.rare_languages
         )
         stream = schedule_stream(command.academy, command.session, command.specialty)
         version = len(await self.store.read_stream(stream))

@@ -28,7 +28,7 @@ from reportlab.platypus import (  # type: ignore[import-untyped]
     TableStyle,
 )
 
-from shared.french import academy_label, form_label, long_date_time, short_date_time
+from shared.french import academy_label, long_date_time, short_date_time
 from shared.pdf import BODY as _BODY
 from shared.pdf import CELL as _CELL
 from shared.pdf import CELL_HEAD as _CELL_HEAD
@@ -39,6 +39,7 @@ from shared.pdf import TITLE as _TITLE
 from shared.pdf import field as _field
 from shared.pdf import grid_style as _grid_style
 from shared.pdf import paragraph as _p
+from shared.reference.labels import form_label
 
 _FRAME_PADDING = 6
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from services.registration.catalogue import Calendar, Regulation
 from services.registration.domain import RegistrationState, required_documents, sat_units
-from services.registration.events import Category, ExamForm, SummaryIssued
+from services.registration.events import Category, SummaryIssued
 from services.registration.summary import SummaryView, UnitLine
+from shared.reference import Calendar, ExamForm, Regulation
 
 CATEGORY_LABELS = {
     Category.INDIVIDUAL: "Candidat individuel (préparation en organisme de formation)",

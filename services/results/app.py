@@ -13,10 +13,10 @@ from services.results.events import REGISTRY
 from services.results.handlers import ResultsHandlers
 from services.results.inbound import INBOUND
 from services.results.projections import CandidatesView, OutcomesView, registration_intake
-from services.results.regulation import load_regulations
 from services.results.schema import migrations
 from shared.clock import Clock, system_clock
 from shared.eventstore import EventStore
+from shared.reference import load_reference
 from shared.rpc import build_server
 from shared.service import ServiceSpec, serve_grpc
 from shared.settings import Settings
@@ -34,7 +34,7 @@ SPEC = ServiceSpec(
 def build_grpc_server(
     settings: Settings, store: EventStore, clock: Clock
 ) -> tuple[grpc.aio.Server, health_aio.HealthServicer]:
-    servicer = ResultsServicer(ResultsHandlers(store, clock, load_regulations()), settings.secret(), clock)
+    servicer = ResultsServicer(ResultsHandlers(store, clock, load_reference().regulations), settings.secret(), clock)
     return build_server(
         secret=settings.secret(),
         clock=clock,

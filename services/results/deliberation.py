@@ -66,21 +66,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, model_validator
 
-from services.results.regulation import Domain, Number, OptionalUnit, Regulation, Unit
 from shared.errors import InvalidInput
-
-PASS = Fraction(10)  # R-28, R-31; also the optional-unit threshold (R-13) and the globale carry (R-14)
-PASS_DECIMAL = Decimal(10)  # the same threshold, for exact Decimal sums
-CONTROLE_FLOOR = Fraction(8)  # R-29
-MAX_CONTROLE_UNITS = 2  # R-30
-MAX_OPTIONAL_UNITS = 2  # R-13
-BENEFIT_SESSIONS = 5  # R-14, R-15, R-32
-MAX_GRADE = Decimal(20)
-
-
-class Form(StrEnum):
-    GLOBALE = "globale"
-    PROGRESSIVE = "progressive"
+from shared.reference.forms import ExamForm
+from shared.reference.regulations import Domain, Number, OptionalUnit, Regulation, Unit
+from shared.reference.rules import (
+    BENEFIT_SESSIONS,
+    CONTROLE_FLOOR,
+    MAX_CONTROLE_UNITS,
+    MAX_GRADE,
+    MAX_OPTIONAL_UNITS,
+    PASS_GRADE,
+)
 
 
 class Absence(StrEnum):
@@ -143,7 +139,7 @@ class DeliberationRequest(_Frozen):
 
     specialty: str | None = None
     session: StrictInt = Field(ge=1900, le=2999)
-    form: Form
+    form: ExamForm
     regulation: Regulation | None = None
     results: dict[str, UnitResult]
     controle: dict[str, Number] | None = None
@@ -236,7 +232,7 @@ def _check_grade(value: Decimal, field: str) -> None:
         raise InvalidInput(field, f"must be between 0 and 20 (got {value})")
 
 
-def _check_results(regulation: Regulation, form: Form, session: int, results: Mapping[str, UnitResult]) -> None:
+def _check_results(regulation: Regulation, form: ExamForm, session: int, results: Mapping[str, UnitResult]) -> None:
     known = [u.code for u in regulation.units] + [u.code for u in regulation.optional_units]
     unknown = sorted(set(results) - set(known))
     if unknown:
@@ -264,7 +260,7 @@ def _check_results(regulation: Regulation, form: Form, session: int, results: Ma
                     f"a carried grade is kept five sessions (R-14, R-15): obtained in {carried.session}, "
                     f"valid through {carried.session + BENEFIT_SESSIONS}, not {session}",
                 )
-            if form is Form.GLOBALE and Fraction(carried.grade) < PASS:
+            if form is ExamForm.GLOBALE and Fraction(carried.grade) < PASS_GRADE:
                 raise InvalidInput(
                     f"results.{code}.benefit.grade",
                     f"in forme globale only grades of 10 or more are carried (R-14), got {carried.grade}",
@@ -296,8 +292,8 @@ def _average(
         return None
     for option in optional_units:
         kept = retained.get(option.code)
-        if kept is not None and kept.retained is not None and kept.retained > PASS_DECIMAL:
-            total += option.coefficient * (kept.retained - PASS_DECIMAL)  # R-13
+        if kept is not None and kept.retained is not None and kept.retained > PASS_GRADE:
+            total += option.coefficient * (kept.retained - PASS_GRADE)  # R-13
     return Fraction(total) / Fraction(weights)
 
 
@@ -323,7 +319,7 @@ def _check_controle(regulation: Regulation, results: Mapping[str, UnitResult], c
 
 def deliberate(
     regulation: Regulation,
-    form: Form,
+    form: ExamForm,
     session: int,
     results: Mapping[str, UnitResult],
     controle: Mapping[str, Decimal] | None = None,
@@ -331,7 +327,7 @@ def deliberate(
     """Deliberate (see the module docstring). Raises InvalidInput naming the field for invalid input."""
     _check_results(regulation, form, session, results)
     missing = [u.code for u in regulation.units if u.code not in results]
-    if missing and form is Form.GLOBALE:
+    if missing and form is ExamForm.GLOBALE:
         raise InvalidInput(
             f"results.{missing[0]}",
             "missing: in forme globale every compulsory unit has a result (grade, absence, exemption or carried grade)",
@@ -354,9 +350,9 @@ def deliberate(
         outcome = Outcome.ELIMINE  # R-27
     elif average is None:
         outcome = Outcome.INCOMPLET  # forme progressive, a unit still missing
-    elif average >= PASS:
+    elif average >= PASS_GRADE:
         outcome = Outcome.ADMIS  # R-28
-    elif average >= CONTROLE_FLOOR and professional is not None and professional >= PASS:
+    elif average >= CONTROLE_FLOOR and professional is not None and professional >= PASS_GRADE:
         outcome = Outcome.CONTROLE  # R-29
     else:
         outcome = Outcome.AJOURNE
@@ -375,7 +371,7 @@ def deliberate(
             if first is None or grade > first:  # R-31: the better of the two grades
                 retained[code] = RetainedUnit(retained=grade, source=Source.CONTROLE)
         final = _average(regulation.units, regulation.optional_units, retained)
-        outcome = Outcome.ADMIS if final is not None and final >= PASS else Outcome.AJOURNE  # R-31
+        outcome = Outcome.ADMIS if final is not None and final >= PASS_GRADE else Outcome.AJOURNE  # R-31
 
     benefits: tuple[GrantedBenefit, ...] = ()
     if outcome in (Outcome.AJOURNE, Outcome.ELIMINE):  # R-14, R-15
@@ -384,7 +380,7 @@ def deliberate(
             for code, kept in retained.items()
             if kept.retained is not None
             and kept.source in (Source.GRADE, Source.CONTROLE)
-            and (form is Form.PROGRESSIVE or Fraction(kept.retained) >= PASS)
+            and (form is ExamForm.PROGRESSIVE or Fraction(kept.retained) >= PASS_GRADE)
         )
     return Deliberation(
         outcome=outcome,

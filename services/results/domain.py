@@ -16,11 +16,9 @@ from pydantic import BaseModel, ConfigDict
 
 from services.results.commands import Command, Deliberate, NoteRegistration, RecordAbsence, RecordControle, RecordGrade
 from services.results.deliberation import (
-    BENEFIT_SESSIONS,
     Absence,
     CarriedGrade,
     Deliberation,
-    Form,
     Outcome,
     UnitResult,
     deliberate,
@@ -37,9 +35,11 @@ from services.results.events import (
     RegistrationNoted,
     UnitOutcome,
 )
-from services.results.regulation import Regulation
 from shared.errors import InvalidInput, NotFound, RuleViolation
 from shared.events import DomainEvent
+from shared.reference.forms import ExamForm
+from shared.reference.regulations import Regulation
+from shared.reference.rules import BENEFIT_SESSIONS
 
 FINAL = frozenset({Outcome.ADMIS, Outcome.AJOURNE, Outcome.ELIMINE})
 
@@ -153,7 +153,7 @@ def first_group(state: ResultsState) -> dict[str, UnitResult]:
 
 def _run(state: ResultsState, regulation: Regulation, controle: dict[str, Decimal] | None) -> Deliberation:
     try:
-        return deliberate(regulation, Form(state.form), state.session, first_group(state), controle)
+        return deliberate(regulation, ExamForm(state.form), state.session, first_group(state), controle)
     except InvalidInput as error:
         raise RuleViolation("R-28", f"cannot deliberate yet: {error.message}") from None
 

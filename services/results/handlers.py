@@ -16,12 +16,12 @@ from services.results import domain
 from services.results.commands import Command, Deliberate, NoteRegistration, RecordAbsence, RecordGrade
 from services.results.events import Carried
 from services.results.inbound import RegistrationConfirmed
-from services.results.regulation import Regulation, regulation_for
 from shared.auth import Principal, Role
 from shared.clock import Clock
 from shared.errors import ArchipelError, InvalidInput, NotFound, PermissionDenied
 from shared.events import CommandContext, DomainEvent, Envelope
 from shared.eventstore import Append, EventStore
+from shared.reference import Regulation, regulation_for
 from shared.telemetry import current_context_carrier
 
 CSV_COLUMNS = ("candidate_id", "session", "specialty", "unit", "result")

@@ -27,7 +27,7 @@ from reportlab.platypus import (  # type: ignore[import-untyped]
     Table,
 )
 
-from shared.french import academy_label, form_label, short_date
+from shared.french import academy_label, short_date
 from shared.pdf import BODY as _BODY
 from shared.pdf import BOLD as _BOLD
 from shared.pdf import CELL as _CELL
@@ -39,6 +39,7 @@ from shared.pdf import TITLE as _TITLE
 from shared.pdf import field as _field
 from shared.pdf import grid_style as _grid_style
 from shared.pdf import paragraph as _p
+from shared.reference.labels import form_label
 
 _FRAME_PADDING = 6
 _MARGIN = 18 * mm

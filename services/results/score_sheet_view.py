@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from services.results import domain
-from services.results.regulation import Regulation
 from services.results.score_sheet import ScoreLine, ScoreSheetView, render_score_sheet
+from shared.reference import Regulation
 
 OUTCOME_LABELS = {
     "ADMIS": "Admis",

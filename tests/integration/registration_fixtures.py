@@ -22,7 +22,6 @@ from archipel.registration.v1 import registration_pb2 as pb
 from archipel.registration.v1 import registration_pb2_grpc as pb_grpc
 from services.registration.api import SERVICE_NAME
 from services.registration.app import SPEC, build_grpc_server
-from services.registration.catalogue import load_catalogue
 from services.registration.inbound import AccountActivated, AccountCreated
 from services.registration.projections import CandidatesView
 from shared.auth import Principal, Role, issue_token
@@ -30,6 +29,7 @@ from shared.clock import FixedClock
 from shared.events import DomainEvent, Envelope
 from shared.eventstore import EventStore
 from shared.projections import ProjectionRunner
+from shared.reference import load_reference
 from shared.rpc import mark_serving
 from shared.service import open_store
 from shared.settings import Settings
@@ -137,7 +137,7 @@ def stream_of(candidate_id: str, session: int = SESSION, specialty: str = SPECIA
 async def registration_server(isolated_settings: Settings) -> AsyncIterator[RegistrationServer]:
     clock = FixedClock(INSIDE)
     async with open_store(isolated_settings, SPEC, clock) as store:
-        server, health = build_grpc_server(isolated_settings, store, clock, load_catalogue())
+        server, health = build_grpc_server(isolated_settings, store, clock, load_reference())
         port = server.add_insecure_port("127.0.0.1:0")
         await server.start()
         await mark_serving(health, [SERVICE_NAME])

@@ -23,10 +23,10 @@ from services.dossier.api import SERVICE_NAME
 from services.dossier.app import SPEC, build_grpc_server
 from services.dossier.convocations import Convocation, ConvocationFeed, fold
 from services.dossier.projections import DossierProjection
-from services.registration.events import ExamForm
 from shared.auth import Principal, Role, issue_token
 from shared.clock import FixedClock
 from shared.projections import ProjectionRunner
+from shared.reference import ExamForm
 from shared.rpc import mark_serving
 from shared.service import open_store
 from shared.settings import Settings

@@ -16,6 +16,7 @@ from services.dossier.inbound import INBOUND
 from services.registration import events as registration
 from shared.auth import Role
 from shared.events import DomainEvent, Envelope
+from shared.reference import ExamForm
 
 SESSION = 2026
 SPECIALTY = "SIO-SISR"
@@ -105,7 +106,7 @@ class Publisher:
         units: tuple[str, ...] = ALL,
         exempted: tuple[str, ...] = (),
         benefits: tuple[str, ...] = (),
-        form: registration.ExamForm = registration.ExamForm.GLOBALE,
+        form: ExamForm = ExamForm.GLOBALE,
         language: str = "anglais",
         handicap: bool = False,
         confirmed: bool = True,

@@ -16,6 +16,7 @@ from services.registration import events as registration
 from services.results import events as results
 from shared.auth import Role
 from shared.events import DomainEvent, Envelope
+from shared.reference import ExamForm
 
 SESSION = 2026
 SPECIALTY = "SIO-SISR"
@@ -83,11 +84,11 @@ def registration_events(s: Streams, *, deadline: datetime | None = DEADLINE) -> 
         s.envelope("registration", e)
         for e in (
             registration.RegistrationStarted(registration_id=rid, category=registration.Category.INDIVIDUAL, **key),
-            registration.ExamFormChosen(form=registration.ExamForm.GLOBALE, units=()),
+            registration.ExamFormChosen(form=ExamForm.GLOBALE, units=()),
             registration.RegistrationConfirmed(
                 registration_id=rid,
                 category=registration.Category.INDIVIDUAL,
-                form=registration.ExamForm.GLOBALE,
+                form=ExamForm.GLOBALE,
                 units=units,
                 optional_units=(),
                 language="anglais",

@@ -1,6 +1,6 @@
 """Helpers for the registration domain's unit tests: "given these events, when this command, then...".
 
-`facts()` uses the REAL catalogue (services/registration/data): the regulation of the specialty for the
+`facts()` uses the REAL reference data (shared/reference/data): the regulation of the specialty for the
 session, the aix-marseille 2026 calendar (10 Oct 2025 08:00 to 12 Nov 2025 17:00, Europe/Paris) and the
 rare languages."""
 
@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from functools import cache
 from uuid import UUID
 
-from services.registration.catalogue import Calendar, Catalogue, Regulation, load_catalogue
 from services.registration.commands import (
     ChooseExamForm,
     ChooseLanguage,
@@ -29,8 +28,10 @@ from services.registration.domain import (
     registration_id,
 )
 from services.registration.domain.decide import GrantedBenefit
-from services.registration.events import Category, ExamForm, RegistrationStarted
+from services.registration.events import Category, RegistrationStarted
 from shared.events import DomainEvent
+from shared.reference import Calendar, ExamForm, ReferenceData, Regulation, load_reference
+from shared.reference.labels import window_label
 
 ACADEMY = "aix-marseille"
 SESSION = 2026
@@ -45,8 +46,8 @@ LATER = datetime(2025, 10, 21, 9, 30, tzinfo=UTC)
 
 
 @cache
-def catalogue() -> Catalogue:
-    return load_catalogue()
+def catalogue() -> ReferenceData:
+    return load_reference()
 
 
 def regulation(specialty: str = SPECIALTY, session: int = SESSION) -> Regulation:
@@ -67,10 +68,14 @@ def facts(
     first_form: FirstForm | None = None,
     staff: bool = False,
     granted: Iterable[GrantedBenefit] = (),
+    in_calendar: Calendar | None = None,
 ) -> Facts:
+    """The facts the handler would gather; `in_calendar` replaces the real calendar (and its window)."""
+    chosen = calendar() if in_calendar is None else in_calendar
     return Facts(
         now=now,
-        calendar=calendar(),
+        calendar=chosen,
+        window=window_label(chosen),
         regulation=regulation(specialty, session),
         rare_languages=catalogue().rare_languages,
         first_form=first_form,

@@ -8,7 +8,7 @@ from datetime import date
 from uuid import UUID
 
 from services.dossier.convocations import CandidateKey, Convocation, current, fold
-from services.registration.events import ExamForm
+from shared.reference import ExamForm
 from tests.unit.convocation_samples import SCHEDULE, SESSION, SPECIALTY, Publisher, paris, sitting
 
 

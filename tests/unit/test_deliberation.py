@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,7 +19,6 @@ from services.results.deliberation import (
     Absence,
     Deliberation,
     DeliberationRequest,
-    Form,
     Outcome,
     UnitResult,
     deliberate,
@@ -28,8 +26,8 @@ from services.results.deliberation import (
     parse_request,
     two_decimals,
 )
-from services.results.regulation import DATA_DIR, Domain, Regulation, load_regulations, regulation_for
 from shared.errors import InvalidInput
+from shared.reference import Domain, ExamForm, Regulation, load_reference, regulation_for
 
 ROOT = Path(__file__).resolve().parents[2]
 SESSION = 2026
@@ -565,9 +563,9 @@ GRADES = st.decimals(min_value=0, max_value=20, places=2)
 
 
 @st.composite
-def unit_results(draw: st.DrawFn, form: Form) -> dict[str, UnitResult]:
+def unit_results(draw: st.DrawFn, form: ExamForm) -> dict[str, UnitResult]:
     """Results for every compulsory unit (never all dispensed) and at most two optional units."""
-    low = 10 if form is Form.GLOBALE else 0
+    low = 10 if form is ExamForm.GLOBALE else 0
     entry = st.one_of(
         GRADES.map(lambda grade: UnitResult(grade=grade)),
         st.sampled_from(
@@ -595,8 +593,8 @@ def _controle_for(deliberation: Deliberation, results: dict[str, UnitResult], se
 
 
 @settings(max_examples=300, deadline=None)
-@given(form=st.sampled_from(list(Form)), data=st.data(), seed=st.integers(0, 10**6))
-def test_the_order_of_the_input_never_matters(form: Form, data: st.DataObject, seed: int) -> None:
+@given(form=st.sampled_from(list(ExamForm)), data=st.data(), seed=st.integers(0, 10**6))
+def test_the_order_of_the_input_never_matters(form: ExamForm, data: st.DataObject, seed: int) -> None:
     results = data.draw(unit_results(form))
     first = deliberate(REGULATION, form, SESSION, results)
     controle = _controle_for(first, results, seed)
@@ -612,8 +610,8 @@ def test_the_order_of_the_input_never_matters(form: Form, data: st.DataObject, s
 
 
 @settings(max_examples=300, deadline=None)
-@given(form=st.sampled_from(list(Form)), data=st.data())
-def test_raising_a_grade_never_lowers_the_average(form: Form, data: st.DataObject) -> None:
+@given(form=st.sampled_from(list(ExamForm)), data=st.data())
+def test_raising_a_grade_never_lowers_the_average(form: ExamForm, data: st.DataObject) -> None:
     results = data.draw(unit_results(form))
     graded = [code for code, result in results.items() if result.grade is not None]
     if not graded:
@@ -636,8 +634,8 @@ def test_raising_a_grade_never_lowers_the_average(form: Form, data: st.DataObjec
 
 
 @settings(max_examples=200, deadline=None)
-@given(form=st.sampled_from(list(Form)), data=st.data(), seed=st.integers(0, 10**6))
-def test_deliberating_twice_gives_identical_output(form: Form, data: st.DataObject, seed: int) -> None:
+@given(form=st.sampled_from(list(ExamForm)), data=st.data(), seed=st.integers(0, 10**6))
+def test_deliberating_twice_gives_identical_output(form: ExamForm, data: st.DataObject, seed: int) -> None:
     results = data.draw(unit_results(form))
     first = deliberate(REGULATION, form, SESSION, results)
     controle = _controle_for(first, results, seed)
@@ -651,7 +649,7 @@ def test_deliberating_twice_gives_identical_output(form: Form, data: st.DataObje
 
 
 def test_load_regulations_resolves_same_as_and_overrides() -> None:
-    regulations = {(r.specialty, r.first_session): r for r in load_regulations()}
+    regulations = {(r.specialty, r.first_session): r for r in load_reference().regulations}
     sisr, slam = regulations[("SIO-SISR", 2025)], regulations[("SIO-SLAM", 2025)]
     assert [u.code for u in slam.units] == [u.code for u in sisr.units]
     slam_u6, sisr_u6 = slam.unit("U6"), sisr.unit("U6")
@@ -687,16 +685,13 @@ def test_regulation_for_picks_the_latest_first_session() -> None:
     assert error.value.field == "specialty"
 
 
-def test_the_regulations_mirror_the_registration_service() -> None:
-    """The results service keeps its own copy (a service never imports another); this test says when the
-    two copies drift apart: change both files together."""
-
-    def specialties(path: Path) -> object:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))["specialties"]
-
-    ours = specialties(DATA_DIR / "regulations.yaml")
-    theirs = specialties(ROOT / "services" / "registration" / "data" / "regulations.yaml")
-    assert ours == theirs
+def test_the_deliberation_reads_the_one_reference_data() -> None:
+    """There is one regulations file (shared/reference/data), read once: the deliberation's regulation is
+    the very object the registration gets for the same specialty and session."""
+    for specialty in load_reference().specialties():
+        assert regulation_for(specialty, SESSION) is load_reference().regulation(specialty, SESSION)
+    assert not (ROOT / "services" / "results" / "data").exists()
+    assert not (ROOT / "services" / "registration" / "data").exists()
 
 
 def test_request_model_is_frozen() -> None:

@@ -7,7 +7,6 @@ from decimal import Decimal
 
 import pytest
 
-from services.registration.catalogue import Regulation
 from services.registration.commands import (
     ChooseExamForm,
     ChooseLanguage,
@@ -20,16 +19,10 @@ from services.registration.commands import (
     RenounceBenefit,
 )
 from services.registration.domain import Facts, decide, required_documents
-from services.registration.events import (
-    BenefitDeclared,
-    BenefitOrigin,
-    Category,
-    DocumentsRequired,
-    ExamForm,
-    ExemptionGround,
-)
+from services.registration.events import BenefitDeclared, BenefitOrigin, Category, DocumentsRequired, ExemptionGround
 from shared.errors import InvalidInput
 from shared.events import DomainEvent
+from shared.reference import ExamForm, Regulation
 from tests.unit.registration_fixtures import (
     DOCUMENTS_DEADLINE,
     facts,

@@ -15,7 +15,6 @@ from hypothesis import given as hypothesis_given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from services.registration.catalogue import calendar_from_local
 from services.registration.commands import (
     ChangeCategory,
     ChooseExamForm,
@@ -36,7 +35,6 @@ from services.registration.events import (
     Category,
     CategoryChanged,
     DocumentsRequired,
-    ExamForm,
     ExamFormChosen,
     ExemptionDeclared,
     ExemptionGround,
@@ -50,6 +48,7 @@ from services.registration.events import (
 )
 from shared.errors import AlreadyExists, ArchipelError, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from shared.events import DomainEvent
+from shared.reference import ExamForm, calendar_from_local
 from tests.unit.registration_fixtures import (
     CANDIDATE,
     INSIDE,
@@ -381,7 +380,7 @@ def test_r25_handicap_oui_after_the_amex_deadline_is_refused() -> None:
     early_amex = calendar_from_local(
         "aix-marseille", 2026, "2025-10-10T08:00", "2025-11-12T17:00", amex_deadline="2025-10-15T17:00"
     )
-    late = facts().model_copy(update={"calendar": early_amex})
+    late = facts(in_calendar=early_amex)
     with pytest.raises(RuleViolation, match="AMEX") as refused:
         decide(given(started()), DeclareHandicap(handicap=True, amex_reference="AMEX-1"), late)
     assert refused.value.rule == "R-25"

@@ -12,7 +12,6 @@ from hypothesis import given as hypothesis_given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from services.registration.catalogue import CalendarFieldError, calendar_from_local, paris_to_utc
 from services.registration.commands import (
     ChangeCategory,
     ChooseExamForm,
@@ -26,13 +25,13 @@ from services.registration.domain import INITIAL, Facts, decide
 from services.registration.events import (
     Category,
     CategoryChanged,
-    ExamForm,
     ExamFormChosen,
     RegistrationSetNotRegistered,
     RegistrationStarted,
 )
 from shared.clock import PARIS
 from shared.errors import RuleViolation
+from shared.reference import CalendarFieldError, ExamForm, calendar_from_local, paris_to_utc
 from tests.unit.registration_fixtures import CLOSES, OPENS, calendar, facts, given, ready, start, started, types
 
 SECOND = timedelta(seconds=1)
@@ -129,7 +128,7 @@ def test_r07_commands_accepted_on_the_autumn_dst_change_day(now: datetime) -> No
 
 def _dst_facts(closes_local: str, now: datetime) -> Facts:
     dst_calendar = calendar_from_local("aix-marseille", 2026, "2026-03-01T08:00", closes_local)
-    return facts(now=now).model_copy(update={"calendar": dst_calendar})
+    return facts(now=now, in_calendar=dst_calendar)
 
 
 def test_r08_closing_on_the_spring_dst_change_day_is_the_right_utc_instant() -> None:
@@ -148,7 +147,7 @@ def test_r08_closing_in_the_repeated_autumn_hour_is_its_first_occurrence() -> No
     closes = datetime(2025, 10, 26, 0, 30, tzinfo=UTC)
     dst_calendar = calendar_from_local("aix-marseille", 2026, "2025-10-01T08:00", "2025-10-26T02:30")
     assert dst_calendar.registration_closes == closes
-    at = facts(now=closes - SECOND).model_copy(update={"calendar": dst_calendar})
+    at = facts(now=closes - SECOND, in_calendar=dst_calendar)
     assert types(decide(INITIAL, start(), at)) == ["RegistrationStarted"]
     with pytest.raises(RuleViolation, match=r"\(R-08\)"):
         decide(INITIAL, start(), at.model_copy(update={"now": closes}))

@@ -41,9 +41,9 @@ from services.results.events import (
     RegistrationNoted,
     UnitOutcome,
 )
-from services.results.regulation import regulation_for
 from shared.errors import InvalidInput, NotFound, RuleViolation
 from shared.events import DomainEvent
+from shared.reference import regulation_for
 
 CANDIDATE = UUID("0b5e7c1a-0000-4000-8000-0000000000f1")
 SESSION = 2026

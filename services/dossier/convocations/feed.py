@@ -24,8 +24,7 @@ from services.dossier import inbound as ev
 from services.dossier.parts import Source, stream_key
 from shared.events import Envelope
 from shared.french import paris
-
-DEFAULT_CONVOCATIONS_FROM = (4, 15)  # mid-April
+from shared.reference.rules import DEFAULT_CONVOCATIONS_FROM
 
 
 class Frozen(BaseModel):

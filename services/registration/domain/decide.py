@@ -1,8 +1,9 @@
 """decide(state, command, facts) -> events: every registration rule of the guide (pure).
 
-`Facts` carries what the handler looked up for the command: the clock's `now`, the calendar and
-the regulation of the registration's académie and session, the rare languages, the candidate's
-first exam form for this specialty (R-11) and whether a staff member acts.
+`Facts` carries what the handler looked up for the command: the clock's `now`, the calendar (with its
+window in French for the R-07/R-08 refusals: rendering is not the domain's job), the regulation of the
+registration's académie and session, the rare languages, the candidate's first exam form for this
+specialty (R-11) and whether a staff member acts.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict
 
-from services.registration.catalogue import Calendar, Domain, Regulation
 from services.registration.commands import (
     ChangeCategory,
     ChooseExamForm,
@@ -38,7 +38,6 @@ from services.registration.events import (
     CarriedGrade,
     CategoryChanged,
     DocumentsRequired,
-    ExamForm,
     ExamFormChosen,
     ExemptionDeclared,
     ExemptionGround,
@@ -54,10 +53,10 @@ from services.registration.events import (
 )
 from shared.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from shared.events import DomainEvent
-
-BENEFIT_SESSIONS = 5  # R-14, R-15, R-32: kept for the five following sessions
-MAX_OPTIONAL_UNITS = 2  # R-13
-PASS_GRADE = 10
+from shared.reference.calendars import Calendar
+from shared.reference.forms import ExamForm
+from shared.reference.regulations import Domain, Regulation
+from shared.reference.rules import BENEFIT_SESSIONS, MAX_OPTIONAL_UNITS, PASS_GRADE
 
 
 class FirstForm(BaseModel):
@@ -85,6 +84,7 @@ class Facts(BaseModel):
 
     now: datetime
     calendar: Calendar | None
+    window: str = ""  # the calendar's window in French, for the R-07/R-08 refusals (rendered by the caller)
     regulation: Regulation
     rare_languages: frozenset[str] = frozenset()
     first_form: FirstForm | None = None
@@ -117,11 +117,11 @@ def _check_window(facts: Facts) -> None:
     if calendar is None:
         raise RuleViolation("R-07", "no registration calendar is set for this académie and session")
     if facts.now < calendar.registration_opens:
-        raise RuleViolation("R-07", f"registration is not open yet: it runs {calendar.describe_window()}")
+        raise RuleViolation("R-07", f"registration is not open yet: it runs {facts.window}")
     if not calendar.registration_open(facts.now):
         raise RuleViolation(
             "R-08",
-            f"registration is closed, no late registration or change is accepted: it ran {calendar.describe_window()}",
+            f"registration is closed, no late registration or change is accepted: it ran {facts.window}",
         )
 
 

@@ -14,7 +14,6 @@ from services.registration.events import (
     Category,
     CategoryChanged,
     DocumentsRequired,
-    ExamForm,
     ExamFormChosen,
     ExemptionDeclared,
     ExemptionGround,
@@ -30,6 +29,7 @@ from services.registration.events import (
     SummaryIssued,
 )
 from shared.events import DomainEvent
+from shared.reference.forms import ExamForm
 
 
 class Benefit(BaseModel):

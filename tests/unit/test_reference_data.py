@@ -1,4 +1,4 @@
-"""The registration catalogue: regulations per specialty and session (R-32), calendars per académie
+"""The reference data (shared.reference): regulations per specialty and session (R-32), calendars per académie
 (R-07, R-18), rare languages (R-12), and the loader's error messages."""
 
 from __future__ import annotations
@@ -11,28 +11,29 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from services.registration.catalogue import (
+from shared.reference import (
     DATA_DIR,
     Calendar,
     CalendarFieldError,
-    Catalogue,
-    CatalogueError,
     Domain,
     Provenance,
+    ReferenceData,
+    ReferenceDataError,
     Regulation,
     Unit,
     calendar_from_local,
-    load_catalogue,
+    load_reference,
     paris_to_utc,
 )
+from shared.reference.labels import window_label
 
 
 @pytest.fixture(scope="module")
-def catalogue() -> Catalogue:
-    return load_catalogue()
+def catalogue() -> ReferenceData:
+    return load_reference()
 
 
-def aix_2026(catalogue: Catalogue) -> Calendar:
+def aix_2026(catalogue: ReferenceData) -> Calendar:
     calendar = catalogue.calendar("aix-marseille", 2026)
     assert calendar is not None
     return calendar
@@ -41,7 +42,7 @@ def aix_2026(catalogue: Catalogue) -> Calendar:
 # --- the real data files ----------------------------------------------------------------------
 
 
-def test_the_loader_reads_the_real_data_files(catalogue: Catalogue) -> None:
+def test_the_loader_reads_the_real_data_files(catalogue: ReferenceData) -> None:
     assert catalogue.specialties() == ["MCO", "NDRC", "SIO-SISR", "SIO-SLAM"]
     assert {(r.specialty, r.first_session) for r in catalogue.regulations} == {
         ("SIO-SISR", 2025),
@@ -55,10 +56,10 @@ def test_the_loader_reads_the_real_data_files(catalogue: Catalogue) -> None:
         ("nancy-metz", 2024),
         ("martinique", 2025),
     }
-    assert load_catalogue(DATA_DIR) == catalogue
+    assert load_reference(DATA_DIR) == catalogue
 
 
-def test_sio_slam_is_sio_sisr_with_u6_overridden(catalogue: Catalogue) -> None:
+def test_sio_slam_is_sio_sisr_with_u6_overridden(catalogue: ReferenceData) -> None:
     sisr = catalogue.regulation("SIO-SISR", 2026)
     slam = catalogue.regulation("SIO-SLAM", 2026)
     u6 = slam.unit("U6")
@@ -83,7 +84,7 @@ def test_sio_slam_is_sio_sisr_with_u6_overridden(catalogue: Catalogue) -> None:
     assert slam.specialty == "SIO-SLAM"
 
 
-def test_coefficients_are_decimals(catalogue: Catalogue) -> None:
+def test_coefficients_are_decimals(catalogue: ReferenceData) -> None:
     mco = catalogue.regulation("MCO", 2026)
     u2 = mco.unit("U2")
     assert u2 is not None
@@ -99,7 +100,7 @@ def test_coefficients_are_decimals(catalogue: Catalogue) -> None:
     assert sum(u.coefficient for u in mco.units) == Decimal(21)
 
 
-def test_provenance_tags_survive(catalogue: Catalogue) -> None:
+def test_provenance_tags_survive(catalogue: ReferenceData) -> None:
     sisr = catalogue.regulation("SIO-SISR", 2025)
     mco = catalogue.regulation("MCO", 2025)
     ndrc = catalogue.regulation("NDRC", 2025)
@@ -119,7 +120,7 @@ def test_provenance_tags_survive(catalogue: Catalogue) -> None:
     assert lille.source == "secondary"
 
 
-def test_regulation_fields(catalogue: Catalogue) -> None:
+def test_regulation_fields(catalogue: ReferenceData) -> None:
     mco = catalogue.regulation("MCO", 2026)
     assert mco.text.startswith("arrêté du 15 octobre 2018")
     assert mco.first_session == 2025
@@ -133,7 +134,7 @@ def test_regulation_fields(catalogue: Catalogue) -> None:
     assert catalogue.regulation("NDRC", 2026).optional_units == ()
 
 
-def test_languages_and_rare_languages(catalogue: Catalogue) -> None:
+def test_languages_and_rare_languages(catalogue: ReferenceData) -> None:
     mco = catalogue.regulation("MCO", 2026)
     assert "anglais" in mco.languages
     assert "hébreu" in mco.languages
@@ -148,7 +149,7 @@ def test_languages_and_rare_languages(catalogue: Catalogue) -> None:
 # --- calendars, windows and Paris time ----------------------------------------------------------
 
 
-def test_aix_marseille_2026_window_crosses_the_dst_change(catalogue: Catalogue) -> None:
+def test_aix_marseille_2026_window_crosses_the_dst_change(catalogue: ReferenceData) -> None:
     calendar = aix_2026(catalogue)
     assert calendar.registration_opens == datetime(2025, 10, 10, 6, 0, tzinfo=UTC)  # 08:00 CEST
     assert calendar.registration_closes == datetime(2025, 11, 12, 16, 0, tzinfo=UTC)  # 17:00 CET
@@ -160,7 +161,7 @@ def test_aix_marseille_2026_window_crosses_the_dst_change(catalogue: Catalogue) 
     assert catalogue.calendar("lyon", 2026) is None
 
 
-def test_registration_open_includes_the_opening_and_excludes_the_closing(catalogue: Catalogue) -> None:
+def test_registration_open_includes_the_opening_and_excludes_the_closing(catalogue: ReferenceData) -> None:
     calendar = aix_2026(catalogue)
     opens, closes = calendar.registration_opens, calendar.registration_closes
     assert calendar.registration_open(opens) is True
@@ -174,14 +175,12 @@ def test_registration_open_includes_the_opening_and_excludes_the_closing(catalog
         calendar.registration_open(datetime(2025, 10, 20, 12, 0))  # noqa: DTZ001
 
 
-def test_describe_window_in_french(catalogue: Catalogue) -> None:
-    assert aix_2026(catalogue).describe_window() == (
+def test_describe_window_in_french(catalogue: ReferenceData) -> None:
+    assert window_label(aix_2026(catalogue)) == (
         "du vendredi 10 octobre 2025 à 08:00 au mercredi 12 novembre 2025 à 17:00 (heure de Paris)"
     )
     staff = calendar_from_local("lille", 2027, "2026-08-01T09:05", "2026-12-31T23:30")
-    assert staff.describe_window() == (
-        "du samedi 1er août 2026 à 09:05 au jeudi 31 décembre 2026 à 23:30 (heure de Paris)"
-    )
+    assert window_label(staff) == ("du samedi 1er août 2026 à 09:05 au jeudi 31 décembre 2026 à 23:30 (heure de Paris)")
 
 
 def test_paris_to_utc() -> None:
@@ -261,7 +260,7 @@ def test_calendar_rules() -> None:
 # --- regulations per session (R-32) -------------------------------------------------------------
 
 
-def two_mco_regulations(catalogue: Catalogue) -> Catalogue:
+def two_mco_regulations(catalogue: ReferenceData) -> ReferenceData:
     current = catalogue.regulation("MCO", 2025)
     before = current.model_copy(
         update={
@@ -270,10 +269,10 @@ def two_mco_regulations(catalogue: Catalogue) -> Catalogue:
             "units": tuple(u.model_copy(update={"coefficient": Decimal(3)}) for u in current.units),
         }
     )
-    return Catalogue(regulations=(current, before), calendars=(), rare_languages=frozenset())
+    return ReferenceData(regulations=(current, before), calendars=(), rare_languages=frozenset())
 
 
-def test_regulation_is_the_latest_whose_first_session_is_not_after_the_session(catalogue: Catalogue) -> None:
+def test_regulation_is_the_latest_whose_first_session_is_not_after_the_session(catalogue: ReferenceData) -> None:
     two = two_mco_regulations(catalogue)
     assert two.regulation("MCO", 2020).first_session == 2020
     assert two.regulation("MCO", 2024).first_session == 2020
@@ -283,7 +282,7 @@ def test_regulation_is_the_latest_whose_first_session_is_not_after_the_session(c
     assert two.specialties() == ["MCO"]
 
 
-def test_no_regulation_before_the_first_session_or_for_an_unknown_specialty(catalogue: Catalogue) -> None:
+def test_no_regulation_before_the_first_session_or_for_an_unknown_specialty(catalogue: ReferenceData) -> None:
     two = two_mco_regulations(catalogue)
     with pytest.raises(LookupError, match=r"no regulation for MCO in session 2019: .*from session 2020"):
         two.regulation("MCO", 2019)
@@ -293,13 +292,13 @@ def test_no_regulation_before_the_first_session_or_for_an_unknown_specialty(cata
         catalogue.regulation("BTS-XYZ", 2026)
 
 
-def test_a_catalogue_refuses_two_regulations_from_the_same_session(catalogue: Catalogue) -> None:
+def test_a_catalogue_refuses_two_regulations_from_the_same_session(catalogue: ReferenceData) -> None:
     mco = catalogue.regulation("MCO", 2025)
     with pytest.raises(ValidationError, match="two regulations of MCO apply from session 2025"):
-        Catalogue(regulations=(mco, mco), calendars=(), rare_languages=frozenset())
+        ReferenceData(regulations=(mco, mco), calendars=(), rare_languages=frozenset())
 
 
-def test_regulation_rules(catalogue: Catalogue) -> None:
+def test_regulation_rules(catalogue: ReferenceData) -> None:
     mco = catalogue.regulation("MCO", 2025)
     fields = mco.model_dump()
     with pytest.raises(ValidationError, match="unit codes must be unique"):
@@ -359,7 +358,7 @@ rare_languages_source: unverified
 def test_several_regulations_of_one_specialty_in_the_data_file(tmp_path: Path) -> None:
     (tmp_path / "regulations.yaml").write_text(LIST_FORM, encoding="utf-8")
     shutil.copy(DATA_DIR / "calendars.yaml", tmp_path / "calendars.yaml")
-    catalogue = load_catalogue(tmp_path)
+    catalogue = load_reference(tmp_path)
     assert catalogue.regulation("MCO", 2024).unit("U2").coefficient == Decimal(3)  # type: ignore[union-attr]
     assert catalogue.regulation("MCO", 2025).unit("U2").coefficient == Decimal("1.5")  # type: ignore[union-attr]
     bis_2024 = catalogue.regulation("MCO-BIS", 2024)
@@ -489,8 +488,8 @@ def test_a_broken_data_file_fails_naming_the_file_and_the_field(
     tmp_path: Path, name: str, old: str, new: str, expected: str
 ) -> None:
     path = broken_copy(tmp_path, name, old, new)
-    with pytest.raises(CatalogueError) as raised:
-        load_catalogue(tmp_path)
+    with pytest.raises(ReferenceDataError) as raised:
+        load_reference(tmp_path)
     message = str(raised.value)
     assert message.startswith(str(path)), message
     assert expected in message, message
@@ -498,5 +497,5 @@ def test_a_broken_data_file_fails_naming_the_file_and_the_field(
 
 def test_a_missing_data_file_is_named(tmp_path: Path) -> None:
     shutil.copy(DATA_DIR / "regulations.yaml", tmp_path / "regulations.yaml")
-    with pytest.raises(CatalogueError, match=r"calendars\.yaml: cannot read the file"):
-        load_catalogue(tmp_path)
+    with pytest.raises(ReferenceDataError, match=r"calendars\.yaml: cannot read the file"):
+        load_reference(tmp_path)
