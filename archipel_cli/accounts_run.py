@@ -48,28 +48,22 @@ def show(arguments: argparse.Namespace) -> int:
 
 
 def bootstrap_staff(arguments: argparse.Namespace) -> int:
-    from services.accounts.app import SPEC, handlers_for  # noqa: PLC0415
-    from shared.clock import system_clock  # noqa: PLC0415
-    from shared.mail import mailer_from  # noqa: PLC0415
-    from shared.service import open_store  # noqa: PLC0415
+    from services.accounts.bootstrap import bootstrap_account  # noqa: PLC0415
 
     config = settings()
     password = password_from(arguments)
 
     async def create() -> str:
-        async with open_store(config, SPEC) as store:
-            handlers = handlers_for(config, store, system_clock, mailer_from(config))
-            created = await handlers.create_account(
-                last_name=arguments.last_name,
-                first_names=arguments.first_names,
-                birth_date=None,
-                email=arguments.email,
-                password=password,
-                academy=arguments.academy,
-                role=Role(arguments.role),
-                actor="bootstrap",
-            )
-            return str(created.account_id)
+        created = await bootstrap_account(
+            config,
+            last_name=arguments.last_name,
+            first_names=arguments.first_names,
+            email=arguments.email,
+            password=password,
+            academy=arguments.academy,
+            role=Role(arguments.role),
+        )
+        return str(created.account_id)
 
     try:
         account_id = asyncio.run(create())

@@ -10,15 +10,15 @@ import importlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from shared.names import SERVICES
+
 if TYPE_CHECKING:
     Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
 else:  # not subscriptable at run time
     Subparsers = argparse._SubParsersAction
 Handler = Callable[[argparse.Namespace], int]
 EXIT_INVALID = 2
-# shared.settings.SERVICES, told here so that a parser's choices import no pydantic (a unit test
-# keeps them equal).
-SERVICES = ("accounts", "registration", "documents", "results", "dossier")
+__all__ = ["EXIT_INVALID", "SERVICES", "Handler", "Subparsers"]
 
 
 def positive(text: str) -> int:

@@ -20,7 +20,7 @@ from archipel_cli import demo_steps
 from archipel_cli.demo_steps import SPECIALTY, Stubs, bearer, create_candidate, documents, retry
 from archipel_cli.runtime import settings
 from shared.auth import Role
-from shared.clock import PARIS, system_clock
+from shared.clock import PARIS
 from shared.settings import Settings
 
 ACADEMIES = ("aix-marseille", "lyon")
@@ -70,16 +70,12 @@ def demo(arguments: argparse.Namespace) -> int:
 
 async def _bootstrap_staff(config: Settings, email: str, academy: str) -> None:
     """The code path of `archipel accounts bootstrap-staff` (on the server side, no gRPC)."""
-    from services.accounts.app import SPEC, handlers_for  # noqa: PLC0415
-    from shared.mail import mailer_from  # noqa: PLC0415
-    from shared.service import open_store  # noqa: PLC0415
+    from services.accounts.bootstrap import bootstrap_account  # noqa: PLC0415
 
-    async with open_store(config, SPEC, max_size=2) as store:
-        handlers = handlers_for(config, store, system_clock, mailer_from(config))
-        await handlers.create_account(
-            last_name="Gestion", first_names="Démo", birth_date=None, email=email, password=STAFF_PASSWORD,
-            academy=academy, role=Role.STAFF, actor="bootstrap",
-        )  # fmt: skip
+    await bootstrap_account(
+        config, last_name="Gestion", first_names="Démo", email=email, password=STAFF_PASSWORD, academy=academy,
+        role=Role.STAFF,
+    )  # fmt: skip
 
 
 def _local(moment: datetime) -> str:

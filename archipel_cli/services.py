@@ -11,7 +11,6 @@ if TYPE_CHECKING:
     from shared.service import Service
 
 
-
 def module_of(name: str) -> str:
     """The module declaring the service (`python -m services NAME` runs it)."""
     return f"services.{name}.service"
