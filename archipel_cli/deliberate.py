@@ -62,7 +62,7 @@ def _decode(text: str) -> object:
 def run(file: str) -> dict[str, Any]:
     """Read, validate and deliberate; raises InvalidInput naming the field."""
     from services.results.deliberation import deliberate_request, parse_request  # noqa: PLC0415 (a light --help)
-    from services.results.regulation import regulation_for  # noqa: PLC0415
+    from shared.reference import regulation_for  # noqa: PLC0415
 
     request = parse_request(_decode(_read(file)))
     regulation = request.regulation
