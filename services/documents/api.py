@@ -1,9 +1,11 @@
-"""gRPC servicer of archipel.documents.v1 (uploads and downloads stream in chunks)."""
+"""gRPC servicer of archipel.documents.v1 (uploads and downloads stream in chunks): proto ->
+command -> pipeline; reads through the queries port."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import grpc
@@ -12,10 +14,15 @@ from archipel.documents.v1 import documents_pb2 as pb
 from archipel.documents.v1 import documents_pb2_grpc as pb_grpc
 from services.documents import domain
 from services.documents.commands import DeclareIncomplete, RejectDossier, ReviewDocument
-from services.documents.handlers import DocumentsHandlers, Dossier, Key, notifications
-from shared.auth import Principal
+from services.documents.queries import StoredDossier
+from services.documents.service import DocumentsPorts
+from services.documents.streams import DossierKey
+from services.documents.upload import upload
+from shared.auth import Principal, Role
 from shared.clock import Clock, to_paris
-from shared.errors import InvalidInput
+from shared.errors import InvalidInput, NotFound, PermissionDenied
+from shared.events import Envelope
+from shared.pipeline import Pipeline
 from shared.rpc import candidate_key, principal_of, refuse_nul, rpc
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Documents"].full_name
@@ -33,6 +40,34 @@ def _uuid(field: str, text: str) -> UUID:
         raise InvalidInput(field, "not an id (UUID)") from None
 
 
+def _on(key: DossierKey) -> dict[str, Any]:
+    """A command's dossier fields."""
+    return {"candidate_id": key.candidate_id, "session": key.session, "specialty": key.specialty}
+
+
+def notifications(history: list[Envelope]) -> list[tuple[datetime, str, str]]:
+    """What the candidate space shows, in French, from the dossier's events (R-24)."""
+    shown: list[tuple[datetime, str, str]] = []
+    for envelope in history:
+        event = envelope.payload
+        at = envelope.occurred_at
+        text = None
+        if event.event_type == "DocumentRejected":
+            text = f"Pièce refusée ({getattr(event, 'kind', '')}) : {getattr(event, 'reason', '')}"
+        elif event.event_type == "DossierIncomplete":
+            missing = ", ".join(getattr(event, "missing", ())) or "aucune"
+            wrong = ", ".join(getattr(event, "wrong", ())) or "aucune"
+            note = getattr(event, "note", "")
+            text = f"Dossier incomplet ou irrégulier. Pièces manquantes : {missing}. Non conformes : {wrong}. {note}"
+        elif event.event_type == "DossierRejected":
+            text = f"Dossier rejeté : {getattr(event, 'reason', '')}"
+        elif event.event_type == "DossierComplete":
+            text = "Dossier complet : toutes les pièces sont acceptées."
+        if text:
+            shown.append((at, event.event_type, text.strip()))
+    return shown
+
+
 def document_view(document: domain.Document, current: bool) -> pb.DocumentView:
     return pb.DocumentView(
         document_id=str(document.document_id),
@@ -48,7 +83,7 @@ def document_view(document: domain.Document, current: bool) -> pb.DocumentView:
     )
 
 
-def dossier_view(key: Key, dossier: Dossier, fallback_deadline: datetime | None) -> pb.DossierView:
+def dossier_view(key: DossierKey, dossier: StoredDossier, fallback_deadline: datetime | None) -> pb.DossierView:
     state = dossier.state
     current = set(state.latest.values())
 
@@ -78,21 +113,33 @@ def dossier_view(key: Key, dossier: Dossier, fallback_deadline: datetime | None)
 
 
 class DocumentsServicer(pb_grpc.DocumentsServicer):
-    def __init__(self, handlers: DocumentsHandlers, secret: str, clock: Clock) -> None:
-        self.handlers = handlers
+    def __init__(self, pipeline: Pipeline[DocumentsPorts], ports: DocumentsPorts, secret: str, clock: Clock) -> None:
+        self.pipeline = pipeline
+        self.queries = ports.queries
+        self.blobs = ports.blobs
         self.secret = secret
         self.clock = clock
 
     def _principal(self, context: grpc.aio.ServicerContext) -> Principal:
         return principal_of(context, self.secret, self.clock)
 
-    def _key(self, message: pb.DossierKey, principal: Principal) -> Key:
-        return Key(*candidate_key(message, principal))
+    def _key(self, message: pb.DossierKey, principal: Principal) -> DossierKey:
+        return DossierKey(*candidate_key(message, principal))
 
-    async def _dossier_view(self, principal: Principal, key: Key) -> pb.DossierView:
-        dossier = await self.handlers.get(principal, key)
-        fallback = await self.handlers.deadline(dossier.state.academy or principal.academy, key.session)
-        return dossier_view(key, dossier, fallback)
+    async def _dossier(self, principal: Principal, key: DossierKey) -> StoredDossier:
+        """The dossier, if the principal may see it (a candidate sees their own even when empty)."""
+        dossier = await self.queries.dossier(key)
+        academy = dossier.state.academy or principal.academy
+        if not principal.may_read(str(key.candidate_id), academy) or (
+            principal.role is not Role.CANDIDATE and not dossier.history
+        ):
+            raise NotFound("no such dossier (or not yours to see)")
+        return dossier
+
+    async def _dossier_view(self, principal: Principal, key: DossierKey) -> pb.DossierView:
+        dossier = await self._dossier(principal, key)
+        academy = dossier.state.academy or principal.academy
+        return dossier_view(key, dossier, await self.queries.documents_deadline(academy, key.session))
 
     @rpc
     async def Upload(
@@ -112,7 +159,9 @@ class DocumentsServicer(pb_grpc.DocumentsServicer):
                     raise InvalidInput("metadata", "sent twice: only the first message carries it")
                 yield chunk.data
 
-        document = await self.handlers.upload(principal, key, metadata.kind, metadata.filename, chunks())
+        document = await upload(
+            self.pipeline, principal, key, kind=metadata.kind, filename=metadata.filename, chunks=chunks()
+        )
         return document_view(document, current=True)
 
     async def Download(
@@ -135,7 +184,11 @@ class DocumentsServicer(pb_grpc.DocumentsServicer):
     ) -> tuple[domain.Document, AsyncIterator[bytes]] | None:
         principal = self._principal(context)
         key = self._key(request.key, principal)
-        return await self.handlers.download(principal, key, _uuid("document_id", request.document_id))
+        document_id = _uuid("document_id", request.document_id)
+        document = (await self._dossier(principal, key)).state.documents.get(document_id)
+        if document is None:
+            raise NotFound("no such document in this dossier")
+        return document, self.blobs.open(document.sha256)
 
     @rpc
     async def GetDossier(self, request: pb.DossierKey, context: grpc.aio.ServicerContext) -> pb.DossierView:
@@ -147,9 +200,12 @@ class DocumentsServicer(pb_grpc.DocumentsServicer):
         principal = self._principal(context)
         key = self._key(request.key, principal)
         command = ReviewDocument(
-            document_id=_uuid("document_id", request.document_id), accept=request.accept, reason=request.reason
+            **_on(key),
+            document_id=_uuid("document_id", request.document_id),
+            accept=request.accept,
+            reason=request.reason,
         )
-        await self.handlers.execute(principal, key, command)
+        await self.pipeline.execute(principal, command)
         return await self._dossier_view(principal, key)
 
     @rpc
@@ -158,8 +214,10 @@ class DocumentsServicer(pb_grpc.DocumentsServicer):
     ) -> pb.DossierView:
         principal = self._principal(context)
         key = self._key(request.key, principal)
-        command = DeclareIncomplete(missing=tuple(request.missing), wrong=tuple(request.wrong), note=request.note)
-        await self.handlers.execute(principal, key, command)
+        command = DeclareIncomplete(
+            **_on(key), missing=tuple(request.missing), wrong=tuple(request.wrong), note=request.note
+        )
+        await self.pipeline.execute(principal, command)
         return await self._dossier_view(principal, key)
 
     @rpc
@@ -168,7 +226,7 @@ class DocumentsServicer(pb_grpc.DocumentsServicer):
     ) -> pb.DossierView:
         principal = self._principal(context)
         key = self._key(request.key, principal)
-        await self.handlers.execute(principal, key, RejectDossier(reason=request.reason))
+        await self.pipeline.execute(principal, RejectDossier(**_on(key), reason=request.reason))
         return await self._dossier_view(principal, key)
 
     @rpc
@@ -178,7 +236,9 @@ class DocumentsServicer(pb_grpc.DocumentsServicer):
         principal = self._principal(context)
         if request.state not in STATES:
             raise InvalidInput("state", f"one of {', '.join(s for s in STATES if s)} (or empty)")
-        rows = await self.handlers.list_dossiers(principal, request.session or None, request.state or None)
+        if principal.role is Role.CANDIDATE:
+            raise PermissionDenied("staff and auditors list dossiers")
+        rows = await self.queries.dossiers(principal.academy, request.session or None, request.state or None)
         return pb.ListDossiersResponse(
             dossiers=[
                 pb.DossierLine(

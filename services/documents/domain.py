@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import assert_never
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
@@ -35,6 +36,7 @@ from services.documents.events import (
     RequirementsRecorded,
 )
 from shared.clock import to_paris
+from shared.decider import Aggregate
 from shared.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation
 from shared.events import DomainEvent
 
@@ -108,6 +110,9 @@ class DossierState(BaseModel):
 
 
 class Facts(BaseModel):
+    """What decide needs from outside the dossier's stream: the time, the calendar's documents
+    deadline (uploads only) and whether the sender is rectorate staff (reviews)."""
+
     model_config = ConfigDict(frozen=True)
 
     now: datetime
@@ -118,31 +123,40 @@ class Facts(BaseModel):
 INITIAL = DossierState()
 
 
-def decide(state: DossierState, command: Command, facts: Facts) -> list[DomainEvent]:
-    if isinstance(command, RecordRequirements):
-        return _record(state, command)
-    if isinstance(command, RegisterUpload):
-        return _upload(state, command, facts)
+def decide(command: Command, state: DossierState, facts: Facts) -> list[DomainEvent]:
+    match command:
+        case RecordRequirements():
+            return _record(state, command)
+        case RegisterUpload():
+            return _upload(state, command, facts)
+        case ReviewDocument():
+            _staff_on(state, facts)
+            return _review(state, command)
+        case DeclareIncomplete():
+            return _declare_incomplete(_staff_on(state, facts), command)
+        case RejectDossier():
+            candidate_id = _staff_on(state, facts)
+            return [] if state.rejected else [DossierRejected(candidate_id=candidate_id, reason=command.reason)]
+        case _:
+            assert_never(command)
+
+
+def _staff_on(state: DossierState, facts: Facts) -> UUID:
+    """Staff decisions need staff, and a dossier: its candidate."""
     if not facts.staff:
         raise PermissionDenied("only rectorate staff review documents and dossiers")
     if state.candidate_id is None:
         raise NotFound("no dossier for this candidate, session and specialty")
-    if isinstance(command, ReviewDocument):
-        return _review(state, command)
-    if isinstance(command, DeclareIncomplete):
-        unknown = sorted(set(command.missing + command.wrong) - KNOWN_KINDS)
-        if unknown:
-            raise InvalidInput("missing", f"unknown document kinds: {', '.join(unknown)}")
-        return [
-            DossierIncomplete(
-                candidate_id=state.candidate_id, missing=command.missing, wrong=command.wrong, note=command.note
-            )
-        ]
-    if isinstance(command, RejectDossier):
-        if state.rejected:
-            return []
-        return [DossierRejected(candidate_id=state.candidate_id, reason=command.reason)]
-    raise TypeError(f"unknown command {type(command).__name__}")
+    return state.candidate_id
+
+
+def _declare_incomplete(candidate_id: UUID, command: DeclareIncomplete) -> list[DomainEvent]:
+    unknown = sorted(set(command.missing + command.wrong) - KNOWN_KINDS)
+    if unknown:
+        raise InvalidInput("missing", f"unknown document kinds: {', '.join(unknown)}")
+    return [
+        DossierIncomplete(candidate_id=candidate_id, missing=command.missing, wrong=command.wrong, note=command.note)
+    ]
 
 
 def _record(state: DossierState, command: RecordRequirements) -> list[DomainEvent]:
@@ -272,7 +286,4 @@ def evolve(state: DossierState, event: DomainEvent) -> DossierState:
     return state
 
 
-def replay(events: list[DomainEvent], state: DossierState = INITIAL) -> DossierState:
-    for event in events:
-        state = evolve(state, event)
-    return state
+DOSSIER = Aggregate("dossier", INITIAL, evolve, decide)

@@ -1,4 +1,5 @@
-"""Events the documents service consumes (its own copies of the published contract)."""
+"""Events the documents service consumes (its own copies of the published contract); the
+accounts it must know about come from the shared known accounts read model."""
 
 from __future__ import annotations
 
@@ -8,23 +9,12 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
+from shared import known_accounts
 from shared.events import DomainEvent, EventRegistry
 
 
 class Inbound(DomainEvent):
     model_config = ConfigDict(frozen=True, extra="ignore")
-
-
-class AccountCreated(Inbound):
-    """archipel.accounts.events: where to email the candidate."""
-
-    event_type: ClassVar[str] = "AccountCreated"
-
-    account_id: UUID
-    last_name: str
-    first_names: str
-    email: str
-    academy: str
 
 
 class RequiredDocument(BaseModel):
@@ -60,4 +50,4 @@ class CalendarSet(Inbound):
     convocations_from: date | None = None
 
 
-INBOUND = EventRegistry([AccountCreated, DocumentsRequired, CalendarSet])
+INBOUND = EventRegistry([DocumentsRequired, CalendarSet]).merged(known_accounts.INBOUND)

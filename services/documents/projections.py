@@ -1,23 +1,25 @@
-"""Read models of the documents service, and the intake that turns the registration service's
-DocumentsRequired into RecordRequirements commands on the dossier."""
+"""Read models of the documents service: each académie's documents deadline per session (from
+the registration's CalendarSet), and the staff's list of dossiers. The accounts it must know
+about are kept by the shared known accounts read model (shared.known_accounts)."""
 
 from __future__ import annotations
 
 from services.documents import domain
 from services.documents.events import REGISTRY
-from services.documents.handlers import record_requirements
-from services.documents.inbound import AccountCreated, CalendarSet, DocumentsRequired
+from services.documents.inbound import CalendarSet
+from services.documents.streams import dossier_of
 from shared.db import Connection, Migration
 from shared.events import Envelope
-from shared.projections import CommandIntake, Projection
+from shared.projections import Projection
 
 
-class ContactsView(Projection):
-    """Where to email a candidate, and each académie's documents deadline per session."""
+class CalendarsReadModel(Projection):
+    """The documents deadline of each académie and session (R-18), the fallback of a dossier
+    whose requirements carry none."""
 
-    name = "documents_contacts"
-    tables = ("candidates", "calendars")
-    event_types = frozenset({AccountCreated.event_type, CalendarSet.event_type})
+    name = "documents_calendars"
+    tables = ("calendars",)
+    event_types = frozenset({CalendarSet.event_type})
     migrations = (
         Migration(
             "documents_0001_contacts",
@@ -32,20 +34,13 @@ class ContactsView(Projection):
             );
             """,
         ),
+        # Where to email a candidate is now read from the shared known_accounts table.
+        Migration("documents_0003_known_accounts", "DROP TABLE candidates;"),
     )
 
     async def apply(self, connection: Connection, envelope: Envelope) -> None:
         event = envelope.payload
-        if isinstance(event, AccountCreated):
-            await connection.execute(
-                "INSERT INTO candidates VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id) DO NOTHING",
-                event.account_id,
-                event.email,
-                event.last_name,
-                event.first_names,
-                event.academy,
-            )
-        elif isinstance(event, CalendarSet):
+        if isinstance(event, CalendarSet):
             await connection.execute(
                 "INSERT INTO calendars VALUES ($1, $2, $3) ON CONFLICT (academy, session)"
                 " DO UPDATE SET documents_deadline = excluded.documents_deadline",
@@ -63,7 +58,7 @@ def dossier_label(state: domain.DossierState) -> str:
     return "complete" if state.is_complete() else "incomplete"
 
 
-class DossiersView(Projection):
+class DossierListReadModel(Projection):
     """One row per dossier with its state, folded with the domain's own evolve."""
 
     name = "documents_dossiers"
@@ -87,7 +82,7 @@ class DossiersView(Projection):
         row = await connection.fetchrow("SELECT snapshot FROM dossier_list WHERE stream_id = $1", envelope.stream_id)
         state = domain.DossierState.model_validate_json(row["snapshot"]) if row else domain.INITIAL
         state = domain.evolve(state, envelope.payload)
-        session, specialty = _session_and_specialty(envelope.stream_id)
+        key = dossier_of(envelope.stream_id)
         pending = sum(
             1 for document_id in state.latest.values() if state.documents[document_id].review is domain.Review.PENDING
         )
@@ -97,22 +92,10 @@ class DossiersView(Projection):
             envelope.stream_id,
             state.candidate_id,
             envelope.academy,
-            session,
-            specialty,
+            key.session,
+            key.specialty,
             dossier_label(state),
             len(state.missing()),
             pending,
             state.model_dump_json(),
         )
-
-
-def _session_and_specialty(stream_id: str) -> tuple[int, str]:
-    """dossier-<candidate uuid>-<session>-<specialty>"""
-    rest = stream_id.removeprefix("dossier-")[37:]
-    session, _, specialty = rest.partition("-")
-    return int(session), specialty
-
-
-def requirements_intake() -> CommandIntake:
-    """Each DocumentsRequired (registration topic) becomes RecordRequirements on the dossier."""
-    return CommandIntake("documents_requirements_intake", DocumentsRequired.event_type, REGISTRY, record_requirements)

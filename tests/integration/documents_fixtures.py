@@ -1,17 +1,18 @@
-"""The documents gRPC server on a free port, in the test's event loop, over the real PostgreSQL
-(schema of `isolated_settings`), with a FixedClock before the Aix-Marseille 2026 documents deadline
-(28 November 2025, 17:00 Paris). Blobs go to the local store under the test's home; mail to a list.
+"""The documents gRPC server, built from the service's declaration, on a free port, in the test's
+event loop, over the real PostgreSQL (schema of `isolated_settings`), with a FixedClock before the
+Aix-Marseille 2026 documents deadline (28 November 2025, 17:00 Paris). Blobs go to the local
+store under the test's home; mail to a list.
 
 The other services do not run: what the documents service learns from them (AccountCreated,
 CalendarSet, DocumentsRequired) is applied as inbound envelopes through ProjectionRunner.handle_raw,
-exactly as its Kafka consumers would."""
+exactly as its Kafka consumers (read models and the requirements intake) would."""
 
 from __future__ import annotations
 
 import asyncio
 import io
 import uuid
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,17 +23,20 @@ from pypdf import PdfWriter
 
 from archipel.documents.v1 import documents_pb2 as pb
 from archipel.documents.v1 import documents_pb2_grpc as pb_grpc
-from services.documents.api import SERVICE_NAME
-from services.documents.app import SPEC, blobs_from, build_grpc_server
-from services.documents.inbound import AccountCreated, CalendarSet, DocumentsRequired, RequiredDocument
-from services.documents.projections import ContactsView, DossiersView, requirements_intake
+from services.documents.inbound import CalendarSet, DocumentsRequired, RequiredDocument
+from services.documents.projections import CalendarsReadModel, DossierListReadModel
+from services.documents.service import REQUIREMENTS_INTAKE, SERVICE, DocumentsPorts, ports
+from services.documents.streams import dossier_stream
 from shared.auth import Principal, Role, issue_token
 from shared.clock import FixedClock
 from shared.events import DomainEvent, Envelope
 from shared.eventstore import EventStore
+from shared.intake import IntakeProjection
+from shared.known_accounts import AccountCreated, KnownAccounts
+from shared.pipeline import Cause, Pipeline
 from shared.projections import ProjectionRunner
 from shared.rpc import mark_serving
-from shared.service import open_store
+from shared.service import Runtime, build_grpc_server, open_store
 from shared.settings import Settings
 from tests.integration.grpc_fixtures import ListMailer
 
@@ -57,7 +61,7 @@ class Candidate:
 
     @property
     def stream(self) -> str:
-        return f"dossier-{self.id}-{SESSION}-{SPECIALTY}"
+        return dossier_stream(uuid.UUID(self.id), SESSION, SPECIALTY)
 
 
 @dataclass
@@ -70,6 +74,7 @@ class DocumentsServer:
     stub: pb_grpc.DocumentsStub
     target: str
     blocking: pb_grpc.DocumentsStub
+    pipeline: Pipeline[DocumentsPorts]
     calendar_version: int = 0
     required_versions: dict[str, int] = field(default_factory=dict)
 
@@ -122,10 +127,20 @@ class DocumentsServer:
     async def deliver(self, envelope: Envelope) -> bool:
         """Hands an inbound envelope to the projections that consume it; True if one applied it."""
         applied = False
-        for projection in (ContactsView(), requirements_intake()):
-            runner = ProjectionRunner(self.store.pool, SPEC.projection_registry, projection)
+        consumers = (
+            KnownAccounts("documents"),
+            CalendarsReadModel(),
+            IntakeProjection(REQUIREMENTS_INTAKE, self.pipeline),
+        )
+        for projection in consumers:
+            runner = ProjectionRunner(self.store.pool, SERVICE.projection_registry, projection)
             applied |= await runner.handle_raw(envelope.to_json(), {"event_type": envelope.event_type})
         return applied
+
+    async def record_requirements(self, envelope: Envelope) -> None:
+        """The requirements intake's command for `envelope`, sent again past the consumer's checkpoint."""
+        command = REQUIREMENTS_INTAKE.command(envelope)
+        await self.pipeline.execute_as_service(command, actor=REQUIREMENTS_INTAKE.actor, cause=Cause.of(envelope))
 
     async def set_deadline(self, deadline: datetime | None = DEADLINE, academy: str = ACADEMY) -> None:
         self.calendar_version += 1
@@ -137,7 +152,12 @@ class DocumentsServer:
         account = uuid.uuid4()
         email = f"c-{account.hex[:12]}@example.fr"
         created = AccountCreated(
-            account_id=account, last_name="Martin", first_names="Léa", email=email, academy=academy
+            account_id=account,
+            role=Role.CANDIDATE.value,
+            last_name="Martin",
+            first_names="Léa",
+            email=email,
+            academy=academy,
         )
         assert await self.deliver(self.envelope(f"account-{account}", 1, created, str(account)))
         principal = Principal(subject=str(account), role=Role.CANDIDATE, academy=academy)
@@ -205,8 +225,8 @@ class DocumentsServer:
         return view
 
     async def project(self) -> None:
-        """Applies every dossier event to the staff's list (DossiersView), stream by stream."""
-        runner = ProjectionRunner(self.store.pool, SPEC.projection_registry, DossiersView())
+        """Applies every dossier event to the staff's list (dossier_list), stream by stream."""
+        runner = ProjectionRunner(self.store.pool, SERVICE.projection_registry, DossierListReadModel())
         for row in await self.store.pool.fetch("SELECT DISTINCT stream_id FROM events ORDER BY 1"):
             for envelope in await self.store.read_stream(row["stream_id"]):
                 await runner.handle_raw(envelope.to_json(), {"event_type": envelope.event_type})
@@ -218,6 +238,14 @@ def upload_requests(
     yield pb.UploadChunk(metadata=pb.UploadMetadata(key=key, kind=kind, filename=filename))
     for start in range(0, len(data), chunk):
         yield pb.UploadChunk(data=data[start : start + chunk])
+
+
+async def refused(call: Awaitable[object], code: grpc.StatusCode) -> str:
+    """The call fails with `code`; its details."""
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await call
+    assert caught.value.code() is code, f"{caught.value.code()}: {caught.value.details()}"
+    return caught.value.details() or ""
 
 
 def pdf(title: str = "", pages: int = 1) -> bytes:
@@ -235,11 +263,13 @@ def pdf(title: str = "", pages: int = 1) -> bytes:
 async def documents_server(isolated_settings: Settings) -> AsyncIterator[DocumentsServer]:
     clock = FixedClock(BEFORE)
     mailer = ListMailer()
-    async with open_store(isolated_settings, SPEC, clock) as store:
-        server, health = build_grpc_server(isolated_settings, store, clock, blobs_from(isolated_settings), mailer)
+    async with open_store(isolated_settings, SERVICE, clock) as store:
+        runtime = Runtime(isolated_settings, store, clock)
+        built = build_grpc_server(SERVICE, runtime, ports(runtime, mailer))
+        server = built.server
         port = server.add_insecure_port("127.0.0.1:0")
         await server.start()
-        await mark_serving(health, [SERVICE_NAME])
+        await mark_serving(built.health, built.names)
         target = f"127.0.0.1:{port}"
         channel = grpc.aio.insecure_channel(target)
         blocking = grpc.insecure_channel(target)
@@ -253,6 +283,7 @@ async def documents_server(isolated_settings: Settings) -> AsyncIterator[Documen
                 pb_grpc.DocumentsStub(channel),
                 target,
                 pb_grpc.DocumentsStub(blocking),
+                built.pipeline,
             )
             await documents.set_deadline()
             yield documents

@@ -30,9 +30,9 @@ from tests.integration.documents_fixtures import (  # noqa: F401 (documents_serv
     DocumentsServer,
     documents_server,
     pdf,
+    refused,
     upload_requests,
 )
-from tests.integration.registration_fixtures import refused
 from tests.integration.sample_events import read_topic
 
 MiB = 1024 * 1024

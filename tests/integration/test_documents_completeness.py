@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 import pytest
 
 from services.documents.events import DossierIncomplete
-from services.documents.handlers import record_requirements
 from services.registration.domain.documents import required_documents
 from services.registration.domain.state import Exemption, RegistrationState
 from services.registration.events import Category, ExemptionGround
@@ -198,7 +197,7 @@ async def test_redelivered_or_stale_requirements_change_nothing(documents: Docum
     first = documents.required(who, kinds)
     assert await documents.deliver(first)
     assert not await documents.deliver(first)  # the consumer's checkpoint recognises it
-    await record_requirements(documents.store, first)  # and so does the dossier, by source event id
+    await documents.record_requirements(first)  # and so does the dossier, by source event id
     assert await documents.event_types(who.stream) == ["RequirementsRecorded"]
 
     for kind in kinds:
@@ -206,7 +205,7 @@ async def test_redelivered_or_stale_requirements_change_nothing(documents: Docum
     assert (await documents.dossier(who)).complete
     settled = await documents.event_types(who.stream)
     assert not await documents.deliver(first)
-    await record_requirements(documents.store, first)
+    await documents.record_requirements(first)
 
     newer = documents.required(who, kinds, version=3)
     stale = documents.required(who, [*kinds, "rqth"], version=2)

@@ -23,9 +23,9 @@ from tests.integration.documents_fixtures import (  # noqa: F401 (documents_serv
     DocumentsServer,
     documents_server,
     pdf,
+    refused,
     upload_requests,
 )
-from tests.integration.registration_fixtures import refused
 
 OWN = pb.DossierKey(session=SESSION, specialty="SIO-SISR")
 KINDS = ["signed_summary", "identity", "training_certificate"]

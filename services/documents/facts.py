@@ -1,0 +1,60 @@
+"""Read port of the documents commands: what they need from outside a dossier's stream (each
+académie's documents deadline per session, from the calendars read model; where to email a
+candidate, from the shared known accounts), over asyncpg, and an in-memory fake for unit tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+from uuid import UUID
+
+import asyncpg
+
+
+@dataclass(frozen=True)
+class Contact:
+    email: str
+    first_names: str
+    last_name: str
+
+
+class DocumentsFacts(Protocol):
+    async def documents_deadline(self, academy: str, session: int) -> datetime | None: ...
+
+    async def contact(self, candidate_id: UUID) -> Contact | None: ...
+
+
+async def documents_deadline(pool: asyncpg.Pool, academy: str, session: int) -> datetime | None:
+    """The calendar's documents deadline of the académie and session (R-18), if one was set."""
+    deadline: datetime | None = await pool.fetchval(
+        "SELECT documents_deadline FROM calendars WHERE academy = $1 AND session = $2", academy, session
+    )
+    return deadline
+
+
+class PgDocumentsFacts:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def documents_deadline(self, academy: str, session: int) -> datetime | None:
+        return await documents_deadline(self.pool, academy, session)
+
+    async def contact(self, candidate_id: UUID) -> Contact | None:
+        row = await self.pool.fetchrow(
+            "SELECT email, first_names, last_name FROM known_accounts WHERE account_id = $1 AND email <> ''",
+            candidate_id,
+        )
+        return Contact(row["email"], row["first_names"], row["last_name"]) if row else None
+
+
+@dataclass
+class InMemoryDocumentsFacts:
+    deadlines: dict[tuple[str, int], datetime | None] = field(default_factory=dict)
+    contacts: dict[UUID, Contact] = field(default_factory=dict)
+
+    async def documents_deadline(self, academy: str, session: int) -> datetime | None:
+        return self.deadlines.get((academy, session))
+
+    async def contact(self, candidate_id: UUID) -> Contact | None:
+        return self.contacts.get(candidate_id)
