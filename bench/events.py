@@ -12,6 +12,7 @@ from decimal import Decimal
 from bench.profiles import SESSION, Command, Profile, Writer, new_uuid
 from services.accounts.events import AccountActivated, AccountCreated, ActivationLinkSent
 from services.documents import events as doc
+from services.documents.streams import dossier_stream
 from services.registration import events as reg
 from services.results import events as res
 from services.results.deliberation import Outcome, Source, deliberate, two_decimals
@@ -144,7 +145,7 @@ def _registration(w: Writer, regulation: Regulation) -> list[reg.RequiredDocumen
 
 def _documents(w: Writer, required: list[reg.RequiredDocument]) -> None:
     who = w.who
-    stream = f"dossier-{who.candidate_id}-{SESSION}-{who.specialty}"  # as services.documents names it
+    stream = dossier_stream(who.candidate_id, SESSION, who.specialty)
     me, staff = f"candidate:{who.candidate_id}", f"staff:gestion-{who.academy}"
     w.add(
         "documents",
