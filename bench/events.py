@@ -16,6 +16,7 @@ from services.documents.streams import dossier_stream
 from services.registration import events as reg
 from services.results import events as res
 from services.results.deliberation import Outcome, Source, deliberate, two_decimals
+from services.results.streams import results_stream
 from shared.auth import Role
 from shared.events import DomainEvent
 from shared.reference import ExamForm, Regulation
@@ -201,7 +202,7 @@ def _documents(w: Writer, required: list[reg.RequiredDocument]) -> None:
 
 def _results(w: Writer, regulation: Regulation) -> None:
     who, staff = w.who, f"staff:jury-{w.who.academy}"
-    stream = f"results-{who.candidate_id}-{SESSION}-{who.specialty}"  # as services.results names it
+    stream = results_stream(who.candidate_id, SESSION, who.specialty)
     w.add(
         "results",
         stream,

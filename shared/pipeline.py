@@ -193,10 +193,14 @@ class Pipeline(Generic[P]):
             await spec.effects(self.ports, decision)
         return Outcome(stream, decision.state, version + len(events), events)
 
-    async def execute_many(self, principal: Principal, commands: Sequence[Any]) -> list[Outcome[Any]]:
+    async def execute_many(
+        self, principal: Principal, commands: Sequence[Any], *, dry_run: bool = False
+    ) -> list[Outcome[Any]]:
         """Several commands, on one or more streams, all written in one transaction or none: every
         refused command is reported (BatchRefused, with its index) and nothing is written. Commands
-        with writes or effects are not batched."""
+        with writes or effects are not batched. `dry_run` decides and refuses alike but writes
+        nothing (for a caller refusing the batch for a reason of its own, e.g. a file's unreadable
+        lines, that still reports every refused command)."""
         pending: dict[str, _Pending] = {}
         failures: list[tuple[int, ArchipelError]] = []
         for index, command in enumerate(commands):
@@ -210,6 +214,11 @@ class Pipeline(Generic[P]):
                 failures.append((index, error))
         if failures:
             raise BatchRefused(failures)
+        if dry_run:
+            return [
+                Outcome(stream, item.state, item.version + len(item.events), tuple(item.events))
+                for stream, item in pending.items()
+            ]
         now = self.clock()
         actor = f"{principal.role.value}:{principal.subject}"
         appends = [

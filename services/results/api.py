@@ -1,4 +1,5 @@
-"""gRPC servicer of archipel.results.v1."""
+"""gRPC servicer of archipel.results.v1: proto -> command(s) -> the pipeline; reads through the
+results stream (GetResults) and the service's queries port."""
 
 from __future__ import annotations
 
@@ -8,13 +9,17 @@ import grpc
 
 from archipel.results.v1 import results_pb2 as pb
 from archipel.results.v1 import results_pb2_grpc as pb_grpc
-from services.results import domain
-from services.results.commands import Deliberate, RecordAbsence, RecordControle, RecordGrade
-from services.results.handlers import Key, ResultsHandlers
+from services.results import jury
+from services.results.commands import Deliberate, RecordAbsence, RecordControle, RecordGrade, StaffCommand
+from services.results.domain import RESULTS
 from services.results.score_sheet_view import score_sheet
-from shared.auth import Principal
+from services.results.service import ResultsPorts
+from services.results.state import ResultsState
+from services.results.streams import ResultsKey, results_stream
+from shared.auth import Principal, Role
 from shared.clock import Clock
-from shared.errors import InvalidInput
+from shared.errors import InvalidInput, NotFound, PermissionDenied
+from shared.pipeline import Pipeline
 from shared.rpc import candidate_key, principal_of, rpc
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Results"].full_name
@@ -32,14 +37,14 @@ def _grade(field: str, text: str) -> Decimal:
         raise InvalidInput(field, "expected a grade such as 12.5") from None
 
 
-def marks_of(state: domain.ResultsState) -> dict[str, str]:
+def marks_of(state: ResultsState) -> dict[str, str]:
     marks = {code: "dispensed" for code in state.exempted_units}
     marks.update({b.unit: f"benefit {b.grade:.2f} ({b.session_obtained})" for b in state.benefits})
     marks.update({code: mark.describe() for code, mark in state.marks.items()})
     return marks
 
 
-def results_view(state: domain.ResultsState, version: int) -> pb.ResultsView:
+def results_view(state: ResultsState, version: int) -> pb.ResultsView:
     marks = marks_of(state)
     retained = {u.unit: u for u in state.retained}
     codes = [*state.units, *state.optional_units, *(c for c in marks if c not in state.units + state.optional_units)]
@@ -68,30 +73,46 @@ def results_view(state: domain.ResultsState, version: int) -> pb.ResultsView:
 
 
 class ResultsServicer(pb_grpc.ResultsServicer):
-    def __init__(self, handlers: ResultsHandlers, secret: str, clock: Clock) -> None:
-        self.handlers = handlers
+    def __init__(self, pipeline: Pipeline[ResultsPorts], ports: ResultsPorts, secret: str, clock: Clock) -> None:
+        self.pipeline = pipeline
+        self.ports = ports
         self.secret = secret
         self.clock = clock
 
     def _principal(self, context: grpc.aio.ServicerContext) -> Principal:
         return principal_of(context, self.secret, self.clock)
 
-    def _key(self, message: pb.ResultsKey, principal: Principal) -> Key:
-        return Key(*candidate_key(message, principal))
+    def _key(self, message: pb.ResultsKey, principal: Principal) -> ResultsKey:
+        return ResultsKey(*candidate_key(message, principal))
+
+    async def _execute(self, principal: Principal, command: StaffCommand) -> pb.ResultsView:
+        outcome = await self.pipeline.execute(principal, command)
+        return results_view(outcome.state, outcome.version)
+
+    async def _get(self, principal: Principal, key: ResultsKey) -> tuple[ResultsState, int]:
+        stream = results_stream(key.candidate_id, key.session, key.specialty)
+        state, version = await self.pipeline.load(RESULTS, stream)
+        if not state.registered or not principal.may_read(str(key.candidate_id), state.academy):
+            raise NotFound("no results for this candidate, session and specialty (or not yours to see)")
+        return state, version
 
     @rpc
     async def RecordGrade(self, request: pb.RecordGradeRequest, context: grpc.aio.ServicerContext) -> pb.ResultsView:
         principal = self._principal(context)
-        command = RecordGrade(unit=request.unit, grade=_grade("grade", request.grade), reason=request.reason)
-        return results_view(*await self.handlers.execute(principal, self._key(request.key, principal), command))
+        key = self._key(request.key, principal)
+        grade = _grade("grade", request.grade)
+        return await self._execute(
+            principal, RecordGrade(unit=request.unit, grade=grade, reason=request.reason, **vars(key))
+        )
 
     @rpc
     async def RecordAbsence(
         self, request: pb.RecordAbsenceRequest, context: grpc.aio.ServicerContext
     ) -> pb.ResultsView:
         principal = self._principal(context)
-        command = RecordAbsence(unit=request.unit, justified=request.justified, reason=request.reason)
-        return results_view(*await self.handlers.execute(principal, self._key(request.key, principal), command))
+        key = self._key(request.key, principal)
+        command = RecordAbsence(unit=request.unit, justified=request.justified, reason=request.reason, **vars(key))
+        return await self._execute(principal, command)
 
     @rpc
     async def ImportGrades(
@@ -106,19 +127,19 @@ class ResultsServicer(pb_grpc.ResultsServicer):
             raise InvalidInput("csv", "the file is not UTF-8 text") from None
         if "\x00" in text:
             raise InvalidInput("csv", "the file contains NUL characters")
-        return pb.ImportGradesResponse(events=await self.handlers.import_csv(principal, text))
+        return pb.ImportGradesResponse(events=await jury.import_jury_file(self.pipeline, principal, text))
 
     @rpc
     async def Deliberate(self, request: pb.ResultsKey, context: grpc.aio.ServicerContext) -> pb.ResultsView:
         principal = self._principal(context)
-        return results_view(*await self.handlers.execute(principal, self._key(request, principal), Deliberate()))
+        return await self._execute(principal, Deliberate(**vars(self._key(request, principal))))
 
     @rpc
     async def DeliberateSession(
         self, request: pb.DeliberateSessionRequest, context: grpc.aio.ServicerContext
     ) -> pb.DeliberateSessionResponse:
         principal = self._principal(context)
-        report = await self.handlers.deliberate_session(principal, request.session, request.specialty or None)
+        report = await jury.deliberate_session(self.pipeline, principal, request.session, request.specialty or None)
         return pb.DeliberateSessionResponse(
             deliberated=report.deliberated, outcomes=report.outcomes, not_ready=report.not_ready
         )
@@ -128,21 +149,23 @@ class ResultsServicer(pb_grpc.ResultsServicer):
         self, request: pb.RecordControleRequest, context: grpc.aio.ServicerContext
     ) -> pb.ResultsView:
         principal = self._principal(context)
+        key = self._key(request.key, principal)
         grades = {unit: _grade(f"grades.{unit}", text) for unit, text in request.grades.items()}
-        command = RecordControle(grades=grades)
-        return results_view(*await self.handlers.execute(principal, self._key(request.key, principal), command))
+        return await self._execute(principal, RecordControle(grades=grades, **vars(key)))
 
     @rpc
     async def GetResults(self, request: pb.ResultsKey, context: grpc.aio.ServicerContext) -> pb.ResultsView:
         principal = self._principal(context)
-        return results_view(*await self.handlers.get(principal, self._key(request, principal)))
+        return results_view(*await self._get(principal, self._key(request, principal)))
 
     @rpc
     async def ListOutcomes(
         self, request: pb.ListOutcomesRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListOutcomesResponse:
         principal = self._principal(context)
-        rows = await self.handlers.outcomes(principal, request.session, request.specialty or None)
+        if principal.role is Role.CANDIDATE:
+            raise PermissionDenied("staff and auditors list outcomes")
+        rows = await self.ports.queries.outcomes(principal.academy, request.session, request.specialty or None)
         counts: dict[str, int] = {}
         for row in rows:
             counts[row["outcome"] or ""] = counts.get(row["outcome"] or "", 0) + 1
@@ -166,9 +189,7 @@ class ResultsServicer(pb_grpc.ResultsServicer):
     async def GetScoreSheet(self, request: pb.ResultsKey, context: grpc.aio.ServicerContext) -> pb.ScoreSheet:
         principal = self._principal(context)
         key = self._key(request, principal)
-        state, _ = await self.handlers.get(principal, key)
-        identity = await self.handlers.store.pool.fetchrow(
-            "SELECT last_name, first_names FROM candidates WHERE account_id = $1", key.candidate_id
-        )
-        view = score_sheet(state, self.handlers.regulation(state), dict(identity) if identity else {}, self.clock())
-        return pb.ScoreSheet(pdf=view)
+        state, _ = await self._get(principal, key)
+        regulation = self.ports.facts.regulation(state.specialty, state.session)
+        names = await self.ports.queries.names(key.candidate_id)
+        return pb.ScoreSheet(pdf=score_sheet(state, regulation, names, self.clock()))

@@ -1,4 +1,6 @@
-"""Commands of the results service."""
+"""Commands of the results service: validated on construction, so bad input never reaches the
+domain (a pydantic error names the field). Each names its stream: the candidate, the session and
+the specialty (services.results.streams)."""
 
 from __future__ import annotations
 
@@ -17,11 +19,11 @@ Grade = Annotated[
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)]
 
 
-class Command(BaseModel):
+class _Command(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class NoteRegistration(Command):
+class NoteRegistration(_Command):
     """From the registration topic's RegistrationConfirmed (the latest version counts)."""
 
     candidate_id: UUID
@@ -36,21 +38,36 @@ class NoteRegistration(Command):
     source_event_id: UUID
 
 
-class RecordGrade(Command):
+class RecordGrade(_Command):
     unit: UnitCode
     grade: Grade
     reason: Reason = ""
+    candidate_id: UUID
+    session: int
+    specialty: str
 
 
-class RecordAbsence(Command):
+class RecordAbsence(_Command):
     unit: UnitCode
     justified: bool = False
     reason: Reason = ""
+    candidate_id: UUID
+    session: int
+    specialty: str
 
 
-class Deliberate(Command):
-    pass
+class Deliberate(_Command):
+    candidate_id: UUID
+    session: int
+    specialty: str
 
 
-class RecordControle(Command):
+class RecordControle(_Command):
     grades: dict[UnitCode, Grade]
+    candidate_id: UUID
+    session: int
+    specialty: str
+
+
+Command = NoteRegistration | RecordGrade | RecordAbsence | Deliberate | RecordControle
+StaffCommand = RecordGrade | RecordAbsence | Deliberate | RecordControle

@@ -2,15 +2,15 @@
 
 Grades and absences are recorded per unit; a correction is a new event with its reason, nothing is
 overwritten. Deliberating applies services.results.deliberation (R-13 to R-17, R-27 to R-32) with the
-regulation of the candidate's session; its outcome, the final result and the granted bénéfices are
-events.
+regulation of the candidate's session (its facts); its outcome, the final result and the granted
+bénéfices are events. The state and its evolve are in services.results.state; `RESULTS` is the decider.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 from fractions import Fraction
-from uuid import UUID
+from typing import assert_never
 
 from pydantic import BaseModel, ConfigDict
 
@@ -35,6 +35,8 @@ from services.results.events import (
     RegistrationNoted,
     UnitOutcome,
 )
+from services.results.state import INITIAL, ResultsState, evolve
+from shared.decider import Aggregate
 from shared.errors import InvalidInput, NotFound, RuleViolation
 from shared.events import DomainEvent
 from shared.reference.forms import ExamForm
@@ -44,63 +46,37 @@ from shared.reference.rules import BENEFIT_SESSIONS
 FINAL = frozenset({Outcome.ADMIS, Outcome.AJOURNE, Outcome.ELIMINE})
 
 
-class Mark(BaseModel):
-    """A unit's first-group result: a grade, or an absence (justified or not)."""
+class ResultsFacts(BaseModel):
+    """What decide needs from outside the stream: the regulation of the candidate's specialty and
+    session (R-32), for the commands that deliberate (None for the others)."""
 
     model_config = ConfigDict(frozen=True)
 
-    grade: Decimal | None = None
-    justified_absence: bool = False
-
-    def describe(self) -> str:
-        if self.grade is not None:
-            return f"{self.grade:.2f}"
-        return "absent (justified)" if self.justified_absence else "absent"
+    regulation: Regulation | None = None
 
 
-class ResultsState(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    candidate_id: UUID | None = None
-    academy: str = ""
-    session: int = 0
-    specialty: str = ""
-    form: str = ""
-    units: tuple[str, ...] = ()
-    optional_units: tuple[str, ...] = ()
-    exempted_units: tuple[str, ...] = ()
-    benefits: tuple[Carried, ...] = ()
-    sources: frozenset[UUID] = frozenset()
-    marks: dict[str, Mark] = {}
-    outcome: str | None = None
-    average: Decimal | None = None
-    professional_average: Decimal | None = None
-    final_average: Decimal | None = None
-    retained: tuple[UnitOutcome, ...] = ()
-    controle: dict[str, Decimal] = {}
-    final: bool = False
-
-    @property
-    def registered(self) -> bool:
-        return self.candidate_id is not None
+NO_FACTS = ResultsFacts()
 
 
-INITIAL = ResultsState()
-
-
-def decide(state: ResultsState, command: Command, regulation: Regulation | None = None) -> list[DomainEvent]:
-    if isinstance(command, NoteRegistration):
-        return _note(state, command)
-    if not state.registered:
+def decide(command: Command, state: ResultsState, facts: ResultsFacts = NO_FACTS) -> list[DomainEvent]:
+    if not isinstance(command, NoteRegistration) and not state.registered:
         raise NotFound("no confirmed registration is known for this candidate, session and specialty")
-    if isinstance(command, RecordGrade | RecordAbsence):
-        return _record(state, command)
-    assert regulation is not None, "deliberating needs the regulation of the session (R-32)"
-    if isinstance(command, Deliberate):
-        return _deliberate(state, regulation)
-    if isinstance(command, RecordControle):
-        return _controle(state, command, regulation)
-    raise TypeError(f"unknown command {type(command).__name__}")
+    match command:
+        case NoteRegistration():
+            return _note(state, command)
+        case RecordGrade() | RecordAbsence():
+            return _record(state, command)
+        case Deliberate():
+            return _deliberate(state, _regulation(facts))
+        case RecordControle():
+            return _controle(state, command, _regulation(facts))
+        case _:
+            assert_never(command)
+
+
+def _regulation(facts: ResultsFacts) -> Regulation:
+    assert facts.regulation is not None, "deliberating needs the regulation of the session (R-32)"
+    return facts.regulation
 
 
 def _note(state: ResultsState, command: NoteRegistration) -> list[DomainEvent]:
@@ -253,52 +229,4 @@ def _rounded(value: Fraction | None) -> Decimal | None:
     return None if value is None else Decimal(two_decimals(value))
 
 
-def evolve(state: ResultsState, event: DomainEvent) -> ResultsState:
-    match event:
-        case RegistrationNoted():
-            return state.model_copy(
-                update={
-                    "candidate_id": event.candidate_id,
-                    "academy": event.academy,
-                    "session": event.session,
-                    "specialty": event.specialty,
-                    "form": event.form,
-                    "units": event.units,
-                    "optional_units": event.optional_units,
-                    "exempted_units": event.exempted_units,
-                    "benefits": event.benefits,
-                    "sources": state.sources | {event.source_event_id},
-                }
-            )
-        case GradesRecorded():
-            return state.model_copy(update={"marks": {**state.marks, event.unit: Mark(grade=event.grade)}})
-        case AbsenceRecorded():
-            mark = Mark(justified_absence=event.justified)
-            return state.model_copy(update={"marks": {**state.marks, event.unit: mark}})
-        case DeliberationCompleted():
-            return state.model_copy(
-                update={
-                    "outcome": event.outcome,
-                    "average": event.average,
-                    "professional_average": event.professional_average,
-                    "retained": event.units,
-                }
-            )
-        case ControleResultRecorded():
-            return state.model_copy(update={"controle": {g.unit: g.grade for g in event.grades}})
-        case FinalResultPublished():
-            return state.model_copy(
-                update={
-                    "outcome": event.outcome,
-                    "final": True,
-                    "final_average": event.final_average,
-                    "retained": event.units or state.retained,
-                }
-            )
-    return state
-
-
-def replay(events: list[DomainEvent], state: ResultsState = INITIAL) -> ResultsState:
-    for event in events:
-        state = evolve(state, event)
-    return state
+RESULTS = Aggregate("results", INITIAL, evolve, decide)

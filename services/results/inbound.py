@@ -1,4 +1,6 @@
-"""Events the results service consumes (its own copies of the published contract)."""
+"""Events the results service consumes (its own copies of the published contract); the accounts it
+must know about (the candidates' names on the score sheet) come from the shared known accounts read
+model."""
 
 from __future__ import annotations
 
@@ -8,22 +10,12 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
+from shared import known_accounts
 from shared.events import DomainEvent, EventRegistry
 
 
 class Inbound(DomainEvent):
     model_config = ConfigDict(frozen=True, extra="ignore")
-
-
-class AccountCreated(Inbound):
-    """archipel.accounts.events: the candidate's name for the score sheet."""
-
-    event_type: ClassVar[str] = "AccountCreated"
-
-    account_id: UUID
-    last_name: str
-    first_names: str
-    academy: str
 
 
 class ConfirmedBenefit(BaseModel):
@@ -50,4 +42,4 @@ class RegistrationConfirmed(Inbound):
     benefits: tuple[ConfirmedBenefit, ...] = ()
 
 
-INBOUND = EventRegistry([AccountCreated, RegistrationConfirmed])
+INBOUND = EventRegistry([RegistrationConfirmed]).merged(known_accounts.INBOUND)

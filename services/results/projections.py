@@ -1,41 +1,16 @@
-"""Read models of the results service (candidates' names, outcomes per session, académie and
-specialty) and the intake turning RegistrationConfirmed into NoteRegistration."""
+"""The read model of the results service: the outcomes per session, académie and specialty (the
+candidates' names are in the shared known accounts read model; the registration intake is declared
+in services.results.service)."""
 
 from __future__ import annotations
 
-from services.results.events import REGISTRY, DeliberationCompleted, FinalResultPublished, RegistrationNoted
-from services.results.handlers import note_registration
-from services.results.inbound import AccountCreated, RegistrationConfirmed
+from services.results.events import DeliberationCompleted, FinalResultPublished, RegistrationNoted
 from shared.db import Connection, Migration
 from shared.events import Envelope
-from shared.projections import CommandIntake, Projection
+from shared.projections import Projection
 
 
-class CandidatesView(Projection):
-    name = "results_candidates"
-    tables = ("candidates",)
-    event_types = frozenset({AccountCreated.event_type})
-    migrations = (
-        Migration(
-            "results_0001_candidates",
-            "CREATE TABLE candidates (account_id uuid PRIMARY KEY, last_name text NOT NULL,"
-            " first_names text NOT NULL, academy text NOT NULL)",
-        ),
-    )
-
-    async def apply(self, connection: Connection, envelope: Envelope) -> None:
-        event = envelope.payload
-        assert isinstance(event, AccountCreated)
-        await connection.execute(
-            "INSERT INTO candidates VALUES ($1, $2, $3, $4) ON CONFLICT (account_id) DO NOTHING",
-            event.account_id,
-            event.last_name,
-            event.first_names,
-            event.academy,
-        )
-
-
-class OutcomesView(Projection):
+class OutcomesReadModel(Projection):
     """One row per candidate, session and specialty: the outcome as it stands."""
 
     name = "results_outcomes"
@@ -85,8 +60,3 @@ class OutcomesView(Projection):
                 event.average,
                 event.final_average,
             )
-
-
-def registration_intake() -> CommandIntake:
-    """Each RegistrationConfirmed (registration topic) becomes NoteRegistration on the results."""
-    return CommandIntake("results_registration_intake", RegistrationConfirmed.event_type, REGISTRY, note_registration)

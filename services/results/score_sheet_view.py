@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from services.results import domain
 from services.results.score_sheet import ScoreLine, ScoreSheetView, render_score_sheet
+from services.results.state import ResultsState
 from shared.reference import Regulation
 
 OUTCOME_LABELS = {
@@ -18,7 +18,7 @@ OUTCOME_LABELS = {
 }
 
 
-def _note(state: domain.ResultsState, code: str) -> tuple[str, str]:
+def _note(state: ResultsState, code: str) -> tuple[str, str]:
     """The mark shown and its note, in French."""
     benefit = next((b for b in state.benefits if b.unit == code), None)
     if benefit is not None:
@@ -36,9 +36,7 @@ def _note(state: domain.ResultsState, code: str) -> tuple[str, str]:
     return f"{mark.grade:.2f}", f"contrôle : {controle:.2f}" if controle is not None else ""
 
 
-def score_sheet(
-    state: domain.ResultsState, regulation: Regulation, identity: Mapping[str, object], now: datetime
-) -> bytes:
+def score_sheet(state: ResultsState, regulation: Regulation, identity: Mapping[str, object], now: datetime) -> bytes:
     lines = [
         ScoreLine(code=u.code, title=u.title, coefficient=f"{u.coefficient}", mark=m, note=n)
         for u in regulation.units

@@ -3,9 +3,10 @@
 
 The other services do not run: what the results service learns from them (AccountCreated for the
 candidate's name, RegistrationConfirmed for the form, units, exemptions and bénéfices) is applied as
-inbound envelopes through ProjectionRunner.handle_raw, exactly as its Kafka consumers would. The
-outcomes read model (OutcomesView, which DeliberateSession and ListOutcomes read) is fed the same way
-from the results events by `project()`."""
+inbound envelopes through ProjectionRunner.handle_raw, exactly as its Kafka consumers would (the
+shared known accounts read model; the registration intake, which sends NoteRegistration through the
+server's pipeline). The outcomes read model (OutcomesReadModel, which DeliberateSession and
+ListOutcomes read) is fed the same way from the results events by `project()`."""
 
 from __future__ import annotations
 
@@ -26,17 +27,20 @@ from pypdf import PdfReader
 from archipel.results.v1 import results_pb2 as pb
 from archipel.results.v1 import results_pb2_grpc as pb_grpc
 from archipel_cli.main import main
-from services.results.api import SERVICE_NAME
-from services.results.app import SPEC, build_grpc_server
-from services.results.inbound import AccountCreated, ConfirmedBenefit, RegistrationConfirmed
-from services.results.projections import CandidatesView, OutcomesView, registration_intake
+from services.results.inbound import ConfirmedBenefit, RegistrationConfirmed
+from services.results.projections import OutcomesReadModel
+from services.results.service import REGISTRATION_INTAKE, SERVICE
+from services.results.streams import results_stream
 from shared.auth import Principal, Role, issue_token
 from shared.clock import FixedClock
 from shared.events import DomainEvent, Envelope
 from shared.eventstore import EventStore
+from shared.intake import IntakeProjection
+from shared.known_accounts import AccountCreated, KnownAccounts
+from shared.pipeline import Pipeline
 from shared.projections import Projection, ProjectionRunner
 from shared.rpc import mark_serving
-from shared.service import open_store
+from shared.service import Runtime, build_grpc_server, open_store
 from shared.settings import Settings
 
 ACADEMY = "aix-marseille"
@@ -58,7 +62,7 @@ class Candidate:
 
     @property
     def stream(self) -> str:
-        return f"results-{self.id}-{self.session}-{SPECIALTY}"
+        return results_stream(uuid.UUID(self.id), self.session, SPECIALTY)
 
 
 @dataclass
@@ -69,6 +73,7 @@ class ResultsServer:
     channel: grpc.aio.Channel
     stub: pb_grpc.ResultsStub
     target: str
+    pipeline: Pipeline[Any]
 
     def auth(self, principal: Principal) -> Metadata:
         token = issue_token(principal, self.settings.secret(), self.clock(), timedelta(days=30))
@@ -107,14 +112,14 @@ class ResultsServer:
         )
 
     async def deliver(self, projection: Projection, envelope: Envelope) -> bool:
-        runner = ProjectionRunner(self.store.pool, SPEC.projection_registry, projection)
+        runner = ProjectionRunner(self.store.pool, SERVICE.projection_registry, projection)
         return await runner.handle_raw(envelope.to_json(), {"event_type": envelope.event_type})
 
     async def project(self) -> None:
-        """Applies every results event to OutcomesView, stream by stream (redeliveries are no-ops).
+        """Applies every results event to OutcomesReadModel, stream by stream (redeliveries are no-ops).
         Streams are read directly rather than through the global log, whose horizon (the oldest
         transaction in flight on the whole server, other tests' included) may hide recent events."""
-        runner = ProjectionRunner(self.store.pool, SPEC.projection_registry, OutcomesView())
+        runner = ProjectionRunner(self.store.pool, SERVICE.projection_registry, OutcomesReadModel())
         for row in await self.store.pool.fetch("SELECT DISTINCT stream_id FROM events ORDER BY 1"):
             for envelope in await self.store.read_stream(row["stream_id"]):
                 await runner.handle_raw(envelope.to_json(), {"event_type": envelope.event_type})
@@ -133,8 +138,16 @@ class ResultsServer:
     ) -> Candidate:
         """A candidate whose account and confirmed registration the results service has learnt of."""
         account = uuid.uuid4()
-        created = AccountCreated(account_id=account, last_name=last_name, first_names="Léa", academy=academy)
-        assert await self.deliver(CandidatesView(), self.envelope(f"account-{account}", created, str(account), academy))
+        created = AccountCreated(
+            account_id=account,
+            role="candidate",
+            last_name=last_name,
+            first_names="Léa",
+            email=f"{account.hex[:12]}@example.org",
+            academy=academy,
+        )
+        known = KnownAccounts(SERVICE.name)
+        assert await self.deliver(known, self.envelope(f"account-{account}", created, str(account), academy))
         confirmed = RegistrationConfirmed(
             candidate_id=account,
             academy=academy,
@@ -150,7 +163,8 @@ class ResultsServer:
             ),
         )
         stream = f"registration-{account}-{session}-{SPECIALTY}"
-        assert await self.deliver(registration_intake(), self.envelope(stream, confirmed, str(account), academy))
+        intake = IntakeProjection(REGISTRATION_INTAKE, self.pipeline)
+        assert await self.deliver(intake, self.envelope(stream, confirmed, str(account), academy))
         await self.project()
         principal = Principal(subject=str(account), role=Role.CANDIDATE, academy=academy)
         return Candidate(str(account), self.auth(principal), session)
@@ -206,15 +220,18 @@ def pdf_text(data: bytes) -> str:
 @pytest.fixture(name="results")
 async def results_server(isolated_settings: Settings) -> AsyncIterator[ResultsServer]:
     clock = FixedClock(JURY)
-    async with open_store(isolated_settings, SPEC, clock) as store:
-        server, health = build_grpc_server(isolated_settings, store, clock)
+    async with open_store(isolated_settings, SERVICE, clock) as store:
+        built = build_grpc_server(SERVICE, Runtime(isolated_settings, store, clock))
+        server = built.server
         port = server.add_insecure_port("127.0.0.1:0")
         await server.start()
-        await mark_serving(health, [SERVICE_NAME])
+        await mark_serving(built.health, built.names)
         target = f"127.0.0.1:{port}"
         channel = grpc.aio.insecure_channel(target)
         try:
-            yield ResultsServer(isolated_settings, store, clock, channel, pb_grpc.ResultsStub(channel), target)
+            yield ResultsServer(
+                isolated_settings, store, clock, channel, pb_grpc.ResultsStub(channel), target, built.pipeline
+            )
         finally:
             await channel.close()
             await server.stop(None)

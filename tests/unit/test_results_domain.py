@@ -17,18 +17,12 @@ from uuid import UUID
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from services.results.commands import (
-    Command,
-    Deliberate,
-    NoteRegistration,
-    RecordAbsence,
-    RecordControle,
-    RecordGrade,
-)
+from services.results import commands as sent
+from services.results.commands import Command, NoteRegistration
 from services.results.deliberation import Absence, CarriedGrade, UnitResult
-from services.results.domain import INITIAL, Mark, ResultsState, decide, evolve, first_group, replay
+from services.results.domain import NO_FACTS, RESULTS, ResultsFacts, decide, first_group
 from services.results.events import (
     REGISTRY,
     AbsenceRecorded,
@@ -41,6 +35,8 @@ from services.results.events import (
     RegistrationNoted,
     UnitOutcome,
 )
+from services.results.state import INITIAL, Mark, ResultsState, evolve
+from shared import decider
 from shared.errors import InvalidInput, NotFound, RuleViolation
 from shared.events import DomainEvent
 from shared.reference import regulation_for
@@ -50,6 +46,7 @@ SESSION = 2026
 SPECIALTY = "SIO-SISR"
 ACADEMY = "aix-marseille"
 REGULATION = regulation_for(SPECIALTY, SESSION)
+FACTS = ResultsFacts(regulation=REGULATION)  # what the pipeline gathers for a deliberation (R-32)
 COMPULSORY = ("U1", "U2", "U3", "U4", "U5", "U6", "U7")
 FIRST_SOURCE = UUID("00000000-0000-4000-8000-000000000001")
 SECOND_SOURCE = UUID("00000000-0000-4000-8000-000000000002")
@@ -66,6 +63,30 @@ CONTROLE_GRADES = {"U1": "6", "U2": "7", "U3": "6", "U4": "5", "U5": "11", "U6":
 
 
 # --- helpers --------------------------------------------------------------------------------------
+
+
+class _ThisStream(BaseModel):
+    """The commands of these tests address the one candidate's results stream."""
+
+    candidate_id: UUID = CANDIDATE
+    session: int = SESSION
+    specialty: str = SPECIALTY
+
+
+class RecordGrade(_ThisStream, sent.RecordGrade):
+    pass
+
+
+class RecordAbsence(_ThisStream, sent.RecordAbsence):
+    pass
+
+
+class Deliberate(_ThisStream, sent.Deliberate):
+    pass
+
+
+class RecordControle(_ThisStream, sent.RecordControle):
+    pass
 
 
 def noted(
@@ -110,7 +131,11 @@ def graded(grades: dict[str, str]) -> list[DomainEvent]:
 
 
 def when(state: ResultsState, command: Command) -> list[DomainEvent]:
-    return decide(state, command, REGULATION)
+    return decide(command, state, FACTS)
+
+
+def replay(events: Sequence[DomainEvent], state: ResultsState = INITIAL) -> ResultsState:
+    return decider.replay(RESULTS, events, state)
 
 
 def run(state: ResultsState, *commands: Command) -> tuple[ResultsState, list[DomainEvent]]:
@@ -224,7 +249,7 @@ def test_the_worked_cases_use_the_real_sio_sisr_coefficients() -> None:
 
 def test_a_confirmed_registration_is_noted() -> None:
     event = noted(optional=("UF1",))
-    assert decide(INITIAL, note(event)) == [event]
+    assert decide(note(event), INITIAL, NO_FACTS) == [event]
     state = replay([event])
     assert state.registered
     assert (state.form, state.units, state.optional_units) == ("globale", COMPULSORY, ("UF1",))
