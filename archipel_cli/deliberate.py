@@ -1,6 +1,6 @@
 """archipel deliberate [FILE]: deliberate one candidate offline, from a JSON object (FILE, or stdin when
 omitted or "-"), and print the outcome as one JSON object (the contract is in
-services/results/deliberation.py and the issue; auditors rely on it exactly).
+services/results/deliberation/ and the issue; auditors rely on it exactly).
 
 Numbers are read exactly (JSON floats as Decimals, never binary floats). Invalid input exits 2 with one
 line "error: <field>: <reason>" on stderr and nothing on stdout."""
