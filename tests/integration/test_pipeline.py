@@ -185,6 +185,20 @@ async def test_a_batch_is_written_whole_or_reports_every_refused_command(store: 
     )
 
 
+async def test_a_dry_run_batch_decides_and_refuses_alike_but_writes_nothing(store: EventStore) -> None:
+    """For a caller refusing the batch for a reason of its own (a jury file's unreadable lines)."""
+    pipeline = Pipeline(store, Ports(limit=5), [BATCHABLE], FixedClock(NOW))
+    agent = Principal(subject="agent", role=Role.STAFF, academy="lyon")
+    me = uuid.uuid4()
+    counts = [Count(candidate_id=me, academy="lyon", amount=3), Count(candidate_id=me, academy="lyon", amount=3)]
+    with pytest.raises(BatchRefused) as caught:
+        await pipeline.execute_many(agent, counts, dry_run=True)
+    assert [(index, type(error).__name__) for index, error in caught.value.failures] == [(1, "RuleViolation")]
+    outcomes = await pipeline.execute_many(agent, counts[:1], dry_run=True)
+    assert [(o.stream, o.version, o.state.total, len(o.events)) for o in outcomes] == [(f"count-{me}", 1, 3, 1)]
+    assert await store.read_stream(f"count-{me}") == []
+
+
 async def test_a_command_the_service_sends_itself_carries_its_cause(pipeline: Pipeline[Ports]) -> None:
     me = uuid.uuid4()
     cause = Cause(event_id=uuid.uuid4(), correlation_id=uuid.uuid4(), recorded_at=datetime(2026, 1, 4, tzinfo=UTC))
