@@ -1,9 +1,9 @@
-"""gRPC servicer of archipel.registration.v1: proto <-> commands, errors to status codes."""
+"""gRPC servicer of archipel.registration.v1: proto -> command -> the pipeline; reads through the
+queries port and the registration's stream; errors to status codes by `rpc`."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -12,22 +12,19 @@ import grpc
 from archipel.registration.v1 import registration_pb2 as pb
 from archipel.registration.v1 import registration_pb2_grpc as pb_grpc
 from services.registration import commands as c
-from services.registration.domain import RegistrationState, sat_units
-from services.registration.handlers import Key, RegistrationHandlers
-from services.registration.schedule import ScheduleHandlers
+from services.registration.domain import REGISTRATION, RegistrationState
+from services.registration.facts import regulation_of
 from services.registration.schedule_api import ScheduleRpcs
+from services.registration.service import RegistrationPorts
+from services.registration.streams import registration_stream
+from services.registration.views import calendar_view, iso, registration_view
 from shared.auth import Principal
-from shared.clock import Clock, to_paris
-from shared.errors import InvalidInput
-from shared.reference import Calendar
-from shared.reference.labels import window_label
+from shared.clock import Clock
+from shared.errors import InvalidInput, NotFound
+from shared.pipeline import Pipeline
 from shared.rpc import candidate_key, principal_of, rpc
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Registration"].full_name
-
-
-def _iso(moment: datetime | None) -> str:
-    return to_paris(moment).isoformat() if moment else ""
 
 
 def _decimal(field: str, text: str) -> Decimal:
@@ -38,74 +35,49 @@ def _decimal(field: str, text: str) -> Decimal:
 
 
 class RegistrationServicer(ScheduleRpcs, pb_grpc.RegistrationServicer):
-    def __init__(self, handlers: RegistrationHandlers, secret: str, clock: Clock) -> None:
-        self.handlers = handlers
-        self.schedules = ScheduleHandlers(handlers.store, handlers.clock, handlers.reference)
+    def __init__(
+        self, pipeline: Pipeline[RegistrationPorts], ports: RegistrationPorts, secret: str, clock: Clock
+    ) -> None:
+        self.pipeline = pipeline
+        self.ports = ports
         self.secret = secret
         self.clock = clock
 
     def _principal(self, context: grpc.aio.ServicerContext) -> Principal:
         return principal_of(context, self.secret, self.clock)
 
-    def _key(self, message: pb.RegistrationKey, principal: Principal) -> Key:
-        return Key(*candidate_key(message, principal))
+    def _key(self, message: pb.RegistrationKey, principal: Principal) -> c.RegistrationKey:
+        candidate_id, session, specialty = candidate_key(message, principal)
+        return c.RegistrationKey(candidate_id=candidate_id, session=session, specialty=specialty)
 
     async def _run(
-        self, context: grpc.aio.ServicerContext, request: Any, build: Callable[[Principal, Key], c.Command]
+        self,
+        context: grpc.aio.ServicerContext,
+        request: Any,
+        build: Callable[[Principal, c.RegistrationKey], c.Command],
     ) -> pb.RegistrationView:
         principal = self._principal(context)
         key = self._key(request.key, principal)
-        state, version = await self.handlers.execute(principal, key, build(principal, key))
-        return await self._view(state, version, key)
+        outcome = await self.pipeline.execute(principal, c.OnRegistration(key=key, command=build(principal, key)))
+        return await self._view(outcome.state, outcome.version, key)
 
-    async def _view(self, state: RegistrationState, version: int, key: Key) -> pb.RegistrationView:
-        regulation = self.handlers.regulation(key.specialty, key.session)
-        calendar = await self.handlers.calendar(state.academy, key.session)
-        return pb.RegistrationView(
-            registration_id=state.registration_id or "",
-            candidate_id=str(state.candidate_id or ""),
-            academy=state.academy,
-            session=state.session,
-            specialty=state.specialty,
-            category=state.category.value if state.category else "",
-            form=state.form.value if state.form else "",
-            units_chosen=list(state.chosen_units),
-            units_sat=list(sat_units(state, regulation)) if state.form else [],
-            language=state.language or "",
-            rare_language=state.rare_language,
-            optional_units=list(state.optional_units),
-            benefits=[
-                pb.Benefit(
-                    unit=b.unit,
-                    grade=str(b.grade),
-                    session_obtained=b.session_obtained,
-                    origin=b.origin.value,
-                    renounced=b.renounced,
-                )
-                for b in state.benefits.values()
-            ],
-            exemptions=[
-                pb.Exemption(unit=e.unit, ground=e.ground.value, detail=e.detail) for e in state.exemptions.values()
-            ],
-            training_shortened=state.training_shortened,
-            r408_exemption=state.r408_exemption,
-            handicap="" if state.handicap is None else ("oui" if state.handicap else "non"),
-            amex_reference=state.amex_reference or "",
-            confirmed=state.confirmed,
-            summary_version=state.summary_version,
-            required_documents=[
-                pb.RequiredDocument(kind=d.kind, label=d.label, rule=d.rule) for d in state.required_documents or ()
-            ],
-            documents_deadline=_iso(calendar.documents_deadline if calendar else None),
-            not_registered=state.not_registered,
-            stream_version=version,
-        )
+    async def _view(self, state: RegistrationState, version: int, key: c.RegistrationKey) -> pb.RegistrationView:
+        regulation = regulation_of(self.ports.reference, key.specialty, key.session)
+        calendar = await self.ports.queries.calendar(state.academy, key.session)
+        return registration_view(state, version, regulation, calendar)
+
+    async def _load(self, principal: Principal, key: c.RegistrationKey) -> tuple[RegistrationState, int]:
+        stream = registration_stream(key.candidate_id, key.session, key.specialty)
+        state, version = await self.pipeline.load(REGISTRATION, stream)
+        if not state.exists or not principal.may_read(str(key.candidate_id), state.academy):
+            raise NotFound("no such registration (or not yours to see)")
+        return state, version
 
     @rpc
     async def StartRegistration(
         self, request: pb.StartRegistrationRequest, context: grpc.aio.ServicerContext
     ) -> pb.RegistrationView:
-        def build(principal: Principal, key: Key) -> c.Command:
+        def build(principal: Principal, key: c.RegistrationKey) -> c.Command:
             return c.StartRegistration(
                 candidate_id=key.candidate_id,
                 academy=principal.academy,
@@ -234,7 +206,7 @@ class RegistrationServicer(ScheduleRpcs, pb_grpc.RegistrationServicer):
     ) -> pb.RegistrationView:
         principal = self._principal(context)
         key = self._key(request.key, principal)
-        state, version = await self.handlers.get(principal, key)
+        state, version = await self._load(principal, key)
         return await self._view(state, version, key)
 
     @rpc
@@ -242,7 +214,7 @@ class RegistrationServicer(ScheduleRpcs, pb_grpc.RegistrationServicer):
         self, request: pb.ListRegistrationsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListRegistrationsResponse:
         principal = self._principal(context)
-        rows = await self.handlers.list_registrations(principal, request.session or None, request.specialty or None)
+        rows = await self.ports.queries.registrations(principal, request.session or None, request.specialty or None)
         return pb.ListRegistrationsResponse(
             registrations=[
                 pb.RegistrationLine(
@@ -267,42 +239,40 @@ class RegistrationServicer(ScheduleRpcs, pb_grpc.RegistrationServicer):
         key = self._key(request.key, principal)
         if request.version < 0:
             raise InvalidInput("version", "0 (the latest) or a version number")
-        summary = await self.handlers.summary(principal, key, request.version)
+        state, _ = await self._load(principal, key)
+        wanted = request.version or state.summary_version
+        stream = registration_stream(key.candidate_id, key.session, key.specialty)
+        row = await self.ports.queries.summary(stream, wanted)
+        if row is None:
+            raise NotFound(f"no summary version {wanted} (versions 1 to {state.summary_version} exist)")
         return pb.SummaryDocument(
-            version=summary.version, issued_at=_iso(summary.issued_at), sha256=summary.sha256, pdf=summary.pdf
+            version=row["version"], issued_at=iso(row["issued_at"]), sha256=row["sha256"], pdf=row["pdf"]
         )
 
     @rpc
     async def SetCalendar(self, request: pb.SetCalendarRequest, context: grpc.aio.ServicerContext) -> pb.CalendarView:
         principal = self._principal(context)
-        local = {
-            "opens": request.registration_opens,
-            "closes": request.registration_closes,
-            "documents_deadline": request.documents_deadline or None,
-            "amex_deadline": request.amex_deadline or None,
-            "convocations_from": request.convocations_from or None,
-        }
-        calendar = await self.handlers.set_calendar(principal, request.academy, request.session, local, request.reason)
-        return _calendar_view(calendar)
+        command = c.SetCalendar(
+            academy=request.academy,
+            session=request.session,
+            opens=request.registration_opens,
+            closes=request.registration_closes,
+            documents_deadline=request.documents_deadline or None,
+            amex_deadline=request.amex_deadline or None,
+            convocations_from=request.convocations_from or None,
+            reason=request.reason,
+            source=f"staff:{principal.subject}",
+        )
+        await self.pipeline.execute(principal, command)
+        return await self._calendar(request.academy, request.session)
 
     @rpc
     async def GetCalendar(self, request: pb.GetCalendarRequest, context: grpc.aio.ServicerContext) -> pb.CalendarView:
         self._principal(context)
-        calendar = await self.handlers.calendar(request.academy, request.session)
+        return await self._calendar(request.academy, request.session)
+
+    async def _calendar(self, academy: str, session: int) -> pb.CalendarView:
+        calendar = await self.ports.queries.calendar(academy, session)
         if calendar is None:
-            raise InvalidInput("academy", f"no calendar for {request.academy} session {request.session}")
-        return _calendar_view(calendar)
-
-
-def _calendar_view(calendar: Calendar) -> pb.CalendarView:
-    return pb.CalendarView(
-        academy=calendar.academy,
-        session=calendar.session,
-        registration_opens=_iso(calendar.registration_opens),
-        registration_closes=_iso(calendar.registration_closes),
-        documents_deadline=_iso(calendar.documents_deadline),
-        amex_deadline=_iso(calendar.amex_deadline),
-        convocations_from=calendar.convocations_from.isoformat() if calendar.convocations_from else "",
-        window=window_label(calendar),
-        source=calendar.source,
-    )
+            raise NotFound(f"no calendar for {academy} session {session}")
+        return calendar_view(calendar)

@@ -4,40 +4,18 @@ it needs and ignoring the rest (so producers may add fields within a schema vers
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from decimal import Decimal
 from typing import ClassVar
 from uuid import UUID
 
 from pydantic import ConfigDict
 
+from shared import known_accounts
 from shared.events import DomainEvent, EventRegistry
 
 
 class Inbound(DomainEvent):
     model_config = ConfigDict(frozen=True, extra="ignore")
-
-
-class AccountCreated(Inbound):
-    """archipel.accounts.events"""
-
-    event_type: ClassVar[str] = "AccountCreated"
-
-    account_id: UUID
-    role: str
-    last_name: str
-    first_names: str
-    birth_date: date | None
-    email: str
-    academy: str
-
-
-class AccountActivated(Inbound):
-    event_type: ClassVar[str] = "AccountActivated"
-
-    account_id: UUID
-    academy: str
-    activated_at: datetime
 
 
 class BenefitGranted(Inbound):
@@ -53,4 +31,5 @@ class BenefitGranted(Inbound):
     valid_through_session: int
 
 
-INBOUND = EventRegistry([AccountCreated, AccountActivated, BenefitGranted])
+# The accounts' events are read by the shared KnownAccounts read model, with its own copies.
+INBOUND = EventRegistry([BenefitGranted]).merged(known_accounts.INBOUND)

@@ -1,9 +1,7 @@
-"""Read models of the registration service: the candidates it learns of from the accounts topic
-(and their granted bénéfices from the results topic), and the list of registrations."""
+"""Read models of the registration service: the bénéfices granted by the results topic, and the
+list of registrations (the accounts it knows of are the shared KnownAccounts read model)."""
 
 from __future__ import annotations
-
-from uuid import UUID
 
 from services.registration.events import (
     CategoryChanged,
@@ -13,26 +11,24 @@ from services.registration.events import (
     RegistrationStarted,
     SummaryIssued,
 )
-from services.registration.inbound import AccountActivated, AccountCreated, BenefitGranted
+from services.registration.inbound import BenefitGranted
 from shared.db import Connection, Migration
 from shared.events import Envelope
 from shared.projections import Projection
 
 
-class CandidatesView(Projection):
-    name = "registration_candidates"
-    tables = ("candidates", "granted_benefits")
-    event_types = frozenset({AccountCreated.event_type, AccountActivated.event_type, BenefitGranted.event_type})
+class GrantedBenefits(Projection):
+    """The bénéfices granted by the results service's deliberations, listed at the start of a later
+    registration (R-14, R-15). The candidates themselves are the shared KnownAccounts read model."""
+
+    name = "registration_granted_benefits"
+    tables = ("granted_benefits",)
+    event_types = frozenset({BenefitGranted.event_type})
     migrations = (
         Migration(
-            "registration_0002_candidates",
+            "registration_0004_granted_benefits",
             """
-            CREATE TABLE candidates (
-                account_id uuid PRIMARY KEY, last_name text NOT NULL, first_names text NOT NULL,
-                birth_date date, email text NOT NULL, academy text NOT NULL, role text NOT NULL,
-                activated_at timestamptz
-            );
-            CREATE TABLE granted_benefits (
+            CREATE TABLE IF NOT EXISTS granted_benefits (
                 candidate_id uuid NOT NULL, specialty text NOT NULL, unit text NOT NULL, session integer NOT NULL,
                 grade numeric(4, 2) NOT NULL, valid_through_session integer NOT NULL,
                 PRIMARY KEY (candidate_id, specialty, unit, session)
@@ -43,31 +39,7 @@ class CandidatesView(Projection):
 
     async def apply(self, connection: Connection, envelope: Envelope) -> None:
         event = envelope.payload
-        if isinstance(event, AccountCreated):
-            await connection.execute(
-                "INSERT INTO candidates (account_id, last_name, first_names, birth_date, email, academy, role)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (account_id) DO UPDATE SET"
-                " last_name = excluded.last_name, first_names = excluded.first_names,"
-                " birth_date = excluded.birth_date, email = excluded.email, role = excluded.role",
-                event.account_id,
-                event.last_name,
-                event.first_names,
-                event.birth_date,
-                event.email,
-                event.academy,
-                event.role,
-            )
-        elif isinstance(event, AccountActivated):
-            # The activation may arrive first (topics are not ordered together): keep it anyway.
-            await connection.execute(
-                "INSERT INTO candidates (account_id, last_name, first_names, email, academy, role, activated_at)"
-                " VALUES ($1, '', '', '', $2, '', $3) ON CONFLICT (account_id) DO UPDATE SET"
-                " activated_at = excluded.activated_at",
-                event.account_id,
-                event.academy,
-                event.activated_at,
-            )
-        elif isinstance(event, BenefitGranted):
+        if isinstance(event, BenefitGranted):
             await connection.execute(
                 "INSERT INTO granted_benefits VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
                 event.candidate_id,
@@ -145,8 +117,3 @@ def _update_of(event: object) -> tuple[str, object]:
     if isinstance(event, RegistrationSetNotRegistered):
         return "not_registered", True
     raise TypeError(type(event).__name__)
-
-
-async def candidate(connection: Connection, account_id: UUID) -> dict[str, object] | None:
-    row = await connection.fetchrow("SELECT * FROM candidates WHERE account_id = $1", account_id)
-    return dict(row) if row else None

@@ -1,44 +1,28 @@
 """The schedule RPCs of archipel.registration.v1 (PublishSchedule, GetSchedule), mixed into the
-registration servicer: proto <-> PublishSchedule, errors to status codes by `rpc`."""
+registration servicer: proto <-> PublishSchedule through the pipeline, errors to status codes by `rpc`."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import grpc
 
 from archipel.registration.v1 import registration_pb2 as pb
+from services.registration.commands import PublishSchedule
+from services.registration.domain.schedule import SCHEDULE
 from services.registration.events import SchedulePublished
-from services.registration.schedule import PublishSchedule, ScheduleHandlers
+from services.registration.streams import schedule_stream
+from services.registration.views import schedule_view
 from shared.auth import Principal
-from shared.clock import to_paris
+from shared.errors import NotFound
+from shared.pipeline import Pipeline
 from shared.rpc import rpc
 
 
-def schedule_view(event: SchedulePublished, version: int) -> pb.ScheduleView:
-    return pb.ScheduleView(
-        academy=event.academy,
-        session=event.session,
-        specialty=event.specialty,
-        specialty_title=event.specialty_title,
-        entries=[
-            pb.ScheduleEntry(
-                unit=t.unit,
-                title=t.title,
-                starts_at=to_paris(t.starts_at).isoformat(),
-                duration_minutes=t.duration_minutes,
-                place=t.place,
-                language=t.language or "",
-            )
-            for t in event.entries
-        ],
-        reason=event.reason,
-        version=version,
-    )
-
-
 class ScheduleRpcs:
-    """The servicer sets `schedules` and provides `_principal`."""
+    """The servicer sets `pipeline` and provides `_principal`."""
 
-    schedules: ScheduleHandlers
+    pipeline: Pipeline[Any]
 
     def _principal(self, context: grpc.aio.ServicerContext) -> Principal:
         raise NotImplementedError
@@ -66,11 +50,19 @@ class ScheduleRpcs:
                 "reason": request.reason,
             }
         )
-        event, version = await self.schedules.publish(principal, command)
-        return schedule_view(event, version)
+        outcome = await self.pipeline.execute(principal, command)
+        event = outcome.events[-1]
+        assert isinstance(event, SchedulePublished)
+        return schedule_view(event, outcome.version)
 
     @rpc
     async def GetSchedule(self, request: pb.GetScheduleRequest, context: grpc.aio.ServicerContext) -> pb.ScheduleView:
         self._principal(context)
-        event, version = await self.schedules.get(request.academy, request.session, request.specialty)
-        return schedule_view(event, version)
+        state, version = await self.pipeline.load(
+            SCHEDULE, schedule_stream(request.academy, request.session, request.specialty)
+        )
+        if state.latest is None:
+            raise NotFound(
+                f"no test schedule published for {request.specialty}, session {request.session}, {request.academy}"
+            )
+        return schedule_view(state.latest, version)
