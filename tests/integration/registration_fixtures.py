@@ -2,8 +2,8 @@
 (schema of `isolated_settings`), with a FixedClock inside the Aix-Marseille 2026 window.
 
 The accounts service does not run: a candidate becomes known (and activated) to the registration
-service by applying inbound AccountCreated / AccountActivated envelopes to its CandidatesView through
-ProjectionRunner.handle_raw, exactly as its Kafka consumer would."""
+service by applying inbound AccountCreated / AccountActivated envelopes to its KnownAccounts read model
+through ProjectionRunner.handle_raw, exactly as its Kafka consumer would."""
 
 from __future__ import annotations
 
@@ -20,18 +20,16 @@ from pypdf import PdfReader
 
 from archipel.registration.v1 import registration_pb2 as pb
 from archipel.registration.v1 import registration_pb2_grpc as pb_grpc
-from services.registration.api import SERVICE_NAME
-from services.registration.app import SPEC, build_grpc_server
-from services.registration.inbound import AccountActivated, AccountCreated
-from services.registration.projections import CandidatesView
+from services.registration.service import SERVICE
+from services.registration.streams import registration_stream
 from shared.auth import Principal, Role, issue_token
 from shared.clock import FixedClock
 from shared.events import DomainEvent, Envelope
 from shared.eventstore import EventStore
+from shared.known_accounts import AccountActivated, AccountCreated, KnownAccounts
 from shared.projections import ProjectionRunner
-from shared.reference import load_reference
 from shared.rpc import mark_serving
-from shared.service import open_store
+from shared.service import Runtime, build_grpc_server, open_store
 from shared.settings import Settings
 
 # Inside the Aix-Marseille 2026 window (10 October 2025 08:00 to 12 November 2025 17:00, Paris).
@@ -66,7 +64,7 @@ class RegistrationServer:
         return (("authorization", f"Bearer {token}"),)
 
     async def _inbound(self, stream: str, version: int, event: DomainEvent, account: uuid.UUID) -> None:
-        runner = ProjectionRunner(self.store.pool, SPEC.projection_registry, CandidatesView())
+        runner = ProjectionRunner(self.store.pool, SERVICE.projection_registry, KnownAccounts("registration"))
         envelope = Envelope(
             event_id=uuid.uuid4(),
             stream_id=stream,
@@ -130,17 +128,18 @@ def key(candidate_id: str = "", session: int = SESSION, specialty: str = SPECIAL
 
 
 def stream_of(candidate_id: str, session: int = SESSION, specialty: str = SPECIALTY) -> str:
-    return f"registration-{candidate_id}-{session}-{specialty}"
+    return registration_stream(uuid.UUID(candidate_id), session, specialty)
 
 
 @pytest.fixture(name="registration")
 async def registration_server(isolated_settings: Settings) -> AsyncIterator[RegistrationServer]:
     clock = FixedClock(INSIDE)
-    async with open_store(isolated_settings, SPEC, clock) as store:
-        server, health = build_grpc_server(isolated_settings, store, clock, load_reference())
+    async with open_store(isolated_settings, SERVICE, clock) as store:
+        built = build_grpc_server(SERVICE, Runtime(isolated_settings, store, clock))
+        server = built.server
         port = server.add_insecure_port("127.0.0.1:0")
         await server.start()
-        await mark_serving(health, [SERVICE_NAME])
+        await mark_serving(built.health, built.names)
         target = f"127.0.0.1:{port}"
         channel = grpc.aio.insecure_channel(target)
         try:

@@ -280,3 +280,13 @@ async def test_confirmation_and_documents_reach_the_registration_topic(registrat
     documents = bodies["DocumentsRequired"]
     assert [d["kind"] for d in documents["payload"]["documents"]] == [d.kind for d in view.required_documents]
     assert documents["academy"] == ACADEMY and documents["stream_id"] == stream_of(candidate_id)
+
+
+async def test_get_calendar_of_an_unknown_calendar_is_not_found(registration: RegistrationServer) -> None:
+    details = await refused(
+        registration.stub.GetCalendar(
+            pb.GetCalendarRequest(academy="atlantide", session=2026), metadata=registration.staff()
+        ),
+        Code.NOT_FOUND,
+    )
+    assert "atlantide" in details and "2026" in details

@@ -22,12 +22,13 @@ from services.registration.domain import (
     INITIAL,
     Facts,
     FirstForm,
+    GrantedBenefit,
+    KnownCandidate,
     RegistrationState,
     decide,
     evolve,
     registration_id,
 )
-from services.registration.domain.decide import GrantedBenefit
 from services.registration.events import Category, RegistrationStarted
 from shared.events import DomainEvent
 from shared.reference import Calendar, ExamForm, ReferenceData, Regulation, load_reference
@@ -43,6 +44,7 @@ CLOSES = datetime(2025, 11, 12, 16, 0, tzinfo=UTC)  # Wednesday 12 November 2025
 DOCUMENTS_DEADLINE = datetime(2025, 11, 28, 16, 0, tzinfo=UTC)  # Friday 28 November 2025 17:00 Paris
 INSIDE = datetime(2025, 10, 20, 9, 30, tzinfo=UTC)  # well inside the window
 LATER = datetime(2025, 10, 21, 9, 30, tzinfo=UTC)
+ACTIVATED = KnownCandidate(academy=ACADEMY, role="candidate", activated=True)  # R-04: may register
 
 
 @cache
@@ -69,6 +71,7 @@ def facts(
     staff: bool = False,
     granted: Iterable[GrantedBenefit] = (),
     in_calendar: Calendar | None = None,
+    candidate: KnownCandidate | None = ACTIVATED,
 ) -> Facts:
     """The facts the handler would gather; `in_calendar` replaces the real calendar (and its window)."""
     chosen = calendar() if in_calendar is None else in_calendar
@@ -78,6 +81,7 @@ def facts(
         window=window_label(chosen),
         regulation=regulation(specialty, session),
         rare_languages=catalogue().rare_languages,
+        candidate=candidate,
         first_form=first_form,
         staff=staff,
         granted=tuple(granted),
@@ -118,7 +122,7 @@ def run(history: Iterable[DomainEvent], *commands: Command, with_facts: Facts | 
     """The history plus the events each command produces in turn (each must be accepted)."""
     events = list(history)
     for command in commands:
-        events += decide(given(*events), command, with_facts or facts())
+        events += decide(command, given(*events), with_facts or facts())
     return events
 
 

@@ -15,8 +15,7 @@ from services.registration.commands import (
     DeclareExemption,
     RenounceBenefit,
 )
-from services.registration.domain import INITIAL, FirstForm, decide, sat_units
-from services.registration.domain.decide import GrantedBenefit
+from services.registration.domain import INITIAL, FirstForm, GrantedBenefit, decide, sat_units
 from services.registration.events import (
     BenefitDeclared,
     BenefitOrigin,
@@ -51,72 +50,72 @@ def with_form(form: ChooseExamForm, *more: DomainEvent) -> list[DomainEvent]:
 
 def test_r14_declaring_before_choosing_a_form_is_refused() -> None:
     with pytest.raises(RuleViolation, match="choose the exam form first") as refused:
-        decide(given(started()), declare("U3", "12", 2024), facts())
+        decide(declare("U3", "12", 2024), given(started()), facts())
     assert refused.value.rule == "R-14"
 
 
 def test_r14_declaring_before_choosing_uses_the_definitive_first_form() -> None:
     """R-11, R-15: a candidate whose first registration was progressive declares a grade below 10."""
     first = FirstForm(form=ExamForm.PROGRESSIVE, session=2024)
-    events = decide(given(started()), declare("U3", "7", 2024), facts(first_form=first))
+    events = decide(declare("U3", "7", 2024), given(started()), facts(first_form=first))
     assert events == [declared("U3", "7", 2024)]
 
 
 def test_r14_a_benefice_from_six_sessions_ago_is_refused() -> None:
     with pytest.raises(RuleViolation) as refused:
-        decide(given(*with_form(GLOBALE)), declare("U3", "14", 2020), facts())
+        decide(declare("U3", "14", 2020), given(*with_form(GLOBALE)), facts())
     assert refused.value.rule == "R-14"
     assert "2020" in refused.value.message
     assert "2025" in refused.value.message  # valid through
 
 
 def test_r14_a_benefice_from_five_sessions_ago_is_accepted() -> None:
-    events = decide(given(*with_form(GLOBALE)), declare("U3", "14", 2021), facts())
+    events = decide(declare("U3", "14", 2021), given(*with_form(GLOBALE)), facts())
     assert events == [declared("U3", "14", 2021)]
 
 
 @pytest.mark.parametrize("session_obtained", [2026, 2027])
 def test_r14_a_benefice_must_come_from_an_earlier_session(session_obtained: int) -> None:
     with pytest.raises(InvalidInput) as refused:
-        decide(given(*with_form(GLOBALE)), declare("U3", "14", session_obtained), facts())
+        decide(declare("U3", "14", session_obtained), given(*with_form(GLOBALE)), facts())
     assert refused.value.field == "session_obtained"
 
 
 def test_r14_globale_grade_below_10_is_refused() -> None:
     with pytest.raises(RuleViolation, match="10/20 or more") as refused:
-        decide(given(*with_form(GLOBALE)), declare("U3", "9.99", 2024), facts())
+        decide(declare("U3", "9.99", 2024), given(*with_form(GLOBALE)), facts())
     assert refused.value.rule == "R-14"
 
 
 def test_r14_globale_grade_of_exactly_10_is_kept() -> None:
-    assert decide(given(*with_form(GLOBALE)), declare("U3", "10", 2024), facts()) == [declared("U3", "10", 2024)]
+    assert decide(declare("U3", "10", 2024), given(*with_form(GLOBALE)), facts()) == [declared("U3", "10", 2024)]
 
 
 def test_r15_progressive_grade_below_10_is_kept() -> None:
-    events = decide(given(*with_form(PROGRESSIVE_U1)), declare("U3", "4.5", 2024), facts())
+    events = decide(declare("U3", "4.5", 2024), given(*with_form(PROGRESSIVE_U1)), facts())
     assert events == [declared("U3", "4.5", 2024)]
 
 
 def test_r14_a_benefice_of_an_unknown_unit_is_invalid() -> None:
     with pytest.raises(InvalidInput) as refused:
-        decide(given(*with_form(GLOBALE)), declare("U9", "14", 2024), facts())
+        decide(declare("U9", "14", 2024), given(*with_form(GLOBALE)), facts())
     assert refused.value.field == "unit"
 
 
 def test_r14_declaring_the_same_benefice_again_changes_nothing() -> None:
     history = with_form(GLOBALE, declared("U3", "14", 2024))
-    assert decide(given(*history), declare("U3", "14", 2024), facts()) == []
-    assert decide(given(*history), declare("U3", "15", 2024), facts()) == [declared("U3", "15", 2024)]
+    assert decide(declare("U3", "14", 2024), given(*history), facts()) == []
+    assert decide(declare("U3", "15", 2024), given(*history), facts()) == [declared("U3", "15", 2024)]
 
 
 def test_r14_switching_to_globale_with_a_kept_grade_below_10_is_refused() -> None:
     """R-14: forme globale keeps no grade below 10; the progressive one declared earlier cannot stay."""
     history = with_form(PROGRESSIVE_U1, declared("U3", "7", 2024))
     with pytest.raises(RuleViolation, match="U3") as refused:
-        decide(given(*history), GLOBALE, facts())
+        decide(GLOBALE, given(*history), facts())
     assert refused.value.rule == "R-14"
     renounced = run(history, RenounceBenefit(unit="U3", confirm=True))
-    assert decide(given(*renounced), GLOBALE, facts()) == [ExamFormChosen(form=ExamForm.GLOBALE, units=())]
+    assert decide(GLOBALE, given(*renounced), facts()) == [ExamFormChosen(form=ExamForm.GLOBALE, units=())]
 
 
 # --- renouncing (R-16) -----------------------------------------------------------------------------
@@ -125,13 +124,13 @@ def test_r14_switching_to_globale_with_a_kept_grade_below_10_is_refused() -> Non
 def test_r16_renouncing_without_confirming_is_refused() -> None:
     history = with_form(GLOBALE, declared("U3", "14", 2024))
     with pytest.raises(RuleViolation, match="definitive") as refused:
-        decide(given(*history), RenounceBenefit(unit="U3"), facts())
+        decide(RenounceBenefit(unit="U3"), given(*history), facts())
     assert refused.value.rule == "R-16"
 
 
 def test_r16_renouncing_with_confirmation() -> None:
     history = with_form(GLOBALE, declared("U3", "14", 2024))
-    events = decide(given(*history), RenounceBenefit(unit="U3", confirm=True), facts())
+    events = decide(RenounceBenefit(unit="U3", confirm=True), given(*history), facts())
     assert events == [BenefitRenounced(unit="U3", session_obtained=2024, by_registering=False)]
     assert given(*history, *events).kept_benefits() == {}
 
@@ -139,20 +138,20 @@ def test_r16_renouncing_with_confirmation() -> None:
 def test_r16_renouncing_twice_is_refused() -> None:
     history = run(with_form(GLOBALE, declared("U3", "14", 2024)), RenounceBenefit(unit="U3", confirm=True))
     with pytest.raises(RuleViolation, match="already renounced") as refused:
-        decide(given(*history), RenounceBenefit(unit="U3", confirm=True), facts())
+        decide(RenounceBenefit(unit="U3", confirm=True), given(*history), facts())
     assert refused.value.rule == "R-16"
 
 
 def test_r16_renouncing_a_unit_without_benefice_is_invalid() -> None:
     with pytest.raises(InvalidInput) as refused:
-        decide(given(*with_form(GLOBALE)), RenounceBenefit(unit="U3", confirm=True), facts())
+        decide(RenounceBenefit(unit="U3", confirm=True), given(*with_form(GLOBALE)), facts())
     assert refused.value.field == "unit"
 
 
 def test_r16_a_renounced_benefice_cannot_be_declared_again() -> None:
     history = run(with_form(GLOBALE, declared("U3", "14", 2024)), RenounceBenefit(unit="U3", confirm=True))
     with pytest.raises(RuleViolation, match="definitive") as refused:
-        decide(given(*history), declare("U3", "16", 2024), facts())
+        decide(declare("U3", "16", 2024), given(*history), facts())
     assert refused.value.rule == "R-16"
 
 
@@ -160,7 +159,7 @@ def test_r16_registering_for_a_unit_with_a_benefice_needs_confirm_renounce() -> 
     history = with_form(PROGRESSIVE_U1, declared("U3", "8", 2024))
     command = ChooseExamForm(form=ExamForm.PROGRESSIVE, units=("U1", "U3"))
     with pytest.raises(RuleViolation) as refused:
-        decide(given(*history), command, facts())
+        decide(command, given(*history), facts())
     assert refused.value.rule == "R-16"
     assert "U3" in refused.value.message
     assert "8/20" in refused.value.message
@@ -169,7 +168,7 @@ def test_r16_registering_for_a_unit_with_a_benefice_needs_confirm_renounce() -> 
 def test_r16_registering_for_a_unit_with_a_benefice_renounces_it() -> None:
     history = with_form(PROGRESSIVE_U1, declared("U3", "8", 2024))
     command = ChooseExamForm(form=ExamForm.PROGRESSIVE, units=("U1", "U3"), confirm_renounce=True)
-    events = decide(given(*history), command, facts())
+    events = decide(command, given(*history), facts())
     assert events == [
         BenefitRenounced(unit="U3", session_obtained=2024, by_registering=True),
         ExamFormChosen(form=ExamForm.PROGRESSIVE, units=("U1", "U3")),
@@ -179,7 +178,7 @@ def test_r16_registering_for_a_unit_with_a_benefice_renounces_it() -> None:
 
 def test_r16_declaring_a_benefice_for_a_unit_registered_this_session_is_refused() -> None:
     with pytest.raises(RuleViolation, match="renounces") as refused:
-        decide(given(*with_form(PROGRESSIVE_U1)), declare("U1", "12", 2024), facts())
+        decide(declare("U1", "12", 2024), given(*with_form(PROGRESSIVE_U1)), facts())
     assert refused.value.rule == "R-16"
 
 
@@ -200,7 +199,7 @@ def test_r14_granted_benefices_are_listed_at_start_only_when_valid() -> None:
         _granted("U5", 2024, 2025),  # its validity ended before 2026
         _granted("U6", 2026, 2031),  # not an earlier session
     ]
-    events = decide(INITIAL, start(), facts(granted=granted))
+    events = decide(start(), INITIAL, facts(granted=granted))
     assert events == [
         started(),
         BenefitDeclared(unit="U1", grade=Decimal(12), session_obtained=2025, origin=BenefitOrigin.GRANTED),
@@ -219,7 +218,7 @@ def test_r14_r17_globale_sits_every_unit_but_exempted_and_kept_benefice_ones() -
     )
     state = given(*history)
     assert sat_units(state, regulation()) == ("U2", "U4", "U5", "U6", "U7")
-    confirmation = decide(state, ConfirmRegistration(), facts())[0]
+    confirmation = decide(ConfirmRegistration(), state, facts())[0]
     assert isinstance(confirmation, RegistrationConfirmed)
     assert confirmation.units == ("U2", "U4", "U5", "U6", "U7")
     assert confirmation.exempted_units == ("U1",)

@@ -145,7 +145,7 @@ def test_r23_no_r408_document_for_a_specialty_that_does_not_ask() -> None:
 
 def test_r23_r408_exemption_on_a_specialty_without_r408_is_invalid() -> None:
     with pytest.raises(InvalidInput) as refused:
-        decide(given(*ready()), DeclareSituation(r408_exemption=True), facts())
+        decide(DeclareSituation(r408_exemption=True), given(*ready()), facts())
     assert refused.value.field == "r408_exemption"
 
 
@@ -164,7 +164,7 @@ def test_r12_a_rare_language_adds_the_language_training_attestation() -> None:
         ChooseLanguage(language="arabe", teaching_followed=True),
         with_facts=mco,
     )
-    required = [e for e in decide(given(*history), ConfirmRegistration(), mco) if isinstance(e, DocumentsRequired)]
+    required = [e for e in decide(ConfirmRegistration(), given(*history), mco) if isinstance(e, DocumentsRequired)]
     attestation = [d for d in required[0].documents if d.kind == "language_training_attestation"]
     assert len(attestation) == 1
     assert "arabe" in attestation[0].label

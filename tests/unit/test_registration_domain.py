@@ -72,7 +72,7 @@ ENGLISH = ChooseLanguage(language="anglais", teaching_followed=True)
 
 
 def test_r01_start_registration() -> None:
-    events = decide(INITIAL, start(Category.PROFESSIONAL_EXPERIENCE), facts())
+    events = decide(start(Category.PROFESSIONAL_EXPERIENCE), INITIAL, facts())
     assert events == [started(Category.PROFESSIONAL_EXPERIENCE)]
     state = given(*events)
     assert (state.candidate_id, state.session, state.specialty, state.academy) == (
@@ -86,7 +86,7 @@ def test_r01_start_registration() -> None:
 
 def test_r02_starting_twice_is_refused() -> None:
     with pytest.raises(AlreadyExists, match="modify it"):
-        decide(given(started()), start(), facts())
+        decide(start(), given(started()), facts())
 
 
 @pytest.mark.parametrize(
@@ -102,15 +102,15 @@ def test_r02_starting_twice_is_refused() -> None:
 )
 def test_commands_before_the_start_are_not_found(command: Command) -> None:
     with pytest.raises(NotFound, match="start one first"):
-        decide(INITIAL, command, facts())
+        decide(command, INITIAL, facts())
 
 
 def test_r01_change_category_and_the_same_category_changes_nothing() -> None:
     state = given(started(Category.INDIVIDUAL))
-    assert decide(state, ChangeCategory(category=Category.DISTANCE), facts()) == [
+    assert decide(ChangeCategory(category=Category.DISTANCE), state, facts()) == [
         CategoryChanged(category=Category.DISTANCE)
     ]
-    assert decide(state, ChangeCategory(category=Category.INDIVIDUAL), facts()) == []
+    assert decide(ChangeCategory(category=Category.INDIVIDUAL), state, facts()) == []
 
 
 # --- confirmation and summary versions (R-09, R-10, R-12) ------------------------------------------
@@ -119,19 +119,19 @@ def test_r01_change_category_and_the_same_category_changes_nothing() -> None:
 def test_r10_confirming_without_a_form_is_refused() -> None:
     history = run([started()], ENGLISH)
     with pytest.raises(RuleViolation, match="exam form") as refused:
-        decide(given(*history), ConfirmRegistration(), facts())
+        decide(ConfirmRegistration(), given(*history), facts())
     assert refused.value.rule == "R-10"
 
 
 def test_r12_confirming_without_the_compulsory_language_is_refused() -> None:
     history = run([started()], GLOBALE)
     with pytest.raises(RuleViolation, match="language") as refused:
-        decide(given(*history), ConfirmRegistration(), facts())
+        decide(ConfirmRegistration(), given(*history), facts())
     assert refused.value.rule == "R-12"
 
 
 def test_r09_confirming_issues_confirmation_summary_1_and_documents() -> None:
-    events = decide(given(*ready()), ConfirmRegistration(), facts())
+    events = decide(ConfirmRegistration(), given(*ready()), facts())
     assert types(events) == ["RegistrationConfirmed", "SummaryIssued", "DocumentsRequired"]
     confirmation, summary, _ = events
     assert isinstance(confirmation, RegistrationConfirmed)
@@ -148,11 +148,11 @@ def test_r09_confirming_issues_confirmation_summary_1_and_documents() -> None:
 
 
 def test_r09_confirming_twice_produces_nothing() -> None:
-    assert decide(given(*confirmed()), ConfirmRegistration(), facts()) == []
+    assert decide(ConfirmRegistration(), given(*confirmed()), facts()) == []
 
 
 def test_r09_a_change_after_confirmation_reissues_the_summary_without_documents_when_unchanged() -> None:
-    events = decide(given(*confirmed()), ChooseOptionalUnits(units=("UF1",)), facts(now=LATER))
+    events = decide(ChooseOptionalUnits(units=("UF1",)), given(*confirmed()), facts(now=LATER))
     assert types(events) == ["OptionalUnitsChosen", "RegistrationConfirmed", "SummaryIssued"]
     assert events[2] == SummaryIssued(version=2, issued_at=LATER)
     confirmation = events[1]
@@ -162,7 +162,7 @@ def test_r09_a_change_after_confirmation_reissues_the_summary_without_documents_
 
 def test_r09_a_change_after_confirmation_that_changes_the_documents_lists_them_again() -> None:
     change = DeclareHandicap(handicap=True, amex_reference="AMEX-1", existing_decision=True)
-    events = decide(given(*confirmed()), change, facts(now=LATER))
+    events = decide(change, given(*confirmed()), facts(now=LATER))
     assert types(events) == ["HandicapDeclared", "RegistrationConfirmed", "SummaryIssued", "DocumentsRequired"]
     assert events[2] == SummaryIssued(version=2, issued_at=LATER)
     documents = events[3]
@@ -192,15 +192,15 @@ def test_r09_summary_versions_keep_counting() -> None:
 def test_r09_repeating_a_choice_after_confirmation_issues_no_new_summary(command: Command) -> None:
     history = run(confirmed(), DeclareHandicap(handicap=False), DeclareSituation(training_shortened=True))
     history = run(history, DeclareSituation(), command)  # the first time may change something
-    assert decide(given(*history), command, facts(first_form=FirstForm(form=ExamForm.GLOBALE, session=2026))) == []
+    assert decide(command, given(*history), facts(first_form=FirstForm(form=ExamForm.GLOBALE, session=2026))) == []
 
 
 # --- exam form (R-10, R-11) -------------------------------------------------------------------------
 
 
 def test_r10_choose_globale_and_progressive() -> None:
-    assert decide(given(started()), GLOBALE, facts()) == [ExamFormChosen(form=ExamForm.GLOBALE, units=())]
-    assert decide(given(started()), PROGRESSIVE, facts()) == [
+    assert decide(GLOBALE, given(started()), facts()) == [ExamFormChosen(form=ExamForm.GLOBALE, units=())]
+    assert decide(PROGRESSIVE, given(started()), facts()) == [
         ExamFormChosen(form=ExamForm.PROGRESSIVE, units=("U1", "U5"))
     ]
 
@@ -216,14 +216,14 @@ def test_r10_choose_globale_and_progressive() -> None:
 )
 def test_r10_invalid_units_name_the_units_field(command: ChooseExamForm, reason: str) -> None:
     with pytest.raises(InvalidInput, match=reason) as refused:
-        decide(given(started()), command, facts())
+        decide(command, given(started()), facts())
     assert refused.value.field == "units"
 
 
 def test_r11_the_other_form_in_a_later_session_is_refused() -> None:
     first = FirstForm(form=ExamForm.GLOBALE, session=2025)
     with pytest.raises(RuleViolation) as refused:
-        decide(given(started()), PROGRESSIVE, facts(first_form=first))
+        decide(PROGRESSIVE, given(started()), facts(first_form=first))
     assert refused.value.rule == "R-11"
     assert "globale" in refused.value.message
     assert "2025" in refused.value.message
@@ -231,14 +231,14 @@ def test_r11_the_other_form_in_a_later_session_is_refused() -> None:
 
 def test_r11_the_same_form_in_a_later_session_is_accepted() -> None:
     first = FirstForm(form=ExamForm.GLOBALE, session=2025)
-    assert decide(given(started()), GLOBALE, facts(first_form=first)) == [
+    assert decide(GLOBALE, given(started()), facts(first_form=first)) == [
         ExamFormChosen(form=ExamForm.GLOBALE, units=())
     ]
 
 
 def test_r11_changing_form_in_the_first_registration_before_confirmation_is_accepted() -> None:
     history = run([started()], GLOBALE)
-    events = decide(given(*history), PROGRESSIVE, facts())
+    events = decide(PROGRESSIVE, given(*history), facts())
     assert events == [ExamFormChosen(form=ExamForm.PROGRESSIVE, units=("U1", "U5"))]
 
 
@@ -246,7 +246,7 @@ def test_r11_changing_form_after_the_first_confirmation_is_refused() -> None:
     """Once confirmed, the handler finds this registration's form as the candidate's first one."""
     first = FirstForm(form=ExamForm.GLOBALE, session=2026)
     with pytest.raises(RuleViolation, match="definitive") as refused:
-        decide(given(*confirmed()), PROGRESSIVE, facts(first_form=first))
+        decide(PROGRESSIVE, given(*confirmed()), facts(first_form=first))
     assert refused.value.rule == "R-11"
 
 
@@ -254,7 +254,7 @@ def test_r11_confirming_a_form_other_than_the_first_one_is_refused() -> None:
     """A form chosen before another registration of the specialty was confirmed cannot be confirmed."""
     first = FirstForm(form=ExamForm.PROGRESSIVE, session=2026)
     with pytest.raises(RuleViolation, match="progressive") as refused:
-        decide(given(*ready()), ConfirmRegistration(), facts(first_form=first))
+        decide(ConfirmRegistration(), given(*ready()), facts(first_form=first))
     assert refused.value.rule == "R-11"
 
 
@@ -263,25 +263,25 @@ def test_r11_confirming_a_form_other_than_the_first_one_is_refused() -> None:
 
 def test_r12_language_not_offered_is_invalid() -> None:
     with pytest.raises(InvalidInput, match="anglais") as refused:
-        decide(given(started()), ChooseLanguage(language="espagnol", teaching_followed=True), facts())
+        decide(ChooseLanguage(language="espagnol", teaching_followed=True), given(started()), facts())
     assert refused.value.field == "language"
 
 
 def test_r12_language_teaching_not_followed_is_refused() -> None:
     with pytest.raises(RuleViolation, match="teaching") as refused:
-        decide(given(started()), ChooseLanguage(language="anglais", teaching_followed=False), facts())
+        decide(ChooseLanguage(language="anglais", teaching_followed=False), given(started()), facts())
     assert refused.value.rule == "R-12"
 
 
 def test_r12_language_is_normalised_and_a_common_one_is_not_rare() -> None:
-    events = decide(given(started()), ChooseLanguage(language="  Anglais ", teaching_followed=True), facts())
+    events = decide(ChooseLanguage(language="  Anglais ", teaching_followed=True), given(started()), facts())
     assert events == [LanguageChosen(language="anglais", teaching_followed=True, rare=False)]
 
 
 def test_r12_a_rare_language_is_marked_rare() -> None:
     events = decide(
-        given(started(specialty="MCO")),
         ChooseLanguage(language="japonais", teaching_followed=True),
+        given(started(specialty="MCO")),
         facts(specialty="MCO"),
     )
     assert events == [LanguageChosen(language="japonais", teaching_followed=True, rare=True)]
@@ -289,19 +289,19 @@ def test_r12_a_rare_language_is_marked_rare() -> None:
 
 def test_r13_at_most_two_optional_tests() -> None:
     with pytest.raises(RuleViolation) as refused:
-        decide(given(started()), ChooseOptionalUnits(units=("UF1", "UF2", "UF3")), facts())
+        decide(ChooseOptionalUnits(units=("UF1", "UF2", "UF3")), given(started()), facts())
     assert refused.value.rule == "R-13"
 
 
 @pytest.mark.parametrize("units", [("UF9",), ("U1",), ("UF1", "UF1")])
 def test_r13_unknown_or_repeated_optional_tests_name_the_units_field(units: tuple[str, ...]) -> None:
     with pytest.raises(InvalidInput) as refused:
-        decide(given(started()), ChooseOptionalUnits(units=units), facts())
+        decide(ChooseOptionalUnits(units=units), given(started()), facts())
     assert refused.value.field == "units"
 
 
 def test_r13_two_valid_optional_tests_are_chosen() -> None:
-    events = decide(given(started()), ChooseOptionalUnits(units=("UF1", "UF2")), facts())
+    events = decide(ChooseOptionalUnits(units=("UF1", "UF2")), given(started()), facts())
     assert events == [OptionalUnitsChosen(units=("UF1", "UF2"))]
 
 
@@ -310,20 +310,20 @@ def test_r13_two_valid_optional_tests_are_chosen() -> None:
 
 def test_r17_a_professional_domain_unit_is_not_exempted_by_a_diploma() -> None:
     with pytest.raises(RuleViolation, match="VAE") as refused:
-        decide(given(started()), DeclareExemption(unit="U5", ground=ExemptionGround.DIPLOMA, detail="BTS"), facts())
+        decide(DeclareExemption(unit="U5", ground=ExemptionGround.DIPLOMA, detail="BTS"), given(started()), facts())
     assert refused.value.rule == "R-17"
 
 
 def test_r17_a_professional_domain_unit_is_exempted_by_vae() -> None:
     command = DeclareExemption(unit="U5", ground=ExemptionGround.VAE, detail="décision VAE")
-    assert decide(given(started()), command, facts()) == [
+    assert decide(command, given(started()), facts()) == [
         ExemptionDeclared(unit="U5", ground=ExemptionGround.VAE, detail="décision VAE")
     ]
 
 
 def test_r17_a_general_unit_is_exempted_by_a_diploma() -> None:
     command = DeclareExemption(unit="U1", ground=ExemptionGround.DIPLOMA, detail="DUT GEA 2019")
-    assert decide(given(started()), command, facts()) == [
+    assert decide(command, given(started()), facts()) == [
         ExemptionDeclared(unit="U1", ground=ExemptionGround.DIPLOMA, detail="DUT GEA 2019")
     ]
 
@@ -331,12 +331,12 @@ def test_r17_a_general_unit_is_exempted_by_a_diploma() -> None:
 def test_r17_an_exempted_unit_is_not_sat_and_a_sat_unit_is_not_exempted() -> None:
     exempted = run([started()], DeclareExemption(unit="U1", ground=ExemptionGround.DIPLOMA, detail="DUT"))
     with pytest.raises(RuleViolation, match="U1") as refused:
-        decide(given(*exempted), PROGRESSIVE, facts())
+        decide(PROGRESSIVE, given(*exempted), facts())
     assert refused.value.rule == "R-17"
     with pytest.raises(RuleViolation, match="registered") as refused:
         decide(
-            given(*run([started()], PROGRESSIVE)),
             DeclareExemption(unit="U1", ground=ExemptionGround.DIPLOMA, detail="DUT"),
+            given(*run([started()], PROGRESSIVE)),
             facts(),
         )
     assert refused.value.rule == "R-17"
@@ -344,15 +344,15 @@ def test_r17_an_exempted_unit_is_not_sat_and_a_sat_unit_is_not_exempted() -> Non
 
 def test_r17_withdrawing_an_exemption() -> None:
     exempted = run([started()], DeclareExemption(unit="U1", ground=ExemptionGround.DIPLOMA, detail="DUT"))
-    assert decide(given(*exempted), WithdrawExemption(unit="U1"), facts()) == [ExemptionWithdrawn(unit="U1")]
+    assert decide(WithdrawExemption(unit="U1"), given(*exempted), facts()) == [ExemptionWithdrawn(unit="U1")]
     with pytest.raises(InvalidInput) as refused:
-        decide(given(*exempted), WithdrawExemption(unit="U2"), facts())
+        decide(WithdrawExemption(unit="U2"), given(*exempted), facts())
     assert refused.value.field == "unit"
 
 
 def test_r17_exempting_an_unknown_unit_is_invalid() -> None:
     with pytest.raises(InvalidInput) as refused:
-        decide(given(started()), DeclareExemption(unit="U9", ground=ExemptionGround.VAE, detail="VAE"), facts())
+        decide(DeclareExemption(unit="U9", ground=ExemptionGround.VAE, detail="VAE"), given(started()), facts())
     assert refused.value.field == "unit"
 
 
@@ -361,17 +361,17 @@ def test_r17_exempting_an_unknown_unit_is_invalid() -> None:
 
 def test_r25_handicap_oui_without_amex_reference_is_invalid() -> None:
     with pytest.raises(InvalidInput) as refused:
-        decide(given(started()), DeclareHandicap(handicap=True, amex_reference="  "), facts())
+        decide(DeclareHandicap(handicap=True, amex_reference="  "), given(started()), facts())
     assert refused.value.field == "amex_reference"
 
 
 def test_r25_handicap_oui_with_amex_reference_and_non_drops_it() -> None:
     oui = DeclareHandicap(handicap=True, amex_reference="AMEX-1", existing_decision=True)
-    assert decide(given(started()), oui, facts()) == [
+    assert decide(oui, given(started()), facts()) == [
         HandicapDeclared(handicap=True, amex_reference="AMEX-1", existing_decision=True)
     ]
     non = DeclareHandicap(handicap=False, amex_reference="AMEX-1", existing_decision=True)
-    assert decide(given(started()), non, facts()) == [
+    assert decide(non, given(started()), facts()) == [
         HandicapDeclared(handicap=False, amex_reference=None, existing_decision=False)
     ]
 
@@ -382,9 +382,9 @@ def test_r25_handicap_oui_after_the_amex_deadline_is_refused() -> None:
     )
     late = facts(in_calendar=early_amex)
     with pytest.raises(RuleViolation, match="AMEX") as refused:
-        decide(given(started()), DeclareHandicap(handicap=True, amex_reference="AMEX-1"), late)
+        decide(DeclareHandicap(handicap=True, amex_reference="AMEX-1"), given(started()), late)
     assert refused.value.rule == "R-25"
-    assert types(decide(given(started()), DeclareHandicap(handicap=False), late)) == ["HandicapDeclared"]
+    assert types(decide(DeclareHandicap(handicap=False), given(started()), late)) == ["HandicapDeclared"]
 
 
 # --- "non inscrit" (R-33) ---------------------------------------------------------------------------
@@ -392,17 +392,17 @@ def test_r25_handicap_oui_after_the_amex_deadline_is_refused() -> None:
 
 def test_r33_only_staff_set_not_registered() -> None:
     with pytest.raises(PermissionDenied):
-        decide(given(started()), SetNotRegistered(reason="left"), facts())
-    assert decide(given(started()), SetNotRegistered(reason="left"), facts(staff=True)) == [
+        decide(SetNotRegistered(reason="left"), given(started()), facts())
+    assert decide(SetNotRegistered(reason="left"), given(started()), facts(staff=True)) == [
         RegistrationSetNotRegistered(reason="left")
     ]
 
 
 def test_r33_set_not_registered_needs_a_registration_and_happens_once() -> None:
     with pytest.raises(NotFound):
-        decide(INITIAL, SetNotRegistered(reason="left"), facts(staff=True))
+        decide(SetNotRegistered(reason="left"), INITIAL, facts(staff=True))
     history = [started(), RegistrationSetNotRegistered(reason="left")]
-    assert decide(given(*history), SetNotRegistered(reason="again"), facts(staff=True)) == []
+    assert decide(SetNotRegistered(reason="again"), given(*history), facts(staff=True)) == []
 
 
 @pytest.mark.parametrize(
@@ -413,7 +413,7 @@ def test_r33_set_not_registered_needs_a_registration_and_happens_once() -> None:
 def test_r33_candidate_commands_after_non_inscrit_are_refused(command: Command) -> None:
     history = [*ready(), RegistrationSetNotRegistered(reason="left its establishment")]
     with pytest.raises(RuleViolation, match="non inscrit") as refused:
-        decide(given(*history), command, facts())
+        decide(command, given(*history), facts())
     assert refused.value.rule == "R-33"
 
 
@@ -454,7 +454,7 @@ def test_r09_property_replay_equals_incremental_fold_and_repeats_change_nothing(
     for command in commands:
         at = facts(first_form=first_form)
         try:
-            events = decide(state, command, at)
+            events = decide(command, state, at)
         except ArchipelError:
             continue
         for event in events:
@@ -466,7 +466,7 @@ def test_r09_property_replay_equals_incremental_fold_and_repeats_change_nothing(
         if first_form is None and state.confirmed and state.form is not None:
             first_form = FirstForm(form=state.form, session=2026)  # as the handler records it
         with contextlib.suppress(ArchipelError):
-            assert decide(state, command, facts(first_form=first_form)) == []
+            assert decide(command, state, facts(first_form=first_form)) == []
     assert replay(history) == state
     versions = [e.version for e in history if isinstance(e, SummaryIssued)]
     assert versions == list(range(1, len(versions) + 1))

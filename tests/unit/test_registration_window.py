@@ -44,13 +44,13 @@ def test_r07_the_real_calendar_opens_at_0600_utc_and_closes_at_1600_utc() -> Non
 
 
 def test_r07_start_accepted_exactly_at_the_opening_minute() -> None:
-    events = decide(INITIAL, start(), facts(now=OPENS))
+    events = decide(start(), INITIAL, facts(now=OPENS))
     assert events == [started()]
 
 
 def test_r07_start_refused_one_second_before_opening_with_the_window_in_french() -> None:
     with pytest.raises(RuleViolation) as refused:
-        decide(INITIAL, start(), facts(now=OPENS - SECOND))
+        decide(start(), INITIAL, facts(now=OPENS - SECOND))
     assert refused.value.rule == "R-07"
     assert "not open yet" in refused.value.message
     assert WINDOW in refused.value.message
@@ -59,29 +59,29 @@ def test_r07_start_refused_one_second_before_opening_with_the_window_in_french()
 def test_r07_opening_compared_as_instants_whatever_the_zone_of_now() -> None:
     """R-07: 07:59:59 Paris is refused and 08:00 Paris accepted, when `now` is given in Paris time."""
     with pytest.raises(RuleViolation, match=r"\(R-07\)"):
-        decide(INITIAL, start(), facts(now=datetime(2025, 10, 10, 7, 59, 59, tzinfo=PARIS)))
-    assert types(decide(INITIAL, start(), facts(now=datetime(2025, 10, 10, 8, 0, tzinfo=PARIS)))) == [
+        decide(start(), INITIAL, facts(now=datetime(2025, 10, 10, 7, 59, 59, tzinfo=PARIS)))
+    assert types(decide(start(), INITIAL, facts(now=datetime(2025, 10, 10, 8, 0, tzinfo=PARIS)))) == [
         "RegistrationStarted"
     ]
 
 
 def test_r08_change_refused_exactly_at_the_closing_minute() -> None:
     with pytest.raises(RuleViolation) as refused:
-        decide(given(started()), ChangeCategory(category=Category.DISTANCE), facts(now=CLOSES))
+        decide(ChangeCategory(category=Category.DISTANCE), given(started()), facts(now=CLOSES))
     assert refused.value.rule == "R-08"
     assert "closed" in refused.value.message
     assert WINDOW in refused.value.message
 
 
 def test_r08_change_accepted_one_second_before_closing() -> None:
-    events = decide(given(started()), ChangeCategory(category=Category.DISTANCE), facts(now=CLOSES - SECOND))
+    events = decide(ChangeCategory(category=Category.DISTANCE), given(started()), facts(now=CLOSES - SECOND))
     assert events == [CategoryChanged(category=Category.DISTANCE)]
 
 
 def test_r08_closing_is_17_00_paris_winter_time_not_summer_time() -> None:
     """R-08: a window compared with a fixed UTC+2 offset would close at 15:00 UTC; 15:30 UTC is still open."""
     events = decide(
-        given(started()), ChangeCategory(category=Category.DISTANCE), facts(now=CLOSES - timedelta(minutes=30))
+        ChangeCategory(category=Category.DISTANCE), given(started()), facts(now=CLOSES - timedelta(minutes=30))
     )
     assert types(events) == ["CategoryChanged"]
 
@@ -101,13 +101,13 @@ def test_r08_closing_is_17_00_paris_winter_time_not_summer_time() -> None:
 def test_r08_nothing_is_created_or_modified_after_the_close(command: Command) -> None:
     state = INITIAL if command == start() else given(*ready())
     with pytest.raises(RuleViolation, match=r"\(R-08\)$"):
-        decide(state, command, facts(now=CLOSES + timedelta(days=3)))
+        decide(command, state, facts(now=CLOSES + timedelta(days=3)))
 
 
 def test_r07_no_calendar_for_the_academy_and_session_refuses() -> None:
     no_calendar = facts().model_copy(update={"calendar": None})
     with pytest.raises(RuleViolation, match="no registration calendar") as refused:
-        decide(INITIAL, start(), no_calendar)
+        decide(start(), INITIAL, no_calendar)
     assert refused.value.rule == "R-07"
 
 
@@ -122,7 +122,7 @@ def test_r07_no_calendar_for_the_academy_and_session_refuses() -> None:
 def test_r07_commands_accepted_on_the_autumn_dst_change_day(now: datetime) -> None:
     """R-07, R-08: the window compares instants, so the hour repeated on 26 Oct 2025 is inside it."""
     assert calendar().registration_open(now)
-    events = decide(given(started()), ChooseExamForm(form=ExamForm.GLOBALE), facts(now=now))
+    events = decide(ChooseExamForm(form=ExamForm.GLOBALE), given(started()), facts(now=now))
     assert events == [ExamFormChosen(form=ExamForm.GLOBALE, units=())]
 
 
@@ -135,9 +135,9 @@ def test_r08_closing_on_the_spring_dst_change_day_is_the_right_utc_instant() -> 
     """R-08: 03:30 Paris on 29 March 2026 is summer time already (02:00 -> 03:00), i.e. 01:30 UTC."""
     closes = datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
     assert paris_to_utc("2026-03-29T03:30") == closes
-    assert types(decide(INITIAL, start(), _dst_facts("2026-03-29T03:30", closes - SECOND))) == ["RegistrationStarted"]
+    assert types(decide(start(), INITIAL, _dst_facts("2026-03-29T03:30", closes - SECOND))) == ["RegistrationStarted"]
     with pytest.raises(RuleViolation) as refused:
-        decide(INITIAL, start(), _dst_facts("2026-03-29T03:30", closes))
+        decide(start(), INITIAL, _dst_facts("2026-03-29T03:30", closes))
     assert refused.value.rule == "R-08"
     assert "dimanche 29 mars 2026 à 03:30" in refused.value.message
 
@@ -148,9 +148,9 @@ def test_r08_closing_in_the_repeated_autumn_hour_is_its_first_occurrence() -> No
     dst_calendar = calendar_from_local("aix-marseille", 2026, "2025-10-01T08:00", "2025-10-26T02:30")
     assert dst_calendar.registration_closes == closes
     at = facts(now=closes - SECOND, in_calendar=dst_calendar)
-    assert types(decide(INITIAL, start(), at)) == ["RegistrationStarted"]
+    assert types(decide(start(), INITIAL, at)) == ["RegistrationStarted"]
     with pytest.raises(RuleViolation, match=r"\(R-08\)"):
-        decide(INITIAL, start(), at.model_copy(update={"now": closes}))
+        decide(start(), INITIAL, at.model_copy(update={"now": closes}))
 
 
 def test_r07_a_closing_time_in_the_spring_gap_is_refused_naming_the_field() -> None:
@@ -162,7 +162,7 @@ def test_r07_a_closing_time_in_the_spring_gap_is_refused_naming_the_field() -> N
 
 def test_r33_staff_sets_not_registered_even_outside_the_window() -> None:
     events = decide(
-        given(started()), SetNotRegistered(reason="left"), facts(now=CLOSES + timedelta(days=60), staff=True)
+        SetNotRegistered(reason="left"), given(started()), facts(now=CLOSES + timedelta(days=60), staff=True)
     )
     assert events == [RegistrationSetNotRegistered(reason="left")]
 
@@ -185,10 +185,10 @@ def test_r07_r08_property_a_command_is_accepted_iff_opens_le_now_lt_closes(naive
     instant = naive.replace(tzinfo=UTC)
     now = instant.astimezone(PARIS) if in_paris else instant
     if OPENS <= instant < CLOSES:
-        events = decide(INITIAL, start(), facts(now=now))
+        events = decide(start(), INITIAL, facts(now=now))
         assert len(events) == 1
         assert isinstance(events[0], RegistrationStarted)
     else:
         with pytest.raises(RuleViolation) as refused:
-            decide(INITIAL, start(), facts(now=now))
+            decide(start(), INITIAL, facts(now=now))
         assert refused.value.rule == ("R-07" if instant < OPENS else "R-08")
