@@ -1,7 +1,7 @@
 """The gRPC servers of measurement 1 (registration and accounts, in this process, on free ports, over
 the sandbox's schemas, with a FixedClock inside the registration window), the académies' calendars set
 by staff, and candidates made known and activated to the registration service by applying inbound
-AccountCreated / AccountActivated envelopes to its CandidatesView, as its Kafka consumer would."""
+AccountCreated / AccountActivated envelopes to its KnownAccounts read model, as its Kafka consumer would."""
 
 from __future__ import annotations
 
@@ -21,17 +21,16 @@ from archipel.registration.v1 import registration_pb2_grpc as pb_grpc
 from bench.common import Config, Sandbox
 from bench.profiles import CATEGORIES, SESSION, SPECIALTIES
 from bench.tools import BenchMailer
-from services.accounts import app as accounts_app
-from services.registration import app as registration_app
-from services.registration.inbound import AccountActivated, AccountCreated
-from services.registration.projections import CandidatesView
+from services.accounts import service as accounts_service
+from services.registration.service import SERVICE as REGISTRATION
 from shared.auth import Principal, Role, issue_token
 from shared.clock import FixedClock
 from shared.events import DomainEvent, Envelope
 from shared.eventstore import EventStore
+from shared.known_accounts import AccountActivated, AccountCreated, KnownAccounts
 from shared.projections import ProjectionRunner
 from shared.reference import load_reference
-from shared.service import open_store
+from shared.service import Runtime, build_grpc_server, open_store
 from shared.settings import Settings
 
 INSIDE = datetime(2025, 10, 20, 10, 0, tzinfo=UTC)
@@ -73,14 +72,17 @@ async def servers(config: Config, box: Sandbox) -> AsyncIterator[Servers]:
         box.adopt(settings.db_schema(service))
     clock, mailer = FixedClock(INSIDE), BenchMailer()
     async with AsyncExitStack() as stack:
-        store = await stack.enter_async_context(open_store(settings, registration_app.SPEC, clock, max_size=20))
-        accounts = await stack.enter_async_context(open_store(settings, accounts_app.SPEC, clock, max_size=20))
+        store = await stack.enter_async_context(open_store(settings, REGISTRATION, clock, max_size=20))
+        accounts = await stack.enter_async_context(open_store(settings, accounts_service.SERVICE, clock, max_size=20))
+        accounts_runtime = Runtime(settings, accounts, clock)
         built = [
-            registration_app.build_grpc_server(settings, store, clock, load_reference()),
-            accounts_app.build_grpc_server(settings, accounts, clock, mailer),
+            build_grpc_server(REGISTRATION, Runtime(settings, store, clock)).server,
+            build_grpc_server(
+                accounts_service.SERVICE, accounts_runtime, accounts_service.ports(accounts_runtime, mailer)
+            ).server,
         ]
         channels = []
-        for server, _ in built:
+        for server in built:
             port = server.add_insecure_port("127.0.0.1:0")
             await server.start()
             stack.push_async_callback(server.stop, None)
@@ -111,7 +113,7 @@ async def provision(s: Servers, academies: list[str], count: int, rng: random.Ra
         )
         await s.registration.SetCalendar(calendar, metadata=staff)
     reference = load_reference()
-    runner = ProjectionRunner(s.store.pool, registration_app.SPEC.projection_registry, CandidatesView())
+    runner = ProjectionRunner(s.store.pool, REGISTRATION.projection_registry, KnownAccounts("registration"))
 
     async def inbound(stream: str, version: int, event: DomainEvent, academy: str, account: uuid.UUID) -> None:
         now = s.clock()
