@@ -25,7 +25,7 @@ from bench.pipeline import bulk_append, publish_all, stores
 from bench.profiles import REGISTRY
 from bench.tools import profiled
 from services.dossier.inbound import INBOUND
-from services.dossier.projections import DossierProjection
+from services.dossier.projections import DossierReadModel
 from shared import projections
 from shared.events import EventRegistry
 from shared.projections import Projection, ProjectionRunner
@@ -35,7 +35,7 @@ from shared.topic_reader import TopicReader
 LIVE_BATCH = 12
 READ_MODELS: tuple[tuple[str, Callable[[], Projection], EventRegistry], ...] = (
     ("replay", LagView, REGISTRY),
-    ("replay_dossier", DossierProjection, INBOUND),
+    ("replay_dossier", DossierReadModel, INBOUND),
 )
 
 

@@ -1,17 +1,19 @@
-"""gRPC servicer of archipel.dossier.v1: reads the dossier views, never writes."""
+"""gRPC servicer of archipel.dossier.v1: reads the dossiers' summaries (through
+services.dossier.queries), never writes. The proto messages keep their names (DossierView,
+SpecialtyView): the wire contract is not renamed."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from uuid import UUID
 
-import asyncpg
 import grpc
 
 from archipel.dossier.v1 import dossier_pb2 as pb
 from archipel.dossier.v1 import dossier_pb2_grpc as pb_grpc
 from services.dossier.convocations.api import ConvocationRpcs
-from services.dossier.fold import STATES, DossierView, SpecialtyView
+from services.dossier.fold import STATES, DossierSummary, SpecialtyStatus
+from services.dossier.queries import DossierQueries
 from shared.auth import Principal, Role
 from shared.clock import Clock
 from shared.errors import InvalidInput, NotFound, PermissionDenied
@@ -24,45 +26,45 @@ def _iso(value: datetime | None) -> str:
     return "" if value is None else value.isoformat()
 
 
-def _specialty(view: SpecialtyView) -> pb.SpecialtyView:
+def _specialty(status: SpecialtyStatus) -> pb.SpecialtyView:
     return pb.SpecialtyView(
-        **view.model_dump(
+        **status.model_dump(
             exclude={"language", "deadline", "marks", "carried"},
         ),
-        language=view.language or "",
-        deadline=_iso(view.deadline),
-        marks=dict(view.marks),
-        carried=[pb.Carried(**c.model_dump()) for c in view.carried],
+        language=status.language or "",
+        deadline=_iso(status.deadline),
+        marks=dict(status.marks),
+        carried=[pb.Carried(**c.model_dump()) for c in status.carried],
     )
 
 
-def dossier_message(view: DossierView, now: datetime) -> pb.DossierView:
+def dossier_message(summary: DossierSummary, now: datetime) -> pb.DossierView:
     return pb.DossierView(
-        candidate_id=str(view.candidate_id),
-        session=view.session,
-        academy=view.academy,
-        state=view.state,
-        account_status=view.account_status,
-        specialties=[_specialty(s) for s in view.specialties],
+        candidate_id=str(summary.candidate_id),
+        session=summary.session,
+        academy=summary.academy,
+        state=summary.state,
+        account_status=summary.account_status,
+        specialties=[_specialty(s) for s in summary.specialties],
         notifications=[
             pb.Notification(at=_iso(n.at), specialty=n.specialty, kind=n.kind, detail=n.detail)
-            for n in view.notifications
+            for n in summary.notifications
         ],
-        documents_deadline=_iso(view.documents_deadline),
-        incomplete_after_deadline=view.incomplete_after(now),
+        documents_deadline=_iso(summary.documents_deadline),
+        incomplete_after_deadline=summary.incomplete_after(now),
     )
 
 
-def _line(view: DossierView, now: datetime) -> pb.DossierLine:
+def _line(summary: DossierSummary, now: datetime) -> pb.DossierLine:
     return pb.DossierLine(
-        candidate_id=str(view.candidate_id),
-        session=view.session,
-        state=view.state,
-        account_status=view.account_status,
-        specialties=[s.specialty for s in view.specialties],
-        missing=sorted({kind for s in view.specialties for kind in s.missing}),
-        documents_deadline=_iso(view.documents_deadline),
-        incomplete_after_deadline=view.incomplete_after(now),
+        candidate_id=str(summary.candidate_id),
+        session=summary.session,
+        state=summary.state,
+        account_status=summary.account_status,
+        specialties=[s.specialty for s in summary.specialties],
+        missing=sorted({kind for s in summary.specialties for kind in s.missing}),
+        documents_deadline=_iso(summary.documents_deadline),
+        incomplete_after_deadline=summary.incomplete_after(now),
     )
 
 
@@ -75,8 +77,8 @@ def _session(session: int, *, optional: bool) -> int | None:
 
 
 class DossierServicer(ConvocationRpcs, pb_grpc.DossierServicer):
-    def __init__(self, pool: asyncpg.Pool, secret: str, clock: Clock) -> None:
-        self.pool = pool
+    def __init__(self, queries: DossierQueries, secret: str, clock: Clock) -> None:
+        self.queries = queries
         self.secret = secret
         self.clock = clock
 
@@ -96,15 +98,10 @@ class DossierServicer(ConvocationRpcs, pb_grpc.DossierServicer):
         if principal.role is Role.CANDIDATE and principal.subject != str(candidate):
             raise PermissionDenied("a candidate reads only their own dossier")
         session = _session(request.session, optional=True)
-        row = await self.pool.fetchrow(
-            "SELECT academy, view FROM dossier_views WHERE candidate_id = $1 AND ($2::integer IS NULL OR session = $2)"
-            " ORDER BY session DESC LIMIT 1",
-            candidate,
-            session,
-        )
-        if row is None or not principal.may_read(str(candidate), row["academy"]):
+        found = await self.queries.latest_summary(candidate, session)
+        if found is None or not principal.may_read(str(candidate), found[0]):
             raise NotFound("no dossier for this candidate and session (or not yours to see)")
-        return dossier_message(DossierView.model_validate_json(row["view"]), self.clock())
+        return dossier_message(found[1], self.clock())
 
     @rpc
     async def ListDossiers(
@@ -117,22 +114,12 @@ class DossierServicer(ConvocationRpcs, pb_grpc.DossierServicer):
         if request.state and request.state not in STATES:
             raise InvalidInput("state", f"one of {', '.join(STATES)}")
         now = self.clock()
-        counts = {
-            row["state"]: row["n"]
-            for row in await self.pool.fetch(
-                "SELECT state, count(*) AS n FROM dossier_views WHERE academy = $1 AND session = $2 GROUP BY state",
-                principal.academy,
-                session,
-            )
-        }
-        rows = await self.pool.fetch(
-            "SELECT view FROM dossier_views WHERE academy = $1 AND session = $2 AND ($3 = '' OR state = $3)"
-            " AND (NOT $4 OR documents_deadline < $5) ORDER BY candidate_id",
+        assert session is not None
+        counts = await self.queries.state_counts(principal.academy, session)
+        summaries = await self.queries.summaries(
             principal.academy,
             session,
             request.state,
-            request.incomplete_after_deadline,
-            now,
+            incomplete_before=now if request.incomplete_after_deadline else None,
         )
-        views = [DossierView.model_validate_json(row["view"]) for row in rows]
-        return pb.ListDossiersResponse(dossiers=[_line(v, now) for v in views], counts=counts)
+        return pb.ListDossiersResponse(dossiers=[_line(s, now) for s in summaries], counts=counts)

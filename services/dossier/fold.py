@@ -1,10 +1,11 @@
-"""The dossier view, derived from the parts (pure).
+"""A dossier's summary, derived from the parts (pure).
 
-`combine` builds the view of one candidate and session from the folded parts of its streams; it
-reads the parts in a fixed order (by source and specialty, never by arrival), so the view is the
-same whatever the order in which the topics delivered. `fold` is the whole read model as a
-function: any interleaving of the per-topic event sequences (each stream in order, duplicates
-allowed) gives the same views."""
+`combine` builds the summary of one candidate and session (a `DossierSummary`, with a
+`SpecialtyStatus` per specialty) from the folded parts of its streams; it reads the parts in a
+fixed order (by source and specialty, never by arrival), so the summary is the same whatever the
+order in which the topics delivered. `fold` is the whole read model as a function: any
+interleaving of the per-topic event sequences (each stream in order, duplicates allowed) gives
+the same summaries."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from uuid import UUID
 
+from services.dossier.keys import Source, StreamKey, key_of
 from services.dossier.parts import (
     PART_OF,
     AccountPart,
@@ -22,10 +24,7 @@ from services.dossier.parts import (
     Notification,
     RegistrationPart,
     ResultsPart,
-    Source,
-    StreamKey,
     evolve,
-    stream_key,
 )
 from shared.events import Envelope
 
@@ -41,7 +40,7 @@ PROGRESS = (WAITING, REGISTERED, CONFIRMED, INCOMPLETE, COMPLETE, PUBLISHED)
 STATES = (*PROGRESS, REJECTED, NOT_REGISTERED)
 
 
-class SpecialtyView(Frozen):
+class SpecialtyStatus(Frozen):
     specialty: str
     state: str
     registration_id: str = ""
@@ -71,13 +70,13 @@ class SpecialtyView(Frozen):
     carried: tuple[Carried, ...] = ()
 
 
-class DossierView(Frozen):
+class DossierSummary(Frozen):
     candidate_id: UUID
     session: int
     academy: str
     state: str
     account_status: str
-    specialties: tuple[SpecialtyView, ...]
+    specialties: tuple[SpecialtyStatus, ...]
     notifications: tuple[Notification, ...]
     documents_deadline: datetime | None  # the earliest deadline of a specialty whose documents are incomplete
 
@@ -125,8 +124,8 @@ def _required(registration: RegistrationPart | None, documents: DocumentsPart | 
 
 def _specialty(
     specialty: str, reg: RegistrationPart | None, docs: DocumentsPart | None, res: ResultsPart | None
-) -> SpecialtyView:
-    view = SpecialtyView(specialty=specialty, state=specialty_state(reg, docs, res))
+) -> SpecialtyStatus:
+    status = SpecialtyStatus(specialty=specialty, state=specialty_state(reg, docs, res))
     fields: dict[str, object] = {}
     if reg is not None:
         names = ("registration_id", "category", "form", "units", "optional_units", "language", "exempted_units")
@@ -160,20 +159,20 @@ def _specialty(
             final_average=res.final_average or "",
             carried=tuple(sorted(res.carried, key=lambda c: c.unit)),
         )
-    return view.model_copy(update=fields)
+    return status.model_copy(update=fields)
 
 
 def combine(
     candidate_id: UUID, session: int, account: AccountPart | None, parts: Mapping[StreamKey, AnyPart]
-) -> DossierView:
-    """The view of one candidate and session from its parts (those of other keys are ignored)."""
+) -> DossierSummary:
+    """The summary of one candidate and session from its parts (those of other keys are ignored)."""
     mine = {k: p for k, p in parts.items() if k.candidate_id == candidate_id and k.session == session}
     specialties = sorted({k.specialty for k in mine if k.specialty is not None})
 
     def part(source: Source, specialty: str) -> AnyPart | None:
         return mine.get(StreamKey(source, candidate_id, session, specialty))
 
-    views: list[SpecialtyView] = []
+    statuses: list[SpecialtyStatus] = []
     notes: list[Notification] = []
     academies: list[str] = []
     for name in specialties:
@@ -181,42 +180,47 @@ def combine(
         assert reg is None or isinstance(reg, RegistrationPart)
         assert docs is None or isinstance(docs, DocumentsPart)
         assert res is None or isinstance(res, ResultsPart)
-        views.append(_specialty(name, reg, docs, res))
-        notes.extend(docs.notifications if docs is not None else ())
+        statuses.append(_specialty(name, reg, docs, res))
+        notes.extend(n.model_copy(update={"specialty": name}) for n in (docs.notifications if docs else ()))
         academies.extend(p.academy for p in (reg, docs, res) if p is not None and p.academy)
-    deadlines = [v.deadline for v in views if v.state == INCOMPLETE and v.deadline is not None]
-    return DossierView(
+    deadlines = [s.deadline for s in statuses if s.state == INCOMPLETE and s.deadline is not None]
+    return DossierSummary(
         candidate_id=candidate_id,
         session=session,
         academy=next(iter(academies), account.academy if account is not None else ""),
-        state=dossier_state(v.state for v in views),
+        state=dossier_state(s.state for s in statuses),
         account_status=account.status if account is not None else "unknown",
-        specialties=tuple(views),
+        specialties=tuple(statuses),
         notifications=tuple(sorted(notes, key=lambda n: (n.at, n.specialty, n.seq))),
         documents_deadline=min(deadlines, default=None),
     )
 
 
 def fold_parts(envelopes: Iterable[Envelope]) -> tuple[dict[UUID, AccountPart], dict[StreamKey, AnyPart]]:
-    """Every stream's part after `envelopes` (events of unknown streams are skipped)."""
+    """Every stream's part after `envelopes`: the accounts by candidate, the other parts by their
+    stream's key (a stream whose events have not yet said which dossier it belongs to is left out;
+    events of no candidate stream are skipped)."""
+    keys: dict[str, StreamKey] = {}  # by stream id, an opaque key
     accounts: dict[UUID, AccountPart] = {}
-    parts: dict[StreamKey, AnyPart] = {}
+    parts: dict[str, AnyPart] = {}
     for envelope in envelopes:
-        key = stream_key(envelope.stream_id)
-        if key is None:
+        said = key_of(envelope)
+        if said is None:
             continue
+        key = keys[envelope.stream_id] = said.learned(keys.get(envelope.stream_id))
         if key.source is Source.ACCOUNT:
-            account = evolve(accounts.get(key.candidate_id) or AccountPart(), envelope)
-            assert isinstance(account, AccountPart)
-            accounts[key.candidate_id] = account
+            if key.candidate_id is not None:
+                account = evolve(accounts.get(key.candidate_id) or AccountPart(), envelope)
+                assert isinstance(account, AccountPart)
+                accounts[key.candidate_id] = account
         else:
-            parts[key] = evolve(parts.get(key) or PART_OF[key.source](), envelope, key.specialty or "")
-    return accounts, parts
+            parts[envelope.stream_id] = evolve(parts.get(envelope.stream_id) or PART_OF[key.source](), envelope)
+    return accounts, {keys[stream]: part for stream, part in parts.items() if keys[stream].complete}
 
 
-def fold(envelopes: Iterable[Envelope]) -> dict[tuple[UUID, int], DossierView]:
-    """The view of every (candidate, session) that has at least one registration, documents or
+def fold(envelopes: Iterable[Envelope]) -> dict[tuple[UUID, int], DossierSummary]:
+    """The summary of every (candidate, session) that has at least one registration, documents or
     results event; an account alone makes no dossier (it has no session)."""
     accounts, parts = fold_parts(envelopes)
-    keys = sorted({(k.candidate_id, k.session) for k in parts if k.session is not None})
+    keys = sorted({(k.candidate_id, k.session) for k in parts if k.candidate_id and k.session is not None})
     return {(c, s): combine(c, s, accounts.get(c), parts) for c, s in keys}

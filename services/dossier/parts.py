@@ -1,52 +1,24 @@
 """Each source stream's contribution to a dossier, folded on its own (pure).
 
 A dossier (one candidate, one session) gathers streams of four topics: the candidate's account,
-and per specialty a registration, a documents dossier and a results stream. Each stream's events
-arrive in order (Kafka key = candidate), but the topics interleave arbitrarily (DESIGN rule 6), so
-each stream is folded into a part of its own; the dossier view is derived from the parts
-(services.dossier.fold), whatever arrived first. A part remembers the last stream version it
-applied: a redelivered event changes nothing."""
+and per specialty a registration stream, the documents service's stream and a results stream.
+Each stream's events arrive in order (Kafka key = candidate), but the topics interleave
+arbitrarily (DESIGN rule 6), so each stream is folded into a part of its own; the dossier's
+summary is derived from the parts (services.dossier.fold), whatever arrived first. A part
+remembers the last stream version it applied: a redelivered event changes nothing. Which dossier
+a part belongs to is not the part's business (services.dossier.keys)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from enum import StrEnum
-from typing import NamedTuple
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
 from services.dossier import inbound as ev
+from services.dossier.keys import Source
 from shared.events import Envelope
-
-
-class Source(StrEnum):
-    ACCOUNT = "account"
-    REGISTRATION = "registration"
-    DOCUMENTS = "dossier"
-    RESULTS = "results"
-
-
-class StreamKey(NamedTuple):
-    source: Source
-    candidate_id: UUID
-    session: int | None  # None for the account (one per candidate, every session)
-    specialty: str | None
-
-
-def stream_key(stream_id: str) -> StreamKey | None:
-    """account-<uuid>; registration|dossier|results-<uuid>-<session>-<specialty>; None otherwise."""
-    prefix, _, rest = stream_id.partition("-")
-    try:
-        source = Source(prefix)
-        candidate = UUID(rest[:36])
-        if source is Source.ACCOUNT:
-            return StreamKey(source, candidate, None, None) if len(rest) == 36 else None
-        session, _, specialty = rest[37:].partition("-")
-        return StreamKey(source, candidate, int(session), specialty) if specialty else None
-    except ValueError:
-        return None
 
 
 def _money(value: Decimal | None) -> str | None:
@@ -97,7 +69,7 @@ class Document(Frozen):
 
 class Notification(Frozen):
     at: datetime
-    specialty: str
+    specialty: str  # "" in a stored part; the summary names the specialty (fold.combine)
     seq: int  # the stream version, for a stable order
     kind: str  # document_rejected | dossier_incomplete | dossier_rejected | dossier_complete
     detail: str
@@ -139,7 +111,7 @@ PART_OF: dict[Source, type[AnyPart]] = {
 }
 
 
-def evolve(part: AnyPart, envelope: Envelope, specialty: str = "") -> AnyPart:
+def evolve(part: AnyPart, envelope: Envelope) -> AnyPart:
     """The part after `envelope`; unchanged for an event already applied or of no interest."""
     if envelope.stream_version <= part.version:
         return part
@@ -149,7 +121,7 @@ def evolve(part: AnyPart, envelope: Envelope, specialty: str = "") -> AnyPart:
     if isinstance(part, RegistrationPart):
         return part.model_copy(update={**base, **_registration(part, envelope.payload)})
     if isinstance(part, DocumentsPart):
-        return part.model_copy(update={**base, **_documents(part, envelope, specialty)})
+        return part.model_copy(update={**base, **_documents(part, envelope)})
     return part.model_copy(update={**base, **_results(part, envelope.payload)})
 
 
@@ -199,12 +171,12 @@ def _registration(part: RegistrationPart, event: object) -> dict[str, object]:
     return {}
 
 
-def _documents(part: DocumentsPart, envelope: Envelope, specialty: str) -> dict[str, object]:
+def _documents(part: DocumentsPart, envelope: Envelope) -> dict[str, object]:
     event = envelope.payload
 
     def notified(kind: str, detail: str) -> tuple[Notification, ...]:
         note = Notification(
-            at=envelope.occurred_at, specialty=specialty, seq=envelope.stream_version, kind=kind, detail=detail
+            at=envelope.occurred_at, specialty="", seq=envelope.stream_version, kind=kind, detail=detail
         )
         return (*part.notifications, note)
 

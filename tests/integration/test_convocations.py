@@ -20,15 +20,15 @@ from archipel.dossier.v1 import dossier_pb2 as pb
 from archipel.dossier.v1 import dossier_pb2_grpc as pb_grpc
 from archipel_cli.main import main
 from services.dossier.api import SERVICE_NAME
-from services.dossier.app import SPEC, build_grpc_server
-from services.dossier.convocations import Convocation, ConvocationFeed, fold
-from services.dossier.projections import DossierProjection
+from services.dossier.convocations import Convocation, ConvocationFeedReadModel, fold
+from services.dossier.projections import DossierReadModel
+from services.dossier.service import SERVICE as SPEC
 from shared.auth import Principal, Role, issue_token
 from shared.clock import FixedClock
 from shared.projections import ProjectionRunner
 from shared.reference import ExamForm
 from shared.rpc import mark_serving
-from shared.service import open_store
+from shared.service import Runtime, build_grpc_server, open_store
 from shared.settings import Settings
 from tests.integration.registration_fixtures import pdf_text
 from tests.unit.convocation_samples import ACADEMY, SESSION, SPECIALTY, Publisher
@@ -63,14 +63,15 @@ class FeedServer:
 async def feed_server(isolated_settings: Settings) -> AsyncIterator[FeedServer]:
     clock = FixedClock(BEFORE_APRIL)
     async with open_store(isolated_settings, SPEC, clock) as store:
-        server, health = build_grpc_server(isolated_settings, store, clock)
+        built = build_grpc_server(SPEC, Runtime(isolated_settings, store, clock))
+        server = built.server
         port = server.add_insecure_port("127.0.0.1:0")
         await server.start()
-        await mark_serving(health, [SERVICE_NAME])
+        await mark_serving(built.health, [SERVICE_NAME])
         channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
         runners = [
             ProjectionRunner(store.pool, SPEC.projection_registry, projection)
-            for projection in (ConvocationFeed(), DossierProjection())
+            for projection in (ConvocationFeedReadModel(), DossierReadModel())
         ]
         try:
             yield FeedServer(isolated_settings, clock, runners, pb_grpc.DossierStub(channel), f"127.0.0.1:{port}")

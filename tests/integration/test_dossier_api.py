@@ -21,15 +21,15 @@ from archipel.dossier.v1 import dossier_pb2 as pb
 from archipel.dossier.v1 import dossier_pb2_grpc as pb_grpc
 from archipel_cli.main import main
 from services.dossier.api import SERVICE_NAME
-from services.dossier.app import SPEC, build_grpc_server
-from services.dossier.fold import DossierView, fold
-from services.dossier.projections import DossierProjection
+from services.dossier.fold import DossierSummary, fold
+from services.dossier.projections import DossierReadModel
+from services.dossier.service import SERVICE as SPEC
 from shared.auth import Principal, Role, issue_token
 from shared.clock import FixedClock
 from shared.events import Envelope
 from shared.projections import ProjectionRunner
 from shared.rpc import mark_serving
-from shared.service import open_store
+from shared.service import Runtime, build_grpc_server, open_store
 from shared.settings import Settings
 from tests.unit.dossier_samples import (
     ACADEMY,
@@ -78,12 +78,13 @@ class DossierServer:
 async def dossier_server(isolated_settings: Settings) -> AsyncIterator[DossierServer]:
     clock = FixedClock(DEADLINE + timedelta(days=1))
     async with open_store(isolated_settings, SPEC, clock) as store:
-        server, health = build_grpc_server(isolated_settings, store, clock)
+        built = build_grpc_server(SPEC, Runtime(isolated_settings, store, clock))
+        server = built.server
         port = server.add_insecure_port("127.0.0.1:0")
         await server.start()
-        await mark_serving(health, [SERVICE_NAME])
+        await mark_serving(built.health, [SERVICE_NAME])
         channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
-        runner = ProjectionRunner(store.pool, SPEC.projection_registry, DossierProjection())
+        runner = ProjectionRunner(store.pool, SPEC.projection_registry, DossierReadModel())
         try:
             yield DossierServer(isolated_settings, clock, runner, pb_grpc.DossierStub(channel), f"127.0.0.1:{port}")
         finally:
@@ -118,7 +119,9 @@ async def _campaign(dossier: DossierServer, seed: int) -> Campaign:
     assert await dossier.deliver(streams, list(by_topic.values()), seed + 1) == 0  # redelivered: no-ops
     expected = fold(e for topic in by_topic.values() for e in topic)  # the pure fold, in topic order
     stored = await dossier.runner.pool.fetch("SELECT candidate_id, session, view FROM dossier_views")
-    assert {(r["candidate_id"], r["session"]): DossierView.model_validate_json(r["view"]) for r in stored} == expected
+    assert {
+        (r["candidate_id"], r["session"]): DossierSummary.model_validate_json(r["view"]) for r in stored
+    } == expected
     return c
 
 
@@ -241,14 +244,14 @@ async def test_batches_applied_at_once_give_the_views_of_the_fold(dossier: Dossi
         [*account_events(c[0]), *account_events(c[1]), *account_events(c[2])],  # the accounts last
     ]
     events = [e for topic in topics for e in topic]
-    projection = DossierProjection()
+    projection = DossierReadModel()
     async with dossier.runner.pool.acquire() as connection, connection.transaction():
         for delivery in (events, events):
             for start in range(0, len(delivery), batch):
                 await projection.apply_many(connection, delivery[start : start + batch])
 
     stored = await dossier.runner.pool.fetch("SELECT candidate_id, session, view FROM dossier_views")
-    views = {(r["candidate_id"], r["session"]): DossierView.model_validate_json(r["view"]) for r in stored}
+    views = {(r["candidate_id"], r["session"]): DossierSummary.model_validate_json(r["view"]) for r in stored}
     assert views == fold(events)
     assert {candidate for candidate, _ in views} == {s.candidate for s in c}
     assert views[(c[0].candidate, SESSION)].account_status == "active"  # the account came last, and shows

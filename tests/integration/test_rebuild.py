@@ -15,9 +15,9 @@ import pytest
 from kafka import KafkaProducer
 
 from archipel_cli.main import main
-from services.dossier.app import SPEC as DOSSIER
 from services.dossier.inbound import INBOUND
-from services.dossier.projections import DossierProjection
+from services.dossier.projections import DossierReadModel
+from services.dossier.service import SERVICE as DOSSIER
 from shared import projections
 from shared.audit.replay import replay
 from shared.db import create_pool, migrate
@@ -64,7 +64,7 @@ async def fill(store: EventStore, notes: Sequence[str] = ()) -> list[Envelope]:
 
 
 async def publish_dossiers(producer: KafkaProducer, topic_of_service: Callable[[str], str], candidates: int) -> None:
-    """`candidates` realistic dossiers (15 events each) on the four services' topics, keyed by the
+    """`candidates` realistic dossiers (16 events each) on the four services' topics, keyed by the
     candidate and with the headers the relay writes."""
     for _ in range(candidates):
         for service, envelopes in realistic(uuid.uuid4()).items():
@@ -160,7 +160,7 @@ async def test_the_dossier_rebuilt_by_two_processes_is_the_dossier_rebuilt_by_on
     names = ("accounts", "registration", "documents", "results")
     topics = {name: await topic_of(kafka_bootstrap, unique, name, 6) for name in names}
     await publish_dossiers(producer, lambda service: topics[service], 12)
-    projection = DossierProjection()
+    projection = DossierReadModel()
     pool = await create_pool(database_url, schema)
     try:
         await migrate(pool, [*projections.MIGRATIONS, *projection.migrations])
@@ -195,8 +195,8 @@ async def test_archipel_projections_rebuild_replays_the_dossier_and_refuses_zero
 
     code = await asyncio.to_thread(main, ["projections", "rebuild", "dossier_views", "--processes", "2"])
     assert code == 0
-    # 15 events, far below the backlog that pays for starting processes: replayed in this one.
-    assert capsys.readouterr().out.strip() == "dossier_views: 15 records read, 15 applied (1 process)"
+    # 16 events, far below the backlog that pays for starting processes: replayed in this one.
+    assert capsys.readouterr().out.strip() == "dossier_views: 16 records read, 16 applied (1 process)"
     pool = await create_pool(settings.resolved_database_url(), settings.db_schema("dossier"))
     try:
         assert await pool.fetchval("SELECT count(*) FROM dossier_views") == 1
@@ -230,7 +230,7 @@ async def test_an_audit_replay_by_two_processes_finds_the_live_dossier_unchanged
     assert by_name["dossier_views"].processes == 2
     assert by_name["dossier_views"].rows["dossier_views"] == (8, 8)
     assert by_name["convocation_feed"].processes == 1
-    assert by_name["dossier_views"].records_read == 8 * 15
+    assert by_name["dossier_views"].records_read == 8 * 16
 
 
 async def test_a_rebuild_process_whose_coordinator_is_gone_stops_before_writing(

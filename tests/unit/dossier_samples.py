@@ -154,9 +154,22 @@ def results_events(s: Streams) -> list[Envelope]:
         average=Decimal("12.5"),
         final_average=Decimal("12.5"),
     )
+    noted = results.RegistrationNoted(  # a results stream's first event, naming whose it is
+        candidate_id=s.candidate,
+        academy=s.academy,
+        session=SESSION,
+        specialty=SPECIALTY,
+        form=ExamForm.GLOBALE,
+        units=("U1", "U2", "U3", "U4", "U5", "U6", "U7"),
+        optional_units=(),
+        exempted_units=(),
+        benefits=(),
+        source_event_id=uuid.uuid4(),
+    )
     return [
         s.envelope("results", e)
         for e in (
+            noted,
             results.GradesRecorded(unit="U1", grade=Decimal("12.5"), previous=None, reason=""),
             results.AbsenceRecorded(unit="U2", justified=True, previous=None, reason=""),
             final,
@@ -165,7 +178,7 @@ def results_events(s: Streams) -> list[Envelope]:
 
 
 def realistic(candidate: UUID | None = None) -> Topics:
-    """One candidate's session, per topic: account 3, registration 5, documents 4, results 3 events."""
+    """One candidate's session, per topic: account 3, registration 5, documents 4, results 4 events."""
     s = Streams(candidate or uuid.uuid4())
     return {
         "accounts": account_events(s),

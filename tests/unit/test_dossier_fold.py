@@ -17,8 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.documents import events as documents
-from services.dossier.fold import COMPLETE, INCOMPLETE, PUBLISHED, REJECTED, DossierView, dossier_state, fold
-from services.dossier.parts import Source, StreamKey, stream_key
+from services.dossier.fold import COMPLETE, INCOMPLETE, PUBLISHED, REJECTED, DossierSummary, dossier_state, fold
+from services.dossier.keys import Source, StreamKey, key_of
 from services.registration import events as registration
 from shared.events import Envelope
 from tests.unit.dossier_samples import (
@@ -45,7 +45,7 @@ def merges(sequences: Sequence[Sequence[Envelope]]) -> Iterator[list[Envelope]]:
             yield [seq[0], *tail]
 
 
-def only(envelopes: Sequence[Envelope]) -> DossierView:
+def only(envelopes: Sequence[Envelope]) -> DossierSummary:
     views = fold(envelopes)
     assert len(views) == 1, views
     return next(iter(views.values()))
@@ -57,11 +57,11 @@ def test_every_merge_of_a_small_dossier_gives_the_same_view() -> None:
         topics["accounts"][::2],  # created, activated
         [topics["registration"][i] for i in (0, 2, 4)],  # started, confirmed, documents required
         topics["documents"][:2],  # requirements, upload
-        topics["results"][:2],  # a grade, an absence
+        topics["results"][:3],  # the registration noted, a grade, an absence
     ]
     views = {only(merged).model_dump_json() for merged in merges(small)}
-    assert len(views) == 1  # 9! / (2! 3! 2! 2!) = 7560 interleavings
-    view = DossierView.model_validate_json(views.pop())
+    assert len(views) == 1  # 10! / (2! 3! 2! 3!) = 25200 interleavings
+    view = DossierSummary.model_validate_json(views.pop())
     assert (view.state, view.account_status, view.specialties[0].missing) == (INCOMPLETE, "active", ("identity",))
     assert view.specialties[0].marks == (("U1", "12.50"), ("U2", "absent (justified)"))
 
@@ -119,7 +119,7 @@ def test_the_view_gathers_every_part() -> None:
     assert view.academy == ACADEMY
 
 
-def _view(*parts: str, complete: bool = True, deadline: datetime | None = DEADLINE) -> DossierView:
+def _view(*parts: str, complete: bool = True, deadline: datetime | None = DEADLINE) -> DossierSummary:
     s = Streams(uuid.uuid4())
     topics = {
         "account": account_events(s),
@@ -149,9 +149,10 @@ def test_each_state_label() -> None:
 def test_rejected_and_not_registered() -> None:
     s = Streams(uuid.uuid4())
     reg = registration_events(s)
-    rejected = s.envelope("dossier", documents.DossierRejected(candidate_id=s.candidate, reason="faux"))
-    assert only([*reg, rejected]).state == REJECTED
-    assert [n.kind for n in only([rejected, *reg]).notifications] == ["dossier_rejected"]
+    named = documents_events(s)[:1]  # the documents stream's first event says whose it is
+    rejected = [*named, s.envelope("dossier", documents.DossierRejected(candidate_id=s.candidate, reason="faux"))]
+    assert only([*reg, *rejected]).state == REJECTED
+    assert [n.kind for n in only([*rejected, *reg]).notifications] == ["dossier_rejected"]
     dropped = s.envelope("registration", registration.RegistrationSetNotRegistered(reason="désistement"))
     assert only([*reg, dropped]).state == "not_registered"
     assert dossier_state(["not_registered", "confirmed"]) == "confirmed"
@@ -177,10 +178,45 @@ def test_an_account_alone_makes_no_dossier_and_joins_it_later() -> None:
     assert only([*reg, *acc]) == only([*acc, *reg])
 
 
-def test_stream_keys() -> None:
-    c = uuid.uuid4()
-    assert stream_key(f"account-{c}") == StreamKey(Source.ACCOUNT, c, None, None)
-    assert stream_key(f"dossier-{c}-2026-SIO-SISR") == StreamKey(Source.DOCUMENTS, c, 2026, "SIO-SISR")
-    assert stream_key(f"results-{c}-2026-MCO") == StreamKey(Source.RESULTS, c, 2026, "MCO")
-    assert stream_key("calendar-aix-marseille-2026") is None
-    assert stream_key(f"registration-{c}-20x6-MCO") is None
+def test_stream_keys_come_from_the_events() -> None:
+    """Whose stream an event is on is read from the event (its type, the envelope's candidate, the
+    fields naming the session and specialty), and completed by the stream's earlier events; the
+    stream id is never parsed."""
+    s = Streams(uuid.uuid4())
+    c = s.candidate
+    created, sent, _ = account_events(s)
+    noted, grade, *_ = results_events(s)
+    required, uploaded, *_ = documents_events(s)
+    assert key_of(created) == StreamKey(Source.ACCOUNT, c, None, None)
+    assert key_of(required) == StreamKey(Source.DOCUMENTS, c, 2026, "SIO-SISR")
+    assert key_of(noted) == StreamKey(Source.RESULTS, c, 2026, "SIO-SISR")
+    partial = key_of(grade)
+    assert partial == StreamKey(Source.RESULTS, c, None, None) and not partial.complete
+    assert partial.learned(key_of(noted)) == key_of(noted)
+    assert key_of(uploaded) == StreamKey(Source.DOCUMENTS, c, None, None)
+    calendar = s.envelope(
+        "calendar",
+        registration.CalendarSet(
+            academy=ACADEMY,
+            session=2026,
+            registration_opens=DEADLINE,
+            registration_closes=DEADLINE,
+            documents_deadline=None,
+            amex_deadline=None,
+            convocations_from=None,
+            reason="test",
+        ),
+    )
+    assert key_of(calendar) is None
+    anonymous = sent.model_copy(update={"candidate_id": None})
+    assert key_of(anonymous) == StreamKey(Source.ACCOUNT, None, None, None)
+
+
+def test_a_stream_joins_its_dossier_once_its_events_name_it() -> None:
+    """An upload before the documents stream's requirements says whose it is but not which session
+    and specialty: the part waits, and shows once a later event of the stream names them."""
+    s = Streams(uuid.uuid4())
+    reg = registration_events(s)
+    _, uploaded, accepted, complete = documents_events(s)
+    assert only([*reg, uploaded, accepted]).specialties[0].uploaded == ()
+    assert only([*reg, uploaded, accepted, complete]).specialties[0].uploaded == ("identity",)

@@ -2,15 +2,14 @@
 consumers through ListConvocations (archipel convocations generate is the reference one)."""
 
 from services.dossier.convocations.feed import CandidateKey, Convocation, Test, convocations, current, fold
-from services.dossier.convocations.projection import ConvocationFeed, list_convocations
+from services.dossier.convocations.projection import ConvocationFeedReadModel
 
 __all__ = [
     "CandidateKey",
     "Convocation",
-    "ConvocationFeed",
+    "ConvocationFeedReadModel",
     "Test",
     "convocations",
     "current",
     "fold",
-    "list_convocations",
 ]

@@ -3,12 +3,11 @@ an académie read its convocation feed, as it stands at the service's clock (Eur
 
 from __future__ import annotations
 
-import asyncpg
 import grpc
 
 from archipel.dossier.v1 import dossier_pb2 as pb
 from services.dossier.convocations.feed import Convocation
-from services.dossier.convocations.projection import list_convocations
+from services.dossier.queries import DossierQueries
 from shared.auth import Principal, Role
 from shared.clock import Clock, to_paris
 from shared.errors import InvalidInput, PermissionDenied
@@ -44,9 +43,9 @@ def convocation_message(convocation: Convocation) -> pb.Convocation:
 
 
 class ConvocationRpcs:
-    """The servicer provides `pool`, `clock` and `_principal`."""
+    """The servicer provides `queries`, `clock` and `_principal`."""
 
-    pool: asyncpg.Pool
+    queries: DossierQueries
     clock: Clock
 
     def _principal(self, context: grpc.aio.ServicerContext) -> Principal:
@@ -65,5 +64,5 @@ class ConvocationRpcs:
         if not 2000 <= request.session <= 2100:
             raise InvalidInput("session", "a session year such as 2027")
         today = to_paris(self.clock()).date()
-        found = await list_convocations(self.pool, academy, request.session, today)
+        found = await self.queries.convocations(academy, request.session, today)
         return pb.ListConvocationsResponse(convocations=[convocation_message(c) for c in found])

@@ -21,7 +21,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict
 
 from services.dossier import inbound as ev
-from services.dossier.parts import Source, stream_key
+from services.dossier.keys import Source, StreamKey, key_of
 from shared.events import Envelope
 from shared.french import paris
 from shared.reference.rules import DEFAULT_CONVOCATIONS_FROM
@@ -210,6 +210,13 @@ def convocations(
     return (partial.versioned(), full.versioned())
 
 
+def candidate_key(key: StreamKey) -> CandidateKey | None:
+    """The candidate, session and specialty of a stream, once its events have said them."""
+    if key.candidate_id is None or key.session is None or key.specialty is None:
+        return None
+    return CandidateKey(key.candidate_id, key.session, key.specialty)
+
+
 def current(published: Iterable[Convocation], today: date) -> Convocation | None:
     """The convocation to show on `today` (Paris): the full one once published, else the partial one."""
     shown = [c for c in published if c.publish_from is None or c.publish_from <= today]
@@ -217,7 +224,8 @@ def current(published: Iterable[Convocation], today: date) -> Convocation | None
 
 
 class FeedParts:
-    """Every part after a sequence of envelopes (the pure counterpart of the projection's tables)."""
+    """Every part after a sequence of envelopes (the pure counterpart of the read model's tables);
+    a candidate stream's part counts once its events have said whose it is (services.dossier.keys)."""
 
     def __init__(self) -> None:
         self.identities: dict[UUID, Identity] = {}
@@ -225,6 +233,8 @@ class FeedParts:
         self.completeness: dict[CandidateKey, Completeness] = {}
         self.schedules: dict[tuple[str, int, str], Schedule] = {}
         self.calendars: dict[tuple[str, int], SessionCalendar] = {}
+        self.keys: dict[str, StreamKey] = {}  # by stream id, an opaque key
+        self.streams: dict[str, AnyPart] = {}  # registration and documents parts, by stream id
 
     def apply(self, envelope: Envelope) -> None:
         event = envelope.payload
@@ -236,21 +246,24 @@ class FeedParts:
             at = (event.academy, event.session)
             self.calendars[at] = _evolved(self.calendars.get(at) or SessionCalendar(), envelope, SessionCalendar)
             return
-        key = stream_key(envelope.stream_id)
-        if key is None:
+        said = key_of(envelope)
+        if said is None:
             return
+        key = self.keys[envelope.stream_id] = said.learned(self.keys.get(envelope.stream_id))
         if key.source is Source.ACCOUNT:
-            self.identities[key.candidate_id] = _evolved(
-                self.identities.get(key.candidate_id) or Identity(), envelope, Identity
-            )
-        elif key.session is not None and key.specialty is not None:
-            mine = CandidateKey(key.candidate_id, key.session, key.specialty)
-            if key.source is Source.REGISTRATION:
-                self.candidacies[mine] = _evolved(self.candidacies.get(mine) or Candidacy(), envelope, Candidacy)
-            elif key.source is Source.DOCUMENTS:
-                self.completeness[mine] = _evolved(
-                    self.completeness.get(mine) or Completeness(), envelope, Completeness
-                )
+            if key.candidate_id is not None:
+                identity = self.identities.get(key.candidate_id) or Identity()
+                self.identities[key.candidate_id] = _evolved(identity, envelope, Identity)
+            return
+        kind = {Source.REGISTRATION: Candidacy, Source.DOCUMENTS: Completeness}.get(key.source)
+        if kind is None:
+            return
+        part = self.streams[envelope.stream_id] = evolve(self.streams.get(envelope.stream_id) or kind(), envelope)
+        mine = candidate_key(key)
+        if isinstance(part, Candidacy) and mine is not None:
+            self.candidacies[mine] = part
+        elif isinstance(part, Completeness) and mine is not None:
+            self.completeness[mine] = part
 
     def convocations(self, key: CandidateKey) -> tuple[Convocation, ...]:
         candidacy = self.candidacies.get(key)

@@ -1,15 +1,14 @@
-"""The convocation feed read model: each source stream's part stored on its own, and the
+"""The convocation feed read model: each source stream's part stored on its own (the stream id an
+opaque key; whose stream it is, read from its events: services.dossier.keys), and the
 convocations of every candidate a change may concern recomputed from the stored parts on each
 apply, so the feed is the same whatever the order of the topics (DESIGN rule 6). The runner
-records each stream's last applied version in the same transaction: a redelivery changes nothing."""
+records each stream's last applied version in the same transaction: a redelivery changes nothing.
+The API reads the feed through services.dossier.queries."""
 
 from __future__ import annotations
 
-from datetime import date
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from uuid import UUID
-
-import asyncpg
 
 from services.dossier import inbound as ev
 from services.dossier.convocations.feed import (
@@ -22,10 +21,9 @@ from services.dossier.convocations.feed import (
     Schedule,
     SessionCalendar,
     convocations,
-    current,
     evolve,
 )
-from services.dossier.parts import Source, stream_key
+from services.dossier.keys import Source, StreamKey, key_of
 from shared.db import Connection, Migration
 from shared.events import Envelope
 from shared.projections import Projection
@@ -49,19 +47,23 @@ class Located(NamedTuple):
     specialty: str | None
 
 
-def locate(envelope: Envelope) -> Located | None:
+def locate(envelope: Envelope, stored: Any = None) -> Located | None:
+    """Which part `envelope` changes: a schedule or calendar by its fields, a candidate stream's
+    by what its events said (this one, else the earlier ones, `stored` with the part)."""
     event = envelope.payload
     if isinstance(event, ev.SchedulePublished):
         return Located(SCHEDULE, None, event.academy, event.session, event.specialty)
     if isinstance(event, ev.CalendarSet):
         return Located(CALENDAR, None, event.academy, event.session, None)
-    key = stream_key(envelope.stream_id)
-    if key is None or key.source not in _SOURCES:
+    said = key_of(envelope)
+    if said is None or said.source not in _SOURCES:
         return None
-    return Located(_SOURCES[key.source], key.candidate_id, "", key.session, key.specialty)
+    if stored is not None:
+        said = said.learned(StreamKey(said.source, stored["candidate_id"], stored["session"], stored["specialty"]))
+    return Located(_SOURCES[said.source], said.candidate_id, "", said.session, said.specialty)
 
 
-class ConvocationFeed(Projection):
+class ConvocationFeedReadModel(Projection):
     name = "convocation_feed"
     tables = ("convocation_parts", "convocation_feed")
     event_types = frozenset(
@@ -70,6 +72,7 @@ class ConvocationFeed(Projection):
             ev.RegistrationStarted.event_type,
             ev.RegistrationConfirmed.event_type,
             ev.RegistrationSetNotRegistered.event_type,
+            ev.RequirementsRecorded.event_type,  # names the documents stream (services.dossier.keys)
             ev.DocumentRejected.event_type,
             ev.DossierComplete.event_type,
             ev.DossierIncomplete.event_type,
@@ -99,16 +102,20 @@ class ConvocationFeed(Projection):
     )
 
     async def apply(self, connection: Connection, envelope: Envelope) -> None:
-        where = locate(envelope)
+        row = await connection.fetchrow(
+            "SELECT candidate_id, session, specialty, part FROM convocation_parts WHERE stream_id = $1",
+            envelope.stream_id,
+        )
+        where = locate(envelope, row)
         if where is None:
             return
-        row = await connection.fetchrow("SELECT part FROM convocation_parts WHERE stream_id = $1", envelope.stream_id)
         model = MODELS[where.kind]
         part = evolve(model.model_validate_json(row["part"]) if row else model(), envelope)
         academy = part.academy if isinstance(part, Candidacy) else where.academy
         await connection.execute(
             "INSERT INTO convocation_parts VALUES ($1, $2, $3, $4, $5, $6, $7)"
-            " ON CONFLICT (stream_id) DO UPDATE SET academy = $4, part = $7",
+            " ON CONFLICT (stream_id) DO UPDATE SET candidate_id = $3, academy = $4, session = $5, specialty = $6,"
+            " part = $7",
             envelope.stream_id,
             where.kind,
             where.candidate_id,
@@ -122,12 +129,15 @@ class ConvocationFeed(Projection):
 
     async def _concerned(self, connection: Connection, where: Located) -> list[CandidateKey]:
         if where.kind in (CANDIDACY, COMPLETENESS):
-            assert where.candidate_id is not None and where.session is not None and where.specialty is not None
+            if where.candidate_id is None or where.session is None or where.specialty is None:
+                return []  # the stream has not said whose it is yet
             return [CandidateKey(where.candidate_id, where.session, where.specialty)]
         if where.kind == IDENTITY:
+            if where.candidate_id is None:
+                return []
             rows = await connection.fetch(
                 "SELECT DISTINCT candidate_id, session, specialty FROM convocation_parts"
-                " WHERE candidate_id = $1 AND kind = ANY($2::text[])",
+                " WHERE candidate_id = $1 AND kind = ANY($2::text[]) AND session IS NOT NULL AND specialty IS NOT NULL",
                 where.candidate_id,
                 [CANDIDACY, COMPLETENESS],
             )
@@ -181,21 +191,3 @@ async def refresh(connection: Connection, key: CandidateKey) -> tuple[Convocatio
             convocation.model_dump_json(),
         )
     return found
-
-
-async def list_convocations(
-    connection: asyncpg.Pool | Connection, academy: str, session: int, today: date
-) -> list[Convocation]:
-    """The convocation of each candidate and specialty of the académie to show on `today` (Paris)."""
-    rows = await connection.fetch(
-        "SELECT candidate_id, specialty, entry FROM convocation_feed WHERE academy = $1 AND session = $2"
-        " ORDER BY candidate_id, specialty, partial",
-        academy,
-        session,
-    )
-    grouped: dict[tuple[UUID, str], list[Convocation]] = {}
-    for row in rows:
-        grouped.setdefault((row["candidate_id"], row["specialty"]), []).append(
-            Convocation.model_validate_json(row["entry"])
-        )
-    return [shown for published in grouped.values() if (shown := current(published, today)) is not None]
