@@ -20,13 +20,13 @@ from services.registration.events import (
     BenefitDeclared,
     BenefitOrigin,
     BenefitRenounced,
-    ExamForm,
     ExamFormChosen,
     ExemptionGround,
     RegistrationConfirmed,
 )
 from shared.errors import InvalidInput, RuleViolation
 from shared.events import DomainEvent
+from shared.reference import ExamForm
 from tests.unit.registration_fixtures import facts, given, ready, regulation, run, start, started
 
 GLOBALE = ChooseExamForm(form=ExamForm.GLOBALE)
