@@ -68,6 +68,11 @@ def account_scope(command: object, state: AccountState, facts: object) -> Scope:
     return Scope(state.academy, candidate)
 
 
+def new_account_scope(command: CreateAccount, state: AccountState, facts: object) -> Scope:
+    """The stream is still empty: the account being created tells whose it is."""
+    return Scope(command.academy, command.account_id if command.role is Role.CANDIDATE else None)
+
+
 async def new_account_rows(ports: AccountsPorts, decision: Decision[CreateAccount, AccountState, Any]) -> ExtraWrite:
     command = decision.call.command
     assert command.password_hash is not None, "the password is hashed before the command is sent"
@@ -113,7 +118,7 @@ COMMANDS: tuple[CommandSpec[Any, Any, Any, AccountsPorts], ...] = (
         ACCOUNT,
         lambda c: account_stream(c.account_id),
         email_facts,
-        account_scope,
+        new_account_scope,
         roles=frozenset(),
         writes=new_account_rows,
         effects=mail_link,

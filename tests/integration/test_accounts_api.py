@@ -167,6 +167,13 @@ async def test_create_activate_login_and_read_the_own_account(accounts: Accounts
     login = await accounts.stub.Login(pb.LoginRequest(email="lea.martin@example.fr", password=PASSWORD))
     assert (activated.account_id, login.account_id) == (created.account_id, created.account_id)
     assert (login.role, login.academy) == ("candidate", ACADEMY)
+    # Every event of the account is the candidate's and the académie's (DESIGN rules 6 and 8): one
+    # Kafka key for the whole stream, so its events stay in order on one partition.
+    envelopes = await accounts.store.read_stream(f"account-{created.account_id}")
+    assert [e.event_type for e in envelopes] == ["AccountCreated", "ActivationLinkSent", "AccountActivated"]
+    assert {(e.academy, e.candidate_id, e.partition_key) for e in envelopes} == {
+        (ACADEMY, created.account_id, created.account_id)
+    }
 
     request = pb.GetAccountRequest(account_id=created.account_id)
     code, details = await outcome(accounts.stub.GetAccount(request, metadata=bearer(login.token)))
