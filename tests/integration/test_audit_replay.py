@@ -9,8 +9,8 @@ import time
 import asyncpg
 from kafka import KafkaProducer
 
-from services.accounts.service import SERVICE as SPEC
 from services.accounts.projections import AccountsReadModel
+from services.accounts.service import SERVICE as SPEC
 from shared.audit.replay import ReplayResult, replay
 from shared.db import drop_schema
 from shared.projections import ProjectionRunner

@@ -253,7 +253,9 @@ def test_r04_activation_at_47h59m59s_succeeds() -> None:
 
 
 def test_r05_activation_at_exactly_48h_is_refused_as_expired() -> None:
-    error = refused(given(created(), link_sent()), ActivateAccount(account_id=ACCOUNT_ID, token_digest=D1, now=T0 + HOURS_48))
+    error = refused(
+        given(created(), link_sent()), ActivateAccount(account_id=ACCOUNT_ID, token_digest=D1, now=T0 + HOURS_48)
+    )
     assert error.rule == "R-05"
     assert "expired" in error.message
     assert "ask for a new link" in error.message
@@ -264,7 +266,8 @@ def test_r05_activation_at_exactly_48h_is_refused_as_expired() -> None:
 def test_r05_the_expiry_is_shown_in_paris_winter_time() -> None:
     sent = datetime(2025, 11, 3, 8, 0, tzinfo=UTC)
     error = refused(
-        given(created(), link_sent(at=sent)), ActivateAccount(account_id=ACCOUNT_ID, token_digest=D1, now=sent + timedelta(days=5))
+        given(created(), link_sent(at=sent)),
+        ActivateAccount(account_id=ACCOUNT_ID, token_digest=D1, now=sent + timedelta(days=5)),
     )
     assert "05/11/2025 à 09:00 (Europe/Paris)" in error.message
 
@@ -300,7 +303,9 @@ def test_r05_a_new_link_can_be_asked_for_after_expiry_and_has_its_own_48_hours()
     state = given(created(), link_sent(D1, T0), *events)
     late = resent_at + HOURS_48 - timedelta(seconds=1)
     assert when(state, ActivateAccount(account_id=ACCOUNT_ID, token_digest=D2, now=late)) == [activated(late)]
-    assert refused(state, ActivateAccount(account_id=ACCOUNT_ID, token_digest=D2, now=resent_at + HOURS_48)).rule == "R-05"
+    assert (
+        refused(state, ActivateAccount(account_id=ACCOUNT_ID, token_digest=D2, now=resent_at + HOURS_48)).rule == "R-05"
+    )
 
 
 def test_r05_the_old_link_stays_replaced_after_several_resends() -> None:
@@ -415,12 +420,16 @@ TOKENS = [digest(f"token-{n}") for n in range(4)]
 command_strategy = st.one_of(
     st.builds(lambda minutes: create(now=T0 + timedelta(minutes=minutes)), st.integers(0, 10_000)),
     st.builds(
-        lambda token, minutes: SendActivationLink(account_id=ACCOUNT_ID, token_digest=token, now=T0 + timedelta(minutes=minutes)),
+        lambda token, minutes: SendActivationLink(
+            account_id=ACCOUNT_ID, token_digest=token, now=T0 + timedelta(minutes=minutes)
+        ),
         st.sampled_from(TOKENS),
         st.integers(0, 10_000),
     ),
     st.builds(
-        lambda token, minutes: ActivateAccount(account_id=ACCOUNT_ID, token_digest=token, now=T0 + timedelta(minutes=minutes)),
+        lambda token, minutes: ActivateAccount(
+            account_id=ACCOUNT_ID, token_digest=token, now=T0 + timedelta(minutes=minutes)
+        ),
         st.sampled_from(TOKENS),
         st.integers(0, 10_000),
     ),
