@@ -3,7 +3,7 @@
 import sys
 
 from shared.launch import main
-from shared.settings import SERVICES
+from shared.names import SERVICES
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in SERVICES:
