@@ -30,7 +30,7 @@ from services.registration.commands import (
     SetNotRegistered,
     WithdrawExemption,
 )
-from services.registration.domain import INITIAL, FirstForm, RegistrationState, decide, evolve, replay
+from services.registration.domain import INITIAL, REGISTRATION, FirstForm, RegistrationState, decide, evolve
 from services.registration.events import (
     Category,
     CategoryChanged,
@@ -46,6 +46,7 @@ from services.registration.events import (
     RegistrationSetNotRegistered,
     SummaryIssued,
 )
+from shared.decider import replay
 from shared.errors import AlreadyExists, ArchipelError, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from shared.events import DomainEvent
 from shared.reference import ExamForm, calendar_from_local
@@ -467,7 +468,7 @@ def test_r09_property_replay_equals_incremental_fold_and_repeats_change_nothing(
             first_form = FirstForm(form=state.form, session=2026)  # as the handler records it
         with contextlib.suppress(ArchipelError):
             assert decide(command, state, facts(first_form=first_form)) == []
-    assert replay(history) == state
+    assert replay(REGISTRATION, history) == state
     versions = [e.version for e in history if isinstance(e, SummaryIssued)]
     assert versions == list(range(1, len(versions) + 1))
     for confirmation in (e for e in history if isinstance(e, RegistrationConfirmed)):

@@ -5,7 +5,7 @@ from services.registration.domain.choices import sat_units
 from services.registration.domain.decide import REGISTRATION, decide, registration_id
 from services.registration.domain.documents import required_documents
 from services.registration.domain.facts import Facts, FirstForm, GrantedBenefit, KnownCandidate
-from services.registration.domain.state import INITIAL, RegistrationState, evolve, replay
+from services.registration.domain.state import INITIAL, RegistrationState, evolve
 
 __all__ = [
     "INITIAL",
@@ -18,7 +18,6 @@ __all__ = [
     "decide",
     "evolve",
     "registration_id",
-    "replay",
     "required_documents",
     "sat_units",
 ]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from functools import reduce
 from typing import assert_never
 from uuid import UUID
 
@@ -27,7 +28,7 @@ from services.registration.domain import choices
 from services.registration.domain.choices import definitive_form, sat_units
 from services.registration.domain.documents import required_documents
 from services.registration.domain.facts import Facts
-from services.registration.domain.state import INITIAL, RegistrationState, evolve, replay
+from services.registration.domain.state import INITIAL, RegistrationState, evolve
 from services.registration.events import (
     BenefitDeclared,
     BenefitOrigin,
@@ -68,7 +69,7 @@ def decide(command: Command, state: RegistrationState, facts: Facts) -> list[Dom
         return [] if state.confirmed else _confirmation(state, facts, first=True)
     changes = _change(command, state, facts)
     if state.confirmed and changes:
-        changes += _confirmation(replay(changes, state), facts, first=False, previous=state)
+        changes += _confirmation(reduce(evolve, changes, state), facts, first=False, previous=state)
     return changes
 
 

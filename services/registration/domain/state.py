@@ -150,9 +150,3 @@ def evolve(state: RegistrationState, event: DomainEvent) -> RegistrationState:
         case RegistrationSetNotRegistered():
             return state.model_copy(update={"not_registered": True})
     return state
-
-
-def replay(events: list[DomainEvent], state: RegistrationState = INITIAL) -> RegistrationState:
-    for event in events:
-        state = evolve(state, event)
-    return state
