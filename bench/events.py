@@ -10,14 +10,14 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from bench.profiles import SESSION, Command, Profile, Writer, new_uuid
-from services.accounts.events import AccountActivated, AccountCreated, ActivationLinkSent
-from services.documents import events as doc
 from services.documents.streams import dossier_stream
-from services.registration import events as reg
-from services.results import events as res
 from services.results.deliberation import Outcome, Source, deliberate, two_decimals
 from services.results.streams import results_stream
 from shared.auth import Role
+from shared.contracts import documents as doc
+from shared.contracts import registration as reg
+from shared.contracts import results as res
+from shared.contracts.accounts import AccountActivated, AccountCreated, ActivationLinkSent
 from shared.events import DomainEvent
 from shared.reference import ExamForm, Regulation
 

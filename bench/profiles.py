@@ -10,12 +10,12 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
 
-from services.accounts.events import REGISTRY as ACCOUNTS
-from services.documents.events import REGISTRY as DOCUMENTS
-from services.registration.events import REGISTRY as REGISTRATION
-from services.registration.events import Category
 from services.results.deliberation import Absence, CarriedGrade, UnitResult
-from services.results.events import REGISTRY as RESULTS
+from shared.contracts.accounts import REGISTRY as ACCOUNTS
+from shared.contracts.documents import REGISTRY as DOCUMENTS
+from shared.contracts.registration import REGISTRY as REGISTRATION
+from shared.contracts.registration import Category
+from shared.contracts.results import REGISTRY as RESULTS
 from shared.events import CommandContext, DomainEvent, EventRegistry
 from shared.reference import ExamForm, Regulation, regulation_for
 

@@ -140,13 +140,13 @@ class PublicEvent:
 
 
 def registry_of(service: str) -> EventRegistry | None:
-    """The service's public registry, or None for a service that publishes nothing (no events.py)."""
-    module = f"services.{service}.events"
+    """The service's published registry (shared.contracts), or None for a service that publishes nothing."""
+    module = f"shared.contracts.{service}"
     if importlib.util.find_spec(module) is None:
         return None
     registry = importlib.import_module(module).REGISTRY
     if not isinstance(registry, EventRegistry):
-        raise TypeError(f"services.{service}.events.REGISTRY is not an EventRegistry")
+        raise TypeError(f"shared.contracts.{service}.REGISTRY is not an EventRegistry")
     return registry
 
 

@@ -15,9 +15,9 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict
 
 from services.accounts.commands import ActivateAccount, Command, CreateAccount, SendActivationLink
-from services.accounts.events import AccountActivated, AccountCreated, ActivationLinkSent
 from shared.auth import Role
 from shared.clock import to_paris
+from shared.contracts.accounts import AccountActivated, AccountCreated, ActivationLinkSent
 from shared.decider import Aggregate
 from shared.errors import AlreadyExists, InvalidInput, NotFound, RuleViolation
 from shared.events import DomainEvent

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from services.accounts.events import AccountActivated, AccountCreated, ActivationLinkSent
 from services.accounts.streams import account_of
+from shared.contracts.accounts import AccountActivated, AccountCreated, ActivationLinkSent
 from shared.db import Connection, Migration
 from shared.events import Envelope
 from shared.projections import Projection

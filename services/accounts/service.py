@@ -12,13 +12,13 @@ from argon2 import PasswordHasher
 
 from services.accounts.commands import ActivateAccount, CreateAccount, SendActivationLink
 from services.accounts.domain import ACCOUNT, AccountFacts, AccountState
-from services.accounts.events import REGISTRY, ActivationLinkSent
 from services.accounts.facts import AccountsFacts, PgAccountsFacts
 from services.accounts.private import TABLES, account_rows, token_row
 from services.accounts.projections import AccountsReadModel
 from services.accounts.queries import AccountsQueries
 from services.accounts.streams import account_stream
 from shared.auth import Role
+from shared.contracts.accounts import REGISTRY, ActivationLinkSent
 from shared.eventstore import ExtraWrite
 from shared.french import short_date_time
 from shared.mail import Mailer, compose, mailer_from

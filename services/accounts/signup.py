@@ -16,10 +16,10 @@ from pydantic import SecretStr
 
 from services.accounts.commands import ActivateAccount, CreateAccount, SendActivationLink
 from services.accounts.domain import ACCOUNT, AccountState, AccountStatus
-from services.accounts.events import AccountActivated, ActivationLinkSent
 from services.accounts.service import AccountsPorts
 from services.accounts.streams import account_stream
 from shared.auth import Principal, Role, issue_token
+from shared.contracts.accounts import AccountActivated, ActivationLinkSent
 from shared.errors import InvalidInput, NotFound, RuleViolation, Unauthenticated
 from shared.pipeline import Pipeline
 

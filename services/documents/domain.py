@@ -25,7 +25,8 @@ from services.documents.commands import (
     RejectDossier,
     ReviewDocument,
 )
-from services.documents.events import (
+from shared.clock import to_paris
+from shared.contracts.documents import (
     DocumentAccepted,
     DocumentRejected,
     DocumentUploaded,
@@ -35,7 +36,6 @@ from services.documents.events import (
     Requirement,
     RequirementsRecorded,
 )
-from shared.clock import to_paris
 from shared.decider import Aggregate
 from shared.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation
 from shared.events import DomainEvent

@@ -20,13 +20,13 @@ from services.documents.commands import (
 )
 from services.documents.content import ContentType, StagedFile
 from services.documents.domain import DOSSIER, DossierState, Facts
-from services.documents.events import REGISTRY, Requirement
 from services.documents.facts import DocumentsFacts, PgDocumentsFacts
 from services.documents.inbound import INBOUND, DocumentsRequired
 from services.documents.notify import mail_decision
 from services.documents.projections import CalendarsReadModel, DossierListReadModel
 from services.documents.queries import DocumentsQueries
 from shared.auth import Role
+from shared.contracts.documents import REGISTRY, Requirement
 from shared.errors import InvalidInput
 from shared.events import Envelope
 from shared.eventstore import ExtraWrite

@@ -12,7 +12,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from services.registration.events import Category, ExemptionGround
+from shared.contracts.registration import Category, ExemptionGround
 from shared.reference.calendars import Calendar
 from shared.reference.forms import ExamForm
 

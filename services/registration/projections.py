@@ -3,7 +3,8 @@ list of registrations (the accounts it knows of are the shared KnownAccounts rea
 
 from __future__ import annotations
 
-from services.registration.events import (
+from services.registration.inbound import BenefitGranted
+from shared.contracts.registration import (
     CategoryChanged,
     ExamFormChosen,
     RegistrationConfirmed,
@@ -11,7 +12,6 @@ from services.registration.events import (
     RegistrationStarted,
     SummaryIssued,
 )
-from services.registration.inbound import BenefitGranted
 from shared.db import Connection, Migration
 from shared.events import Envelope
 from shared.projections import Projection

@@ -10,10 +10,10 @@ import grpc
 from archipel.registration.v1 import registration_pb2 as pb
 from services.registration.commands import PublishSchedule
 from services.registration.domain.schedule import SCHEDULE
-from services.registration.events import SchedulePublished
 from services.registration.streams import schedule_stream
 from services.registration.views import schedule_view
 from shared.auth import Principal
+from shared.contracts.registration import SchedulePublished
 from shared.errors import NotFound
 from shared.pipeline import Pipeline
 from shared.rpc import rpc

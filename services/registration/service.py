@@ -14,7 +14,6 @@ from services.registration.commands import OnRegistration, PublishSchedule, Seed
 from services.registration.domain import REGISTRATION, Facts, RegistrationState
 from services.registration.domain.calendar import CALENDAR, CalendarState, calendar_of
 from services.registration.domain.schedule import SCHEDULE, ScheduleFacts, ScheduleState
-from services.registration.events import REGISTRY, RegistrationConfirmed, SummaryIssued
 from services.registration.facts import PgRegistrationFacts, RegistrationFacts, regulation_of
 from services.registration.inbound import INBOUND
 from services.registration.private import TABLES, ConfirmedForm, RenderedSummary, calendar_row, registration_rows
@@ -22,6 +21,7 @@ from services.registration.projections import GrantedBenefits, RegistrationsView
 from services.registration.queries import RegistrationQueries
 from services.registration.streams import calendar_stream, registration_stream, schedule_stream
 from shared.auth import Role
+from shared.contracts.registration import REGISTRY, RegistrationConfirmed, SummaryIssued
 from shared.errors import ConcurrencyError
 from shared.eventstore import ExtraWrite
 from shared.known_accounts import KnownAccounts

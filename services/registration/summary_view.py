@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from services.registration.domain import RegistrationState, required_documents, sat_units
-from services.registration.events import Category, SummaryIssued
 from services.registration.summary import SummaryView, UnitLine
+from shared.contracts.registration import Category, SummaryIssued
 from shared.reference import Calendar, ExamForm, Regulation
 
 CATEGORY_LABELS = {

@@ -7,8 +7,8 @@ from datetime import datetime
 
 from archipel.registration.v1 import registration_pb2 as pb
 from services.registration.domain import RegistrationState, sat_units
-from services.registration.events import SchedulePublished
 from shared.clock import to_paris
+from shared.contracts.registration import SchedulePublished
 from shared.reference import Calendar, Regulation
 from shared.reference.labels import window_label
 

@@ -24,7 +24,8 @@ from services.results.deliberation import (
     deliberate,
     two_decimals,
 )
-from services.results.events import (
+from services.results.state import INITIAL, ResultsState, evolve
+from shared.contracts.results import (
     AbsenceRecorded,
     BenefitGranted,
     Carried,
@@ -35,7 +36,6 @@ from services.results.events import (
     RegistrationNoted,
     UnitOutcome,
 )
-from services.results.state import INITIAL, ResultsState, evolve
 from shared.decider import Aggregate
 from shared.errors import InvalidInput, NotFound, RuleViolation
 from shared.events import DomainEvent

@@ -4,7 +4,7 @@ in services.results.service)."""
 
 from __future__ import annotations
 
-from services.results.events import DeliberationCompleted, FinalResultPublished, RegistrationNoted
+from shared.contracts.results import DeliberationCompleted, FinalResultPublished, RegistrationNoted
 from shared.db import Connection, Migration
 from shared.events import Envelope
 from shared.projections import Projection

@@ -16,7 +16,6 @@ from services.results.commands import (
     RecordGrade,
 )
 from services.results.domain import NO_FACTS, RESULTS, ResultsFacts
-from services.results.events import REGISTRY, Carried
 from services.results.facts import ReferenceFacts, ResultsFactsPort
 from services.results.inbound import INBOUND, RegistrationConfirmed
 from services.results.projections import OutcomesReadModel
@@ -24,6 +23,7 @@ from services.results.queries import ResultsQueries
 from services.results.state import ResultsState
 from services.results.streams import results_stream
 from shared.auth import Role
+from shared.contracts.results import REGISTRY, Carried
 from shared.events import Envelope
 from shared.intake import Intake
 from shared.known_accounts import KnownAccounts

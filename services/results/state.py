@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
-from services.results.events import (
+from shared.contracts.results import (
     AbsenceRecorded,
     Carried,
     ControleResultRecorded,

@@ -18,11 +18,11 @@ import pytest
 
 from archipel.accounts.v1 import accounts_pb2 as pb
 from archipel.accounts.v1 import accounts_pb2_grpc as pb_grpc
-from services.accounts.events import REGISTRY
 from services.accounts.projections import AccountsReadModel
 from services.accounts.service import SERVICE, ports
 from shared.auth import Principal, Role, issue_token
 from shared.clock import FixedClock
+from shared.contracts.accounts import REGISTRY
 from shared.db import check_identifier
 from shared.eventstore import EventStore
 from shared.projections import ProjectionRunner

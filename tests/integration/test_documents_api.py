@@ -19,8 +19,8 @@ from kafka import KafkaProducer
 from pypdf import PdfReader, PdfWriter
 
 from archipel.documents.v1 import documents_pb2 as pb
-from services.documents.events import REGISTRY, DossierComplete
 from shared.auth import Role
+from shared.contracts.documents import REGISTRY, DossierComplete
 from shared.kafka import producer_config
 from shared.relay import Relay
 from tests.integration.documents_fixtures import (  # noqa: F401 (documents_server is the `documents` fixture)

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from services.documents.events import DossierIncomplete
 from services.registration.domain.documents import required_documents
 from services.registration.domain.state import Exemption, RegistrationState
-from services.registration.events import Category, ExemptionGround
+from shared.contracts.documents import DossierIncomplete
+from shared.contracts.registration import Category, ExemptionGround
 from tests.integration.documents_fixtures import (  # noqa: F401 (documents_server is the `documents` fixture)
     SESSION,
     Candidate,

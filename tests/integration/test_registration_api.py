@@ -18,8 +18,8 @@ from google.protobuf.message import Message
 from kafka import KafkaProducer
 
 from archipel.registration.v1 import registration_pb2 as pb
-from services.registration.events import OptionalUnitsChosen
 from shared.auth import Principal, Role
+from shared.contracts.registration import OptionalUnitsChosen
 from shared.kafka import producer_config
 from shared.relay import Relay
 from tests.integration.registration_fixtures import (  # noqa: F401 (registration_server is the `registration` fixture)

@@ -19,7 +19,7 @@ import pytest
 from kafka import KafkaProducer
 
 from archipel.results.v1 import results_pb2 as pb
-from services.results.events import BenefitGranted
+from shared.contracts.results import BenefitGranted
 from shared.kafka import producer_config
 from shared.relay import Relay
 from tests.integration.results_fixtures import (  # noqa: F401 (results_server is the `results` fixture)

@@ -15,8 +15,8 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from services.accounts.events import REGISTRY
 from services.accounts.projections import AccountsReadModel
+from shared.contracts.accounts import REGISTRY
 from shared.kafka import producer_config
 from shared.projections import ProjectionRunner
 from shared.relay import Relay

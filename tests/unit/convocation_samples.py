@@ -10,11 +10,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from uuid import UUID
 
-from services.accounts import events as accounts
-from services.documents import events as documents
 from services.dossier.inbound import INBOUND
-from services.registration import events as registration
 from shared.auth import Role
+from shared.contracts import accounts, documents, registration
 from shared.events import DomainEvent, Envelope
 from shared.reference import ExamForm
 

@@ -9,12 +9,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
 
-from services.accounts import events as accounts
-from services.documents import events as documents
 from services.dossier.inbound import INBOUND
-from services.registration import events as registration
-from services.results import events as results
 from shared.auth import Role
+from shared.contracts import accounts, documents, registration, results
 from shared.events import DomainEvent, Envelope
 from shared.reference import ExamForm
 

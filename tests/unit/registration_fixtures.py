@@ -29,7 +29,7 @@ from services.registration.domain import (
     evolve,
     registration_id,
 )
-from services.registration.events import Category, RegistrationStarted
+from shared.contracts.registration import Category, RegistrationStarted
 from shared.events import DomainEvent
 from shared.reference import Calendar, ExamForm, ReferenceData, Regulation, load_reference
 from shared.reference.labels import window_label

@@ -27,8 +27,8 @@ from services.accounts.domain import (
     decide,
     evolve,
 )
-from services.accounts.events import AccountActivated, AccountCreated, ActivationLinkSent
 from shared.auth import Role
+from shared.contracts.accounts import AccountActivated, AccountCreated, ActivationLinkSent
 from shared.decider import replay
 from shared.errors import InvalidInput, NotFound, RuleViolation
 from shared.events import DomainEvent

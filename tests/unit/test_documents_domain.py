@@ -36,7 +36,7 @@ from services.documents.domain import (
     decide,
     evolve,
 )
-from services.documents.events import (
+from shared.contracts.documents import (
     DocumentAccepted,
     DocumentRejected,
     DocumentUploaded,

@@ -16,10 +16,9 @@ from uuid import UUID
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.documents import events as documents
 from services.dossier.fold import COMPLETE, INCOMPLETE, PUBLISHED, REJECTED, DossierSummary, dossier_state, fold
 from services.dossier.keys import Source, StreamKey, key_of
-from services.registration import events as registration
+from shared.contracts import documents, registration
 from shared.events import Envelope
 from tests.unit.dossier_samples import (
     ACADEMY,

@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from services.accounts.events import REGISTRY, AccountActivated, AccountCreated, ActivationLinkSent
 from shared.auth import Role
+from shared.contracts.accounts import REGISTRY, AccountActivated, AccountCreated, ActivationLinkSent
 from shared.errors import InvalidEvent, UnknownEventType
 from shared.events import CommandContext, DomainEvent, Envelope, EventRegistry, JsonDict
 

@@ -16,7 +16,7 @@ from services.registration.commands import (
     RenounceBenefit,
 )
 from services.registration.domain import INITIAL, FirstForm, GrantedBenefit, decide, sat_units
-from services.registration.events import (
+from shared.contracts.registration import (
     BenefitDeclared,
     BenefitOrigin,
     BenefitRenounced,

@@ -19,7 +19,7 @@ from services.registration.commands import (
     RenounceBenefit,
 )
 from services.registration.domain import Facts, decide, required_documents
-from services.registration.events import BenefitDeclared, BenefitOrigin, Category, DocumentsRequired, ExemptionGround
+from shared.contracts.registration import BenefitDeclared, BenefitOrigin, Category, DocumentsRequired, ExemptionGround
 from shared.errors import InvalidInput
 from shared.events import DomainEvent
 from shared.reference import ExamForm, Regulation

@@ -31,7 +31,7 @@ from services.registration.commands import (
     WithdrawExemption,
 )
 from services.registration.domain import INITIAL, REGISTRATION, FirstForm, RegistrationState, decide, evolve
-from services.registration.events import (
+from shared.contracts.registration import (
     Category,
     CategoryChanged,
     DocumentsRequired,

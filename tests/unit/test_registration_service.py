@@ -22,12 +22,12 @@ from services.registration.commands import (
 from services.registration.domain import INITIAL, REGISTRATION, FirstForm, GrantedBenefit, KnownCandidate, decide
 from services.registration.domain.calendar import CALENDAR
 from services.registration.domain.schedule import SCHEDULE, ScheduleFacts
-from services.registration.events import CalendarSet, Category, SchedulePublished
 from services.registration.facts import InMemoryRegistrationFacts
 from services.registration.queries import RegistrationQueries
 from services.registration.service import RegistrationPorts, registration_facts, registration_scope
 from services.registration.streams import registration_of, registration_stream
 from shared.auth import Principal, Role
+from shared.contracts.registration import CalendarSet, Category, SchedulePublished
 from shared.decider import replay
 from shared.errors import InvalidInput, NotFound, RuleViolation
 from shared.pipeline import Call

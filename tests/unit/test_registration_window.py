@@ -22,14 +22,14 @@ from services.registration.commands import (
     SetNotRegistered,
 )
 from services.registration.domain import INITIAL, Facts, decide
-from services.registration.events import (
+from shared.clock import PARIS
+from shared.contracts.registration import (
     Category,
     CategoryChanged,
     ExamFormChosen,
     RegistrationSetNotRegistered,
     RegistrationStarted,
 )
-from shared.clock import PARIS
 from shared.errors import RuleViolation
 from shared.reference import CalendarFieldError, ExamForm, calendar_from_local, paris_to_utc
 from tests.unit.registration_fixtures import CLOSES, OPENS, calendar, facts, given, ready, start, started, types

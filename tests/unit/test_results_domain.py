@@ -23,7 +23,9 @@ from services.results import commands as sent
 from services.results.commands import Command, NoteRegistration
 from services.results.deliberation import Absence, CarriedGrade, UnitResult
 from services.results.domain import NO_FACTS, RESULTS, ResultsFacts, decide, first_group
-from services.results.events import (
+from services.results.state import INITIAL, Mark, ResultsState, evolve
+from shared import decider
+from shared.contracts.results import (
     REGISTRY,
     AbsenceRecorded,
     BenefitGranted,
@@ -35,8 +37,6 @@ from services.results.events import (
     RegistrationNoted,
     UnitOutcome,
 )
-from services.results.state import INITIAL, Mark, ResultsState, evolve
-from shared import decider
 from shared.errors import InvalidInput, NotFound, RuleViolation
 from shared.events import DomainEvent
 from shared.reference import regulation_for

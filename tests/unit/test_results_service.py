@@ -13,7 +13,6 @@ import pytest
 
 from services.results.commands import Deliberate, NoteRegistration, RecordAbsence, RecordControle, RecordGrade
 from services.results.domain import NO_FACTS, RESULTS, ResultsFacts
-from services.results.events import RegistrationNoted
 from services.results.facts import ReferenceFacts
 from services.results.inbound import ConfirmedBenefit, RegistrationConfirmed
 from services.results.jury import parse_result
@@ -30,6 +29,7 @@ from services.results.service import (
 from services.results.state import INITIAL, ResultsState
 from services.results.streams import ResultsKey, results_key_of, results_stream
 from shared.auth import Role
+from shared.contracts.results import RegistrationNoted
 from shared.decider import replay
 from shared.errors import InvalidInput
 from shared.events import Envelope

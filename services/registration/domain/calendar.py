@@ -8,7 +8,7 @@ from typing import assert_never
 from pydantic import BaseModel, ConfigDict
 
 from services.registration.commands import CalendarCommand, SeedCalendar, SetCalendar
-from services.registration.events import CalendarSet
+from shared.contracts.registration import CalendarSet
 from shared.decider import Aggregate
 from shared.errors import InvalidInput
 from shared.events import DomainEvent

@@ -14,7 +14,7 @@ from services.registration.commands import (
 )
 from services.registration.domain.facts import Facts
 from services.registration.domain.state import Exemption, RegistrationState
-from services.registration.events import (
+from shared.contracts.registration import (
     BenefitDeclared,
     BenefitOrigin,
     BenefitRenounced,

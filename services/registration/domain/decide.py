@@ -29,7 +29,9 @@ from services.registration.domain.choices import definitive_form, sat_units
 from services.registration.domain.documents import required_documents
 from services.registration.domain.facts import Facts
 from services.registration.domain.state import INITIAL, RegistrationState, evolve
-from services.registration.events import (
+from services.registration.streams import registration_stream
+from shared.auth import Role
+from shared.contracts.registration import (
     BenefitDeclared,
     BenefitOrigin,
     CarriedGrade,
@@ -42,8 +44,6 @@ from services.registration.events import (
     SituationDeclared,
     SummaryIssued,
 )
-from services.registration.streams import registration_stream
-from shared.auth import Role
 from shared.decider import Aggregate
 from shared.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from shared.events import DomainEvent

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.registration.domain.state import RegistrationState
-from services.registration.events import BenefitOrigin, Category, ExemptionGround, RequiredDocument
+from shared.contracts.registration import BenefitOrigin, Category, ExemptionGround, RequiredDocument
 
 
 def _doc(kind: str, label: str, rule: str) -> RequiredDocument:

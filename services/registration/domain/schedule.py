@@ -9,8 +9,8 @@ from typing import assert_never
 from pydantic import BaseModel, ConfigDict
 
 from services.registration.commands import PublishSchedule
-from services.registration.events import ScheduledTest, SchedulePublished
 from shared.clock import PARIS
+from shared.contracts.registration import ScheduledTest, SchedulePublished
 from shared.decider import Aggregate
 from shared.errors import InvalidInput
 from shared.events import DomainEvent

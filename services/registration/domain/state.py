@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
-from services.registration.events import (
+from shared.contracts.registration import (
     BenefitDeclared,
     BenefitOrigin,
     BenefitRenounced,
