@@ -25,9 +25,10 @@ from services.accounts import service as accounts_service
 from services.registration.service import SERVICE as REGISTRATION
 from shared.auth import Principal, Role, issue_token
 from shared.clock import FixedClock
+from shared.contracts.accounts import AccountActivated, AccountCreated
 from shared.events import DomainEvent, Envelope
 from shared.eventstore import EventStore
-from shared.known_accounts import AccountActivated, AccountCreated, KnownAccounts
+from shared.known_accounts import KnownAccounts
 from shared.projections import ProjectionRunner
 from shared.reference import load_reference
 from shared.service import Runtime, build_grpc_server, open_store

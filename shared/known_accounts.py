@@ -5,45 +5,15 @@ event carries are written by it, whatever was there (the projection runner appli
 events once and in their order, so the latest wins). An activation that arrives before its
 creation (a consumer started late on one partition) keeps a row with the identity still empty.
 
-It reads its own copies of the accounts contract (extra fields ignored), so `shared` depends on
-no service."""
+It reads the accounts' published events (shared.contracts.accounts), so `shared` depends on no
+service."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import ClassVar
-from uuid import UUID
-
-from pydantic import ConfigDict
-
+from shared.contracts.accounts import AccountActivated, AccountCreated
 from shared.db import Connection, Migration
-from shared.events import DomainEvent, Envelope, EventRegistry
+from shared.events import Envelope, EventRegistry
 from shared.projections import Projection
-
-
-class _Inbound(DomainEvent):
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-
-class AccountCreated(_Inbound):
-    event_type: ClassVar[str] = "AccountCreated"
-
-    account_id: UUID
-    role: str
-    last_name: str
-    first_names: str
-    birth_date: date | None = None
-    email: str
-    academy: str
-
-
-class AccountActivated(_Inbound):
-    event_type: ClassVar[str] = "AccountActivated"
-
-    account_id: UUID
-    academy: str
-    activated_at: datetime
-
 
 INBOUND = EventRegistry([AccountCreated, AccountActivated])
 TABLE = "known_accounts"

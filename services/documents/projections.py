@@ -5,9 +5,9 @@ about are kept by the shared known accounts read model (shared.known_accounts)."
 from __future__ import annotations
 
 from services.documents import domain
-from services.documents.inbound import CalendarSet
 from services.documents.streams import dossier_of
 from shared.contracts.documents import REGISTRY
+from shared.contracts.registration import CalendarSet
 from shared.db import Connection, Migration
 from shared.events import Envelope
 from shared.projections import Projection

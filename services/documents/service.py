@@ -21,17 +21,17 @@ from services.documents.commands import (
 from services.documents.content import ContentType, StagedFile
 from services.documents.domain import DOSSIER, DossierState, Facts
 from services.documents.facts import DocumentsFacts, PgDocumentsFacts
-from services.documents.inbound import INBOUND, DocumentsRequired
 from services.documents.notify import mail_decision
 from services.documents.projections import CalendarsReadModel, DossierListReadModel
 from services.documents.queries import DocumentsQueries
+from shared import known_accounts
 from shared.auth import Role
 from shared.contracts.documents import REGISTRY, Requirement
+from shared.contracts.registration import CalendarSet, DocumentsRequired
 from shared.errors import InvalidInput
-from shared.events import Envelope
+from shared.events import Envelope, EventRegistry
 from shared.eventstore import ExtraWrite
 from shared.intake import Intake
-from shared.known_accounts import KnownAccounts
 from shared.mail import Mailer, mailer_from
 from shared.pipeline import Call, CommandSpec, Decision, Pipeline, Scope
 from shared.service import Api, Runtime, Service
@@ -127,6 +127,10 @@ def requirements_command(envelope: Envelope) -> RecordRequirements:
     )
 
 
+# The other services' events it reads (the published contract); the accounts' feed the shared known
+# accounts read model.
+INBOUND = EventRegistry([DocumentsRequired, CalendarSet]).merged(known_accounts.INBOUND)
+
 REQUIREMENTS_INTAKE = Intake(
     "documents_requirements_intake", DocumentsRequired.event_type, requirements_command, "system:documents-intake"
 )
@@ -168,7 +172,7 @@ SERVICE = Service(
     ports=ports,
     commands=COMMANDS,
     api=api,
-    projections=lambda: [KnownAccounts("documents"), CalendarsReadModel(), DossierListReadModel()],
+    projections=lambda: [known_accounts.KnownAccounts("documents"), CalendarsReadModel(), DossierListReadModel()],
     projection_topics=("accounts", "registration", "documents"),
     inbound=INBOUND,
     intakes=(REQUIREMENTS_INTAKE,),

@@ -4,7 +4,7 @@ A stream id is its producer's business (each service builds and parses its own):
 here use it only as an opaque key. What a stream is about is read from its events: the source
 topic from the event type; the candidate from the envelope's `candidate_id`, else the payload's
 `candidate_id` (`account_id` for an account); the session and specialty from the events that name
-them (each module's `KEYED` of services.dossier.inbound), of which every stream's first event is
+them (services.dossier.inbound.KEYED), of which every stream's first event is
 one (RegistrationStarted, RequirementsRecorded, RegistrationNoted). The other events of a stream
 are placed by what its earlier events said (`StreamKey.learned`)."""
 
@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import NamedTuple
 from uuid import UUID
 
-from services.dossier.inbound import accounts, documents, registration, results
+from services.dossier.inbound import ACCOUNT_EVENTS, DOCUMENTS_EVENTS, KEYED, REGISTRATION_EVENTS, RESULTS_EVENTS
 from shared.events import Envelope
 
 
@@ -28,12 +28,11 @@ class Source(StrEnum):
 
 
 SOURCE_OF: dict[str, Source] = {
-    **{model.event_type: Source.ACCOUNT for model in accounts.EVENTS},
-    **{model.event_type: Source.REGISTRATION for model in registration.STREAM_EVENTS},
-    **{model.event_type: Source.DOCUMENTS for model in documents.EVENTS},
-    **{model.event_type: Source.RESULTS for model in results.EVENTS},
+    **{model.event_type: Source.ACCOUNT for model in ACCOUNT_EVENTS},
+    **{model.event_type: Source.REGISTRATION for model in REGISTRATION_EVENTS},
+    **{model.event_type: Source.DOCUMENTS for model in DOCUMENTS_EVENTS},
+    **{model.event_type: Source.RESULTS for model in RESULTS_EVENTS},
 }
-KEYED = registration.KEYED | documents.KEYED | results.KEYED
 
 
 class StreamKey(NamedTuple):

@@ -10,14 +10,15 @@ a part belongs to is not the part's business (services.dossier.keys)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
-from services.dossier import inbound as ev
 from services.dossier.keys import Source
+from shared.contracts import accounts, documents, registration, results
 from shared.events import Envelope
 
 
@@ -41,6 +42,17 @@ class AccountPart(Stream):
     activated_at: datetime | None = None
 
 
+class Required(Frozen):
+    """A required document as a part stores it (its kind and label; the rule stays in the events)."""
+
+    kind: str
+    label: str
+
+
+def _required(items: Iterable[registration.RequiredDocument | documents.Requirement]) -> tuple[Required, ...]:
+    return tuple(Required(kind=item.kind, label=item.label) for item in items)
+
+
 class RegistrationPart(Stream):
     started: bool = False
     registration_id: str = ""
@@ -53,7 +65,7 @@ class RegistrationPart(Stream):
     benefit_units: tuple[str, ...] = ()
     confirmed: bool = False
     summary_versions: tuple[int, ...] = ()
-    required: tuple[ev.RequiredDocument, ...] | None = None
+    required: tuple[Required, ...] | None = None
     deadline: datetime | None = None
     not_registered: str | None = None  # the reason
 
@@ -76,7 +88,7 @@ class Notification(Frozen):
 
 
 class DocumentsPart(Stream):
-    required: tuple[ev.RequiredDocument, ...] | None = None
+    required: tuple[Required, ...] | None = None
     deadline: datetime | None = None
     documents: tuple[Document, ...] = ()  # upload order (a list: jsonb does not keep key order)
     complete: bool = False
@@ -127,46 +139,46 @@ def evolve(part: AnyPart, envelope: Envelope) -> AnyPart:
 
 def _account(part: AccountPart, event: object) -> dict[str, object]:
     match event:
-        case ev.AccountCreated():
+        case accounts.AccountCreated():
             return {"role": event.role, "status": "created", "academy": event.academy}
-        case ev.ActivationLinkSent():
+        case accounts.ActivationLinkSent():
             return {} if part.status == "active" else {"status": "link_sent", "link_expires_at": event.expires_at}
-        case ev.AccountActivated():
+        case accounts.AccountActivated():
             return {"status": "active", "activated_at": event.activated_at}
     return {}
 
 
 def _registration(part: RegistrationPart, event: object) -> dict[str, object]:
     match event:
-        case ev.RegistrationStarted():
+        case registration.RegistrationStarted():
             return {
                 "started": True,
                 "registration_id": event.registration_id,
                 "category": event.category,
                 "academy": event.academy,
             }
-        case ev.ExamFormChosen():
+        case registration.ExamFormChosen():
             return {"form": event.form, "units": event.units}
-        case ev.LanguageChosen():
+        case registration.LanguageChosen():
             return {"language": event.language}
-        case ev.OptionalUnitsChosen():
+        case registration.OptionalUnitsChosen():
             return {"optional_units": event.units}
-        case ev.BenefitDeclared():
+        case registration.BenefitDeclared():
             return {"benefit_units": tuple(sorted({*part.benefit_units, event.unit}))}
-        case ev.BenefitRenounced():
+        case registration.BenefitRenounced():
             return {"benefit_units": tuple(u for u in part.benefit_units if u != event.unit)}
-        case ev.ExemptionDeclared():
+        case registration.ExemptionDeclared():
             return {"exempted_units": tuple(sorted({*part.exempted_units, event.unit}))}
-        case ev.ExemptionWithdrawn():
+        case registration.ExemptionWithdrawn():
             return {"exempted_units": tuple(u for u in part.exempted_units if u != event.unit)}
-        case ev.RegistrationConfirmed():
+        case registration.RegistrationConfirmed():
             fields = ("form", "units", "optional_units", "language", "exempted_units", "benefit_units")
             return {"confirmed": True, "not_registered": None, **{f: getattr(event, f) for f in fields}}
-        case ev.SummaryIssued():
+        case registration.SummaryIssued():
             return {"summary_versions": (*part.summary_versions, event.version)}
-        case ev.DocumentsRequired():
-            return {"required": event.documents, "deadline": event.deadline}
-        case ev.RegistrationSetNotRegistered():
+        case registration.DocumentsRequired():
+            return {"required": _required(event.documents), "deadline": event.deadline}
+        case registration.RegistrationSetNotRegistered():
             return {"not_registered": event.reason, "confirmed": False}
     return {}
 
@@ -187,24 +199,24 @@ def _documents(part: DocumentsPart, envelope: Envelope) -> dict[str, object]:
         )
 
     match event:
-        case ev.RequirementsRecorded():
-            return {"required": event.requirements, "deadline": event.deadline}
-        case ev.DocumentUploaded():
+        case documents.RequirementsRecorded():
+            return {"required": _required(event.requirements), "deadline": event.deadline}
+        case documents.DocumentUploaded():
             document = Document(
                 document_id=event.document_id, kind=event.kind, label=event.label, uploaded_at=event.uploaded_at
             )
             return {"documents": (*part.documents, document)}
-        case ev.DocumentAccepted():
+        case documents.DocumentAccepted():
             return {"documents": reviewed(event.document_id, "accepted")}
-        case ev.DocumentRejected():
+        case documents.DocumentRejected():
             return {
                 "documents": reviewed(event.document_id, "rejected", event.reason),
                 "complete": False,
                 "notifications": notified("document_rejected", f"{event.kind}: {event.reason}"),
             }
-        case ev.DossierComplete():
+        case documents.DossierComplete():
             return {"complete": True, "missing": (), "wrong": (), "notifications": notified("dossier_complete", "")}
-        case ev.DossierIncomplete():
+        case documents.DossierIncomplete():
             detail = "; ".join(x for x in (", ".join(event.missing), ", ".join(event.wrong), event.note) if x)
             return {
                 "complete": False,
@@ -212,28 +224,28 @@ def _documents(part: DocumentsPart, envelope: Envelope) -> dict[str, object]:
                 "wrong": event.wrong,
                 "notifications": notified("dossier_incomplete", detail),
             }
-        case ev.DossierRejected():
+        case documents.DossierRejected():
             return {"rejected": event.reason, "notifications": notified("dossier_rejected", event.reason)}
     return {}
 
 
 def _results(part: ResultsPart, event: object) -> dict[str, object]:
     match event:
-        case ev.GradesRecorded():
+        case results.GradesRecorded():
             return {"marks": {**part.marks, event.unit: _money(event.grade)}}
-        case ev.AbsenceRecorded():
+        case results.AbsenceRecorded():
             mark = "absent (justified)" if event.justified else "absent"
             return {"marks": {**part.marks, event.unit: mark}}
-        case ev.DeliberationCompleted():
+        case results.DeliberationCompleted():
             return {"outcome": event.outcome, "average": _money(event.average)}
-        case ev.FinalResultPublished():
+        case results.FinalResultPublished():
             return {
                 "outcome": event.outcome,
                 "average": _money(event.average),
                 "final_average": _money(event.final_average),
                 "final": True,
             }
-        case ev.BenefitGranted():
+        case results.BenefitGranted():
             carried = Carried(
                 unit=event.unit,
                 grade=f"{event.grade:.2f}",

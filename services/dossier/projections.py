@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from uuid import UUID
 
 from services.dossier.fold import combine
-from services.dossier.inbound import INBOUND
+from services.dossier.inbound import READ
 from services.dossier.keys import Source, StreamKey, key_of
 from services.dossier.parts import PART_OF, AccountPart, AnyPart, evolve
 from shared.db import Connection, Migration
@@ -23,7 +23,7 @@ from shared.projections import Projection
 class DossierReadModel(Projection):
     name = "dossier_views"  # the consumer group and the table keep their first names
     tables = ("dossier_accounts", "dossier_parts", "dossier_views")
-    event_types = frozenset(INBOUND.models)
+    event_types = READ
     # A candidate's rows are folded from the candidate's events only, which every service keys by
     # the candidate id (a staff account's, by its own stream): a rebuild may split the partitions.
     partitioned = True

@@ -3,7 +3,6 @@ list of registrations (the accounts it knows of are the shared KnownAccounts rea
 
 from __future__ import annotations
 
-from services.registration.inbound import BenefitGranted
 from shared.contracts.registration import (
     CategoryChanged,
     ExamFormChosen,
@@ -12,6 +11,7 @@ from shared.contracts.registration import (
     RegistrationStarted,
     SummaryIssued,
 )
+from shared.contracts.results import BenefitGranted
 from shared.db import Connection, Migration
 from shared.events import Envelope
 from shared.projections import Projection

@@ -15,16 +15,17 @@ from services.registration.domain import REGISTRATION, Facts, RegistrationState
 from services.registration.domain.calendar import CALENDAR, CalendarState, calendar_of
 from services.registration.domain.schedule import SCHEDULE, ScheduleFacts, ScheduleState
 from services.registration.facts import PgRegistrationFacts, RegistrationFacts, regulation_of
-from services.registration.inbound import INBOUND
 from services.registration.private import TABLES, ConfirmedForm, RenderedSummary, calendar_row, registration_rows
 from services.registration.projections import GrantedBenefits, RegistrationsView
 from services.registration.queries import RegistrationQueries
 from services.registration.streams import calendar_stream, registration_stream, schedule_stream
+from shared import known_accounts
 from shared.auth import Role
 from shared.contracts.registration import REGISTRY, RegistrationConfirmed, SummaryIssued
+from shared.contracts.results import BenefitGranted
 from shared.errors import ConcurrencyError
+from shared.events import EventRegistry
 from shared.eventstore import ExtraWrite
-from shared.known_accounts import KnownAccounts
 from shared.pipeline import Call, CommandSpec, Decision, Pipeline, Scope, no_facts
 from shared.reference import Calendar, ReferenceData, load_reference
 from shared.reference.labels import window_label
@@ -135,6 +136,10 @@ async def schedule_facts(ports: RegistrationPorts, call: Call[PublishSchedule, S
     return ScheduleFacts(regulation=regulation, rare_languages=ports.reference.rare_languages)
 
 
+# The other services' events it reads (the published contract); the accounts' feed the shared known
+# accounts read model.
+INBOUND = EventRegistry([BenefitGranted]).merged(known_accounts.INBOUND)
+
 COMMANDS: tuple[CommandSpec[Any, Any, Any, RegistrationPorts], ...] = (
     CommandSpec(
         OnRegistration,
@@ -193,7 +198,7 @@ SERVICE = Service(
     ports=ports,
     commands=COMMANDS,
     api=api,
-    projections=lambda: [KnownAccounts("registration"), GrantedBenefits(), RegistrationsView()],
+    projections=lambda: [known_accounts.KnownAccounts("registration"), GrantedBenefits(), RegistrationsView()],
     projection_topics=("accounts", "registration", "results"),
     inbound=INBOUND,
     tables=TABLES,

@@ -17,16 +17,16 @@ from services.results.commands import (
 )
 from services.results.domain import NO_FACTS, RESULTS, ResultsFacts
 from services.results.facts import ReferenceFacts, ResultsFactsPort
-from services.results.inbound import INBOUND, RegistrationConfirmed
 from services.results.projections import OutcomesReadModel
 from services.results.queries import ResultsQueries
 from services.results.state import ResultsState
 from services.results.streams import results_stream
+from shared import known_accounts
 from shared.auth import Role
+from shared.contracts.registration import RegistrationConfirmed
 from shared.contracts.results import REGISTRY, Carried
-from shared.events import Envelope
+from shared.events import Envelope, EventRegistry
 from shared.intake import Intake
-from shared.known_accounts import KnownAccounts
 from shared.pipeline import Call, CommandSpec, Pipeline, Scope
 from shared.service import Api, Runtime, Service
 
@@ -83,6 +83,10 @@ def registration_command(envelope: Envelope) -> NoteRegistration:
     )
 
 
+# The other services' events it reads (the published contract); the accounts' feed the shared known
+# accounts read model.
+INBOUND = EventRegistry([RegistrationConfirmed]).merged(known_accounts.INBOUND)
+
 REGISTRATION_INTAKE = Intake(
     "results_registration_intake", RegistrationConfirmed.event_type, registration_command, "system:results-intake"
 )
@@ -110,7 +114,7 @@ SERVICE = Service(
     ports=ports,
     commands=COMMANDS,
     api=api,
-    projections=lambda: [KnownAccounts("results"), OutcomesReadModel()],
+    projections=lambda: [known_accounts.KnownAccounts("results"), OutcomesReadModel()],
     projection_topics=("accounts", "registration", "results"),
     inbound=INBOUND,
     intakes=(REGISTRATION_INTAKE,),

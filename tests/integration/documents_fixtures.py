@@ -23,16 +23,17 @@ from pypdf import PdfWriter
 
 from archipel.documents.v1 import documents_pb2 as pb
 from archipel.documents.v1 import documents_pb2_grpc as pb_grpc
-from services.documents.inbound import CalendarSet, DocumentsRequired, RequiredDocument
 from services.documents.projections import CalendarsReadModel, DossierListReadModel
 from services.documents.service import REQUIREMENTS_INTAKE, SERVICE, DocumentsPorts, ports
 from services.documents.streams import dossier_stream
 from shared.auth import Principal, Role, issue_token
 from shared.clock import FixedClock
+from shared.contracts.accounts import AccountCreated
+from shared.contracts.registration import CalendarSet, DocumentsRequired, RequiredDocument
 from shared.events import DomainEvent, Envelope
 from shared.eventstore import EventStore
 from shared.intake import IntakeProjection
-from shared.known_accounts import AccountCreated, KnownAccounts
+from shared.known_accounts import KnownAccounts
 from shared.pipeline import Cause, Pipeline
 from shared.projections import ProjectionRunner
 from shared.rpc import mark_serving
@@ -144,7 +145,16 @@ class DocumentsServer:
 
     async def set_deadline(self, deadline: datetime | None = DEADLINE, academy: str = ACADEMY) -> None:
         self.calendar_version += 1
-        event = CalendarSet(academy=academy, session=SESSION, documents_deadline=deadline)
+        event = CalendarSet(
+            academy=academy,
+            session=SESSION,
+            registration_opens=datetime(SESSION - 1, 10, 1, 6, tzinfo=UTC),
+            registration_closes=datetime(SESSION - 1, 12, 1, 16, tzinfo=UTC),
+            documents_deadline=deadline,
+            amex_deadline=None,
+            convocations_from=None,
+            reason="calendrier de la session",
+        )
         assert await self.deliver(self.envelope(f"calendar-{academy}-{SESSION}", self.calendar_version, event, None))
 
     async def candidate(self, academy: str = ACADEMY) -> Candidate:
@@ -156,6 +166,7 @@ class DocumentsServer:
             role=Role.CANDIDATE.value,
             last_name="Martin",
             first_names="Léa",
+            birth_date=None,
             email=email,
             academy=academy,
         )

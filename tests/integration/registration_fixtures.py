@@ -24,9 +24,10 @@ from services.registration.service import SERVICE
 from services.registration.streams import registration_stream
 from shared.auth import Principal, Role, issue_token
 from shared.clock import FixedClock
+from shared.contracts.accounts import AccountActivated, AccountCreated
 from shared.events import DomainEvent, Envelope
 from shared.eventstore import EventStore
-from shared.known_accounts import AccountActivated, AccountCreated, KnownAccounts
+from shared.known_accounts import KnownAccounts
 from shared.projections import ProjectionRunner
 from shared.rpc import mark_serving
 from shared.service import Runtime, build_grpc_server, open_store

@@ -27,16 +27,17 @@ from pypdf import PdfReader
 from archipel.results.v1 import results_pb2 as pb
 from archipel.results.v1 import results_pb2_grpc as pb_grpc
 from archipel_cli.main import main
-from services.results.inbound import ConfirmedBenefit, RegistrationConfirmed
 from services.results.projections import OutcomesReadModel
 from services.results.service import REGISTRATION_INTAKE, SERVICE
 from services.results.streams import results_stream
 from shared.auth import Principal, Role, issue_token
 from shared.clock import FixedClock
+from shared.contracts.accounts import AccountCreated
+from shared.contracts.registration import CarriedGrade, Category, RegistrationConfirmed
 from shared.events import DomainEvent, Envelope
 from shared.eventstore import EventStore
 from shared.intake import IntakeProjection
-from shared.known_accounts import AccountCreated, KnownAccounts
+from shared.known_accounts import KnownAccounts
 from shared.pipeline import Pipeline
 from shared.projections import Projection, ProjectionRunner
 from shared.rpc import mark_serving
@@ -143,22 +144,28 @@ class ResultsServer:
             role="candidate",
             last_name=last_name,
             first_names="Léa",
+            birth_date=None,
             email=f"{account.hex[:12]}@example.org",
             academy=academy,
         )
         known = KnownAccounts(SERVICE.name)
         assert await self.deliver(known, self.envelope(f"account-{account}", created, str(account), academy))
         confirmed = RegistrationConfirmed(
+            registration_id=f"{account}-{session}-{SPECIALTY}",
             candidate_id=account,
             academy=academy,
             session=session,
             specialty=SPECIALTY,
+            category=Category.INDIVIDUAL,
             form=form,
             units=tuple(units),
             optional_units=tuple(optional),
+            language=None,
             exempted_units=tuple(exempted),
+            benefit_units=tuple(benefits or {}),
+            handicap=False,
             benefits=tuple(
-                ConfirmedBenefit(unit=unit, grade=Decimal(grade), session_obtained=obtained)
+                CarriedGrade(unit=unit, grade=Decimal(grade), session_obtained=obtained)
                 for unit, (grade, obtained) in (benefits or {}).items()
             ),
         )

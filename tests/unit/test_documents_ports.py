@@ -17,7 +17,6 @@ from services.documents.blobstore import BlobStore
 from services.documents.commands import DeclareIncomplete, RegisterUpload, RejectDossier
 from services.documents.domain import DOSSIER, INITIAL, DossierState, Facts
 from services.documents.facts import Contact, InMemoryDocumentsFacts
-from services.documents.inbound import DocumentsRequired, RequiredDocument
 from services.documents.notify import mail_decision
 from services.documents.queries import DocumentsQueries
 from services.documents.service import (
@@ -31,6 +30,7 @@ from services.documents.service import (
 from services.documents.streams import DossierKey, dossier_of, dossier_stream
 from shared.auth import Principal, Role
 from shared.contracts.documents import DocumentUploaded, DossierRejected
+from shared.contracts.registration import DocumentsRequired, RequiredDocument
 from shared.errors import PermissionDenied, RuleViolation
 from shared.events import DomainEvent, Envelope
 from shared.pipeline import Call, Decision, Scope

@@ -14,7 +14,6 @@ import pytest
 from services.results.commands import Deliberate, NoteRegistration, RecordAbsence, RecordControle, RecordGrade
 from services.results.domain import NO_FACTS, RESULTS, ResultsFacts
 from services.results.facts import ReferenceFacts
-from services.results.inbound import ConfirmedBenefit, RegistrationConfirmed
 from services.results.jury import parse_result
 from services.results.queries import ResultsQueries
 from services.results.service import (
@@ -29,12 +28,13 @@ from services.results.service import (
 from services.results.state import INITIAL, ResultsState
 from services.results.streams import ResultsKey, results_key_of, results_stream
 from shared.auth import Role
+from shared.contracts.registration import CarriedGrade, Category, RegistrationConfirmed
 from shared.contracts.results import RegistrationNoted
 from shared.decider import replay
 from shared.errors import InvalidInput
 from shared.events import Envelope
 from shared.pipeline import Call, Scope
-from shared.reference import regulation_for
+from shared.reference import ExamForm, regulation_for
 
 CANDIDATE = UUID("0b5e7c1a-0000-4000-8000-0000000000f1")
 SESSION, SPECIALTY, ACADEMY = 2026, "SIO-SISR", "aix-marseille"
@@ -122,15 +122,20 @@ def test_staff_send_the_jury_commands_and_only_the_intake_notes_a_registration()
 
 def confirmed(academy: str = ACADEMY) -> RegistrationConfirmed:
     return RegistrationConfirmed(
+        registration_id=f"{CANDIDATE}-{SESSION}-{SPECIALTY}",
         candidate_id=CANDIDATE,
         academy=academy,
         session=SESSION,
         specialty=SPECIALTY,
-        form="progressive",
+        category=Category.INDIVIDUAL,
+        form=ExamForm.PROGRESSIVE,
         units=("U3",),
         optional_units=("UF1",),
+        language=None,
         exempted_units=("U1",),
-        benefits=(ConfirmedBenefit(unit="U2", grade=Decimal("9.5"), session_obtained=2025),),
+        benefit_units=("U2",),
+        handicap=False,
+        benefits=(CarriedGrade(unit="U2", grade=Decimal("9.5"), session_obtained=2025),),
     )
 
 

@@ -20,8 +20,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
-from services.dossier import inbound as ev
 from services.dossier.keys import Source, StreamKey, key_of
+from shared.contracts import accounts, documents, registration
 from shared.events import Envelope
 from shared.french import paris
 from shared.reference.rules import DEFAULT_CONVOCATIONS_FROM
@@ -60,7 +60,7 @@ class Completeness(Part):
 
 class Schedule(Part):
     specialty_title: str = ""
-    tests: tuple[ev.ScheduledTest, ...] = ()
+    tests: tuple[registration.ScheduledTest, ...] = ()
 
 
 class SessionCalendar(Part):
@@ -112,11 +112,11 @@ def evolve(part: AnyPart, envelope: Envelope) -> AnyPart:
     event = envelope.payload
     changes: dict[str, object] = {}
     match event:
-        case ev.AccountCreated():
+        case accounts.AccountCreated():
             changes = {"last_name": event.last_name, "first_names": event.first_names, "birth_date": event.birth_date}
-        case ev.RegistrationStarted():
+        case registration.RegistrationStarted():
             changes = {"started": True, "academy": event.academy}
-        case ev.RegistrationConfirmed():
+        case registration.RegistrationConfirmed():
             changes = {
                 "started": True,
                 "academy": event.academy,
@@ -128,17 +128,17 @@ def evolve(part: AnyPart, envelope: Envelope) -> AnyPart:
                 "excluded": tuple(sorted({*event.exempted_units, *event.benefit_units})),
                 "handicap": event.handicap,
             }
-        case ev.RegistrationSetNotRegistered():
+        case registration.RegistrationSetNotRegistered():
             changes = {"not_registered": True, "confirmed": False}
-        case ev.DossierComplete():
+        case documents.DossierComplete():
             changes = {"complete": True}
-        case ev.DossierIncomplete() | ev.DocumentRejected():
+        case documents.DossierIncomplete() | documents.DocumentRejected():
             changes = {"complete": False}
-        case ev.DossierRejected():
+        case documents.DossierRejected():
             changes = {"rejected": True}
-        case ev.SchedulePublished():
+        case registration.SchedulePublished():
             changes = {"specialty_title": event.specialty_title, "tests": event.entries}
-        case ev.CalendarSet():
+        case registration.CalendarSet():
             changes = {"convocations_from": event.convocations_from}
     return part.model_copy(update={"version": envelope.stream_version, **changes})
 
@@ -238,11 +238,11 @@ class FeedParts:
 
     def apply(self, envelope: Envelope) -> None:
         event = envelope.payload
-        if isinstance(event, ev.SchedulePublished):
+        if isinstance(event, registration.SchedulePublished):
             where = (event.academy, event.session, event.specialty)
             self.schedules[where] = _evolved(self.schedules.get(where) or Schedule(), envelope, Schedule)
             return
-        if isinstance(event, ev.CalendarSet):
+        if isinstance(event, registration.CalendarSet):
             at = (event.academy, event.session)
             self.calendars[at] = _evolved(self.calendars.get(at) or SessionCalendar(), envelope, SessionCalendar)
             return

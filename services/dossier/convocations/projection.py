@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 from uuid import UUID
 
-from services.dossier import inbound as ev
 from services.dossier.convocations.feed import (
     AnyPart,
     Candidacy,
@@ -24,6 +23,7 @@ from services.dossier.convocations.feed import (
     evolve,
 )
 from services.dossier.keys import Source, StreamKey, key_of
+from shared.contracts import accounts, documents, registration
 from shared.db import Connection, Migration
 from shared.events import Envelope
 from shared.projections import Projection
@@ -51,9 +51,9 @@ def locate(envelope: Envelope, stored: Any = None) -> Located | None:
     """Which part `envelope` changes: a schedule or calendar by its fields, a candidate stream's
     by what its events said (this one, else the earlier ones, `stored` with the part)."""
     event = envelope.payload
-    if isinstance(event, ev.SchedulePublished):
+    if isinstance(event, registration.SchedulePublished):
         return Located(SCHEDULE, None, event.academy, event.session, event.specialty)
-    if isinstance(event, ev.CalendarSet):
+    if isinstance(event, registration.CalendarSet):
         return Located(CALENDAR, None, event.academy, event.session, None)
     said = key_of(envelope)
     if said is None or said.source not in _SOURCES:
@@ -68,17 +68,17 @@ class ConvocationFeedReadModel(Projection):
     tables = ("convocation_parts", "convocation_feed")
     event_types = frozenset(
         {
-            ev.AccountCreated.event_type,
-            ev.RegistrationStarted.event_type,
-            ev.RegistrationConfirmed.event_type,
-            ev.RegistrationSetNotRegistered.event_type,
-            ev.RequirementsRecorded.event_type,  # names the documents stream (services.dossier.keys)
-            ev.DocumentRejected.event_type,
-            ev.DossierComplete.event_type,
-            ev.DossierIncomplete.event_type,
-            ev.DossierRejected.event_type,
-            ev.SchedulePublished.event_type,
-            ev.CalendarSet.event_type,
+            accounts.AccountCreated.event_type,
+            registration.RegistrationStarted.event_type,
+            registration.RegistrationConfirmed.event_type,
+            registration.RegistrationSetNotRegistered.event_type,
+            documents.RequirementsRecorded.event_type,  # names the documents stream (services.dossier.keys)
+            documents.DocumentRejected.event_type,
+            documents.DossierComplete.event_type,
+            documents.DossierIncomplete.event_type,
+            documents.DossierRejected.event_type,
+            registration.SchedulePublished.event_type,
+            registration.CalendarSet.event_type,
         }
     )
     migrations = (
