@@ -128,6 +128,17 @@ def principal_of(context: grpc.aio.ServicerContext, secret: str, clock: Clock) -
     return verify_token(token, secret, clock())
 
 
+class Authenticated:
+    """Base of every servicer: it names its caller from the bearer token (DESIGN rule 8)."""
+
+    def __init__(self, secret: str, clock: Clock) -> None:
+        self.secret = secret
+        self.clock = clock
+
+    def _principal(self, context: grpc.aio.ServicerContext) -> Principal:
+        return principal_of(context, self.secret, self.clock)
+
+
 class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     """Rejects calls without a valid token, except the public methods (account creation,
     activation, login) and the health and reflection services."""

@@ -14,7 +14,7 @@ from services.accounts.service import AccountsPorts
 from shared.clock import Clock
 from shared.errors import InvalidInput, NotFound, PermissionDenied
 from shared.pipeline import Pipeline
-from shared.rpc import principal_of, rpc
+from shared.rpc import Authenticated, rpc
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Accounts"].full_name
 PUBLIC_METHODS = tuple(
@@ -40,12 +40,11 @@ def _uuid(field: str, text: str) -> UUID:
         raise InvalidInput(field, "not an account id (UUID)") from None
 
 
-class AccountsServicer(pb_grpc.AccountsServicer):
+class AccountsServicer(Authenticated, pb_grpc.AccountsServicer):
     def __init__(self, pipeline: Pipeline[AccountsPorts], ports: AccountsPorts, clock: Clock) -> None:
+        super().__init__(ports.config.secret, clock)
         self.pipeline = pipeline
         self.queries = ports.queries
-        self.secret = ports.config.secret
-        self.clock = clock
 
     @rpc
     async def CreateAccount(
@@ -93,7 +92,7 @@ class AccountsServicer(pb_grpc.AccountsServicer):
 
     @rpc
     async def GetAccount(self, request: pb.GetAccountRequest, context: grpc.aio.ServicerContext) -> pb.Account:
-        principal = principal_of(context, self.secret, self.clock)
+        principal = self._principal(context)
         account_id = _uuid("account_id", request.account_id)
         row = await self.queries.account(account_id)
         if row is None:

@@ -23,7 +23,7 @@ from shared.clock import Clock, to_paris
 from shared.errors import InvalidInput, NotFound, PermissionDenied
 from shared.events import Envelope
 from shared.pipeline import Pipeline
-from shared.rpc import candidate_key, principal_of, refuse_nul, rpc
+from shared.rpc import Authenticated, candidate_key, refuse_nul, rpc
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Documents"].full_name
 STATES = ("", "complete", "incomplete", "rejected", "waiting")
@@ -112,16 +112,12 @@ def dossier_view(key: DossierKey, dossier: StoredDossier, fallback_deadline: dat
     )
 
 
-class DocumentsServicer(pb_grpc.DocumentsServicer):
+class DocumentsServicer(Authenticated, pb_grpc.DocumentsServicer):
     def __init__(self, pipeline: Pipeline[DocumentsPorts], ports: DocumentsPorts, secret: str, clock: Clock) -> None:
         self.pipeline = pipeline
         self.queries = ports.queries
         self.blobs = ports.blobs
-        self.secret = secret
-        self.clock = clock
-
-    def _principal(self, context: grpc.aio.ServicerContext) -> Principal:
-        return principal_of(context, self.secret, self.clock)
+        super().__init__(secret, clock)
 
     def _key(self, message: pb.DossierKey, principal: Principal) -> DossierKey:
         return DossierKey(*candidate_key(message, principal))

@@ -14,10 +14,10 @@ from archipel.dossier.v1 import dossier_pb2_grpc as pb_grpc
 from services.dossier.convocations.api import ConvocationRpcs
 from services.dossier.fold import STATES, DossierSummary, SpecialtyStatus
 from services.dossier.queries import DossierQueries
-from shared.auth import Principal, Role
+from shared.auth import Role
 from shared.clock import Clock
 from shared.errors import InvalidInput, NotFound, PermissionDenied
-from shared.rpc import principal_of, rpc
+from shared.rpc import rpc
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Dossier"].full_name
 
@@ -79,11 +79,7 @@ def _session(session: int, *, optional: bool) -> int | None:
 class DossierServicer(ConvocationRpcs, pb_grpc.DossierServicer):
     def __init__(self, queries: DossierQueries, secret: str, clock: Clock) -> None:
         self.queries = queries
-        self.secret = secret
-        self.clock = clock
-
-    def _principal(self, context: grpc.aio.ServicerContext) -> Principal:
-        return principal_of(context, self.secret, self.clock)
+        super().__init__(secret, clock)
 
     @rpc
     async def GetDossier(self, request: pb.GetDossierRequest, context: grpc.aio.ServicerContext) -> pb.DossierView:

@@ -22,7 +22,7 @@ from shared.auth import Principal
 from shared.clock import Clock
 from shared.errors import InvalidInput, NotFound
 from shared.pipeline import Pipeline
-from shared.rpc import candidate_key, principal_of, rpc
+from shared.rpc import candidate_key, rpc
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Registration"].full_name
 
@@ -38,13 +38,9 @@ class RegistrationServicer(ScheduleRpcs, pb_grpc.RegistrationServicer):
     def __init__(
         self, pipeline: Pipeline[RegistrationPorts], ports: RegistrationPorts, secret: str, clock: Clock
     ) -> None:
+        super().__init__(secret, clock)
         self.pipeline = pipeline
         self.ports = ports
-        self.secret = secret
-        self.clock = clock
-
-    def _principal(self, context: grpc.aio.ServicerContext) -> Principal:
-        return principal_of(context, self.secret, self.clock)
 
     def _key(self, message: pb.RegistrationKey, principal: Principal) -> c.RegistrationKey:
         candidate_id, session, specialty = candidate_key(message, principal)

@@ -12,20 +12,16 @@ from services.registration.commands import PublishSchedule
 from services.registration.domain.schedule import SCHEDULE
 from services.registration.streams import schedule_stream
 from services.registration.views import schedule_view
-from shared.auth import Principal
 from shared.contracts.registration import SchedulePublished
 from shared.errors import NotFound
 from shared.pipeline import Pipeline
-from shared.rpc import rpc
+from shared.rpc import Authenticated, rpc
 
 
-class ScheduleRpcs:
-    """The servicer sets `pipeline` and provides `_principal`."""
+class ScheduleRpcs(Authenticated):
+    """The servicer sets `pipeline`."""
 
     pipeline: Pipeline[Any]
-
-    def _principal(self, context: grpc.aio.ServicerContext) -> Principal:
-        raise NotImplementedError
 
     @rpc
     async def PublishSchedule(

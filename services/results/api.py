@@ -20,7 +20,7 @@ from shared.auth import Principal, Role
 from shared.clock import Clock
 from shared.errors import InvalidInput, NotFound, PermissionDenied
 from shared.pipeline import Pipeline
-from shared.rpc import candidate_key, principal_of, rpc
+from shared.rpc import Authenticated, candidate_key, rpc
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Results"].full_name
 MAX_CSV_BYTES = 20 * 1024 * 1024
@@ -72,15 +72,11 @@ def results_view(state: ResultsState, version: int) -> pb.ResultsView:
     )
 
 
-class ResultsServicer(pb_grpc.ResultsServicer):
+class ResultsServicer(Authenticated, pb_grpc.ResultsServicer):
     def __init__(self, pipeline: Pipeline[ResultsPorts], ports: ResultsPorts, secret: str, clock: Clock) -> None:
+        super().__init__(secret, clock)
         self.pipeline = pipeline
         self.ports = ports
-        self.secret = secret
-        self.clock = clock
-
-    def _principal(self, context: grpc.aio.ServicerContext) -> Principal:
-        return principal_of(context, self.secret, self.clock)
 
     def _key(self, message: pb.ResultsKey, principal: Principal) -> ResultsKey:
         return ResultsKey(*candidate_key(message, principal))

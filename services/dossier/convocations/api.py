@@ -8,10 +8,10 @@ import grpc
 from archipel.dossier.v1 import dossier_pb2 as pb
 from services.dossier.convocations.feed import Convocation
 from services.dossier.queries import DossierQueries
-from shared.auth import Principal, Role
-from shared.clock import Clock, to_paris
+from shared.auth import Role
+from shared.clock import to_paris
 from shared.errors import InvalidInput, PermissionDenied
-from shared.rpc import rpc
+from shared.rpc import Authenticated, rpc
 
 
 def convocation_message(convocation: Convocation) -> pb.Convocation:
@@ -42,14 +42,10 @@ def convocation_message(convocation: Convocation) -> pb.Convocation:
     )
 
 
-class ConvocationRpcs:
-    """The servicer provides `queries`, `clock` and `_principal`."""
+class ConvocationRpcs(Authenticated):
+    """The servicer provides `queries`."""
 
     queries: DossierQueries
-    clock: Clock
-
-    def _principal(self, context: grpc.aio.ServicerContext) -> Principal:
-        raise NotImplementedError
 
     @rpc
     async def ListConvocations(
