@@ -34,7 +34,7 @@ class CommandsServicer(pb_grpc.CommandsServicer):
         principal = principal_of(context, self.secret, self.clock)
         model = self.models.get(request.command)
         if model is None:
-            raise InvalidInput("command", f"{request.command!r} is not a command served here")
+            raise InvalidInput("command", f"{request.command!r:.40} is not a command served here")
         if len(request.payload_json.encode()) > MAX_PAYLOAD_BYTES:
             raise InvalidInput("payload_json", f"over {MAX_PAYLOAD_BYTES} bytes")
         command = model.model_validate_json(request.payload_json or "{}")

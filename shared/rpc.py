@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Protocol, TypeVar
 from uuid import UUID
@@ -25,9 +26,11 @@ from shared.errors import (
     InvalidInput,
     NotFound,
     PermissionDenied,
+    RateLimited,
     RuleViolation,
     Unauthenticated,
 )
+from shared.rpc_guard import INTERNAL_MESSAGE, GuardInterceptor
 from shared.telemetry import tracer
 
 log = logging.getLogger(__name__)
@@ -40,6 +43,7 @@ _STATUS: tuple[tuple[type[ArchipelError], grpc.StatusCode], ...] = (
     (ConcurrencyError, grpc.StatusCode.ABORTED),
     (Unauthenticated, grpc.StatusCode.UNAUTHENTICATED),
     (PermissionDenied, grpc.StatusCode.PERMISSION_DENIED),
+    (RateLimited, grpc.StatusCode.RESOURCE_EXHAUSTED),
 )
 
 
@@ -74,11 +78,27 @@ Response = TypeVar("Response")
 Method = Callable[[Any, Request, grpc.aio.ServicerContext], Awaitable[Response]]
 
 
+MAX_MESSAGE = 512  # characters of an error message: the field and the rule, never the whole value
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def bounded(message: str, limit: int = MAX_MESSAGE) -> str:
+    """`message` cut to `limit` characters (the last guard: messages name fields, not values)."""
+    return message if len(message) <= limit else message[: limit - 1] + "…"
+
+
+def one_line(message: str, limit: int = 200) -> str:
+    """`message` for a log line: control characters (newlines) blanked, cut to `limit`."""
+    return bounded(_CONTROL.sub(" ", message), limit)
+
+
 def rpc(method: Method[Request, Response]) -> Method[Request, Response]:
     """Wraps a servicer method: one server span, domain errors to status codes, and bad input
     (pydantic validation, NUL characters) to INVALID_ARGUMENT naming the field; never INTERNAL for
-    bad input."""
-    span_name = f"grpc.{method.__qualname__}"
+    bad input. A refused request logs one line (method, status, field and rule) and its message is
+    bounded; an unexpected exception logs its traceback and answers INTERNAL (never UNKNOWN)."""
+    name = method.__qualname__
+    span_name = f"grpc.{name}"
 
     @functools.wraps(method)
     async def wrapper(self: Any, request: Request, context: grpc.aio.ServicerContext) -> Response:
@@ -91,7 +111,18 @@ def rpc(method: Method[Request, Response]) -> Method[Request, Response]:
                 failure: ArchipelError = invalid_input_from(error)
             except ArchipelError as error:
                 failure = error
-            await context.abort(status_for(failure), failure.message)
+            except grpc.aio.AbortError:
+                raise
+            except Exception:
+                log.exception("unexpected error in %s", name)
+                await context.abort(grpc.StatusCode.INTERNAL, INTERNAL_MESSAGE)
+                raise AssertionError("abort returned") from None  # pragma: no cover
+            code = status_for(failure)
+            if code is grpc.StatusCode.INTERNAL:
+                log.error("unexpected error in %s: %s", name, one_line(failure.message), exc_info=failure)
+                await context.abort(code, INTERNAL_MESSAGE)
+            log.info("refused %s: %s %s", name, code.name, one_line(failure.message))
+            await context.abort(code, bounded(failure.message))
             raise AssertionError("abort returned")  # pragma: no cover
 
     return wrapper
@@ -150,27 +181,45 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler | None]],
         details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    ) -> grpc.RpcMethodHandler | None:
         method: str = details.method
-        if method in self._public or method.startswith("/grpc.health.") or method.startswith("/grpc.reflection."):
-            return await continuation(details)
+        handler = await continuation(details)
+        if (
+            handler is None
+            or method in self._public
+            or method.startswith("/grpc.health.")
+            or method.startswith("/grpc.reflection.")
+        ):
+            return handler
         token = bearer(details.invocation_metadata)
         try:
             if token is None:
                 raise Unauthenticated("missing bearer token (metadata 'authorization: Bearer <token>')")
             verify_token(token, self._secret, self._clock())
         except Unauthenticated as error:
-            return _refusal(grpc.StatusCode.UNAUTHENTICATED, error.message)
-        return await continuation(details)
+            log.info("refused %s: UNAUTHENTICATED %s", method, one_line(error.message))
+            return _refusal(handler, grpc.StatusCode.UNAUTHENTICATED, bounded(error.message))
+        return handler
 
 
-def _refusal(code: grpc.StatusCode, message: str) -> grpc.RpcMethodHandler:
+def _refusal(handler: grpc.RpcMethodHandler, code: grpc.StatusCode, message: str) -> grpc.RpcMethodHandler:
+    """A handler of the same shape as `handler` that refuses at once, reading no request: a client
+    stream (an upload) is answered before its first message, even if it never sends one."""
+
     async def refuse(request: object, context: grpc.aio.ServicerContext) -> None:
         await context.abort(code, message)
 
-    return grpc.unary_unary_rpc_method_handler(refuse)
+    match bool(handler.request_streaming), bool(handler.response_streaming):
+        case (False, False):
+            return grpc.unary_unary_rpc_method_handler(refuse)
+        case (False, True):
+            return grpc.unary_stream_rpc_method_handler(refuse)
+        case (True, False):
+            return grpc.stream_unary_rpc_method_handler(refuse)
+        case _:
+            return grpc.stream_stream_rpc_method_handler(refuse)
 
 
 def build_server(
@@ -181,7 +230,7 @@ def build_server(
     service_names: Iterable[str],
     register: Callable[[grpc.aio.Server], None],
 ) -> tuple[grpc.aio.Server, health.aio.HealthServicer]:
-    server = grpc.aio.server(interceptors=[AuthInterceptor(secret, clock, public_methods)])
+    server = grpc.aio.server(interceptors=[GuardInterceptor(), AuthInterceptor(secret, clock, public_methods)])
     register(server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

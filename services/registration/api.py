@@ -25,13 +25,17 @@ from shared.pipeline import Pipeline
 from shared.rpc import candidate_key, rpc
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Registration"].full_name
+MAX_NUMBER_TEXT = 20  # characters of a decimal number written by a caller
 
 
 def _decimal(field: str, text: str) -> Decimal:
     try:
-        return Decimal(text)
+        value = Decimal(text) if len(text) <= MAX_NUMBER_TEXT else Decimal("NaN")
     except InvalidOperation:
-        raise InvalidInput(field, "expected a decimal number such as 12.5") from None
+        value = Decimal("NaN")
+    if not value.is_finite():
+        raise InvalidInput(field, "expected a decimal number such as 12.5")
+    return value
 
 
 class RegistrationServicer(ScheduleRpcs, pb_grpc.RegistrationServicer):
@@ -270,5 +274,5 @@ class RegistrationServicer(ScheduleRpcs, pb_grpc.RegistrationServicer):
     async def _calendar(self, academy: str, session: int) -> pb.CalendarView:
         calendar = await self.ports.queries.calendar(academy, session)
         if calendar is None:
-            raise NotFound(f"no calendar for {academy} session {session}")
+            raise NotFound(f"no calendar for {academy:.40} session {session}")
         return calendar_view(calendar)

@@ -59,6 +59,7 @@ class ScheduleRpcs(Authenticated):
         )
         if state.latest is None:
             raise NotFound(
-                f"no test schedule published for {request.specialty}, session {request.session}, {request.academy}"
+                f"no test schedule published for {request.specialty:.40}, session {request.session},"
+                f" {request.academy:.40}"
             )
         return schedule_view(state.latest, version)

@@ -24,6 +24,7 @@ from shared.rpc import Authenticated, candidate_key, rpc
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Results"].full_name
 MAX_CSV_BYTES = 20 * 1024 * 1024
+MAX_NUMBER_TEXT = 20  # characters of a grade written by a caller
 
 
 def _text(value: Decimal | None) -> str:
@@ -32,9 +33,12 @@ def _text(value: Decimal | None) -> str:
 
 def _grade(field: str, text: str) -> Decimal:
     try:
-        return Decimal(text.strip().replace(",", "."))
+        value = Decimal(text.strip().replace(",", ".")) if len(text) <= MAX_NUMBER_TEXT else Decimal("NaN")
     except InvalidOperation:
-        raise InvalidInput(field, "expected a grade such as 12.5") from None
+        value = Decimal("NaN")
+    if not value.is_finite():
+        raise InvalidInput(field, "expected a grade such as 12.5")
+    return value
 
 
 def marks_of(state: ResultsState) -> dict[str, str]:
@@ -146,7 +150,7 @@ class ResultsServicer(Authenticated, pb_grpc.ResultsServicer):
     ) -> pb.ResultsView:
         principal = self._principal(context)
         key = self._key(request.key, principal)
-        grades = {unit: _grade(f"grades.{unit}", text) for unit, text in request.grades.items()}
+        grades = {unit: _grade(f"grades.{unit:.40}", text) for unit, text in request.grades.items()}
         return await self._execute(principal, RecordControle(grades=grades, **vars(key)))
 
     @rpc

@@ -13,8 +13,9 @@ from uuid import UUID
 from pydantic import ValidationError
 
 from services.results.commands import Deliberate, RecordAbsence, RecordGrade
+from services.results.domain import NO_FACTS, RESULTS
 from services.results.service import ResultsPorts
-from services.results.streams import ResultsKey
+from services.results.streams import ResultsKey, results_stream
 from shared.auth import Principal
 from shared.errors import ArchipelError, InvalidInput, PermissionDenied
 from shared.pipeline import BatchRefused, Pipeline, authorize_role
@@ -45,7 +46,7 @@ def parse_result(key: ResultsKey, unit: str, text: str, reason: str = "") -> Rec
     try:
         grade = Decimal(cell.replace(",", "."))
     except InvalidOperation:
-        raise InvalidInput("result", f"{text!r} is neither a grade, ABS nor ABJ") from None
+        raise InvalidInput("result", f"{text!r:.40} is neither a grade, ABS nor ABJ") from None
     return RecordGrade(
         unit=unit,
         grade=grade,
@@ -79,6 +80,27 @@ def _rows(text: str) -> list[list[str]]:
     return rows
 
 
+def _stream_of(command: RecordGrade | RecordAbsence) -> str:
+    return results_stream(command.candidate_id, command.session, command.specialty)
+
+
+async def _unknown_lines(
+    pipeline: Pipeline[ResultsPorts], commands: list[RecordGrade | RecordAbsence], lines: list[int]
+) -> list[tuple[int, str]]:
+    """The lines about a results stream with no event (no registration known), found with one query
+    for the whole file and refused as the decider refuses them on the empty state, so that a large
+    file of unknown candidates is refused without loading its streams one by one."""
+    known = await pipeline.ports.queries.existing_streams(sorted({_stream_of(c) for c in commands}))
+    refused: list[tuple[int, str]] = []
+    for number, command in zip(lines, commands, strict=True):
+        if _stream_of(command) not in known:
+            try:
+                RESULTS.decide(command, RESULTS.initial, NO_FACTS)
+            except ArchipelError as error:
+                refused.append((number, error.message))
+    return refused
+
+
 async def import_jury_file(pipeline: Pipeline[ResultsPorts], principal: Principal, text: str) -> int:
     """Every line of a jury's file, or none: a bad line is reported with its number; a line about
     another académie's candidate refuses the whole file (rule 9). The number of events recorded."""
@@ -98,6 +120,11 @@ async def import_jury_file(pipeline: Pipeline[ResultsPorts], principal: Principa
             errors.append((number, f"{'.'.join(str(p) for p in first['loc']) or 'row'}: {first['msg']}"))
         except ArchipelError as error:
             errors.append((number, error.message))
+    unknown = await _unknown_lines(pipeline, commands, lines)
+    errors += unknown
+    unknown_lines = {number for number, _ in unknown}
+    kept = [(number, command) for number, command in zip(lines, commands, strict=True) if number not in unknown_lines]
+    lines, commands = [number for number, _ in kept], [command for _, command in kept]
     recorded = 0
     try:  # with lines unread, every line is still decided (all refusals reported), none written
         outcomes = await pipeline.execute_many(principal, commands, dry_run=bool(errors))

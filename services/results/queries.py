@@ -42,3 +42,10 @@ class ResultsQueries:
             "SELECT last_name, first_names FROM known_accounts WHERE account_id = $1", candidate_id
         )
         return {"last_name": row["last_name"], "first_names": row["first_names"]} if row else {}
+
+    async def existing_streams(self, stream_ids: list[str]) -> set[str]:
+        """Which of `stream_ids` hold at least one event: one query for a whole jury file."""
+        rows = await self.pool.fetch(
+            "SELECT DISTINCT stream_id FROM events WHERE stream_id = ANY($1::text[])", stream_ids
+        )
+        return {row["stream_id"] for row in rows}

@@ -60,10 +60,19 @@ class Calendar(BaseModel):
         return self.registration_opens <= now < self.registration_closes
 
 
+FIRST_YEAR, LAST_YEAR = 1900, 2999  # the years a calendar, a schedule or a data file may name
+
+
+def _in_range(value: date, shown: object) -> None:
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"{shown!r:.40} is out of range (years {FIRST_YEAR} to {LAST_YEAR})")
+
+
 def paris_to_utc(local: str | datetime) -> datetime:
     """A Europe/Paris wall-clock time ("2025-10-10T08:00" or a naive datetime) as an aware UTC datetime.
     An aware input is only converted. An ambiguous time (autumn change) is its first occurrence
-    (fold=0, summer time); a nonexistent one (spring gap) raises ValueError."""
+    (fold=0, summer time); a nonexistent one (spring gap) or a year out of FIRST_YEAR..LAST_YEAR
+    raises ValueError (its message shows at most 40 characters of the value)."""
     if isinstance(local, str):
         text = local.strip()
         try:
@@ -71,9 +80,10 @@ def paris_to_utc(local: str | datetime) -> datetime:
                 raise ValueError("a time is needed")
             moment = datetime.fromisoformat(text)
         except ValueError as exc:
-            raise ValueError(f"{local!r} is not a date and time like 2025-10-10T08:00 ({exc})") from None
+            raise ValueError(f"{local!r:.40} is not a date and time like 2025-10-10T08:00 ({exc!s:.80})") from None
     else:
         moment = local
+    _in_range(moment, local)
     if moment.tzinfo is not None:
         return moment.astimezone(UTC)
     in_paris = moment.replace(tzinfo=PARIS, fold=0)
@@ -116,10 +126,16 @@ def _local_times(**values: str | None) -> dict[str, datetime | None]:
 
 
 def _local_date(field: str, value: str | None) -> date | None:
+    if value is None:
+        return None
     try:
-        return None if value is None else date.fromisoformat(value)
+        day = date.fromisoformat(value)
+        _in_range(day, value)
     except ValueError:
-        raise CalendarFieldError(field, f"{value!r} is not a date like 2026-04-15") from None
+        raise CalendarFieldError(
+            field, f"{value!r:.40} is not a date like 2026-04-15 (years {FIRST_YEAR} to {LAST_YEAR})"
+        ) from None
+    return day
 
 
 def calendar_from_local(  # noqa: PLR0917 (the staff command passes them in order)
