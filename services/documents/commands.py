@@ -13,28 +13,52 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from services.documents.streams import DossierKey
 from shared.contracts.documents import Requirement
 
-Kind = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,40}$")]
+# Every string and list a command carries is bounded here, once (issue 13): a command over a bound
+# is refused at the gRPC edge with INVALID_ARGUMENT naming the field, and no event can outgrow a
+# Kafka record. tests/unit/test_command_bounds.py walks every command and fails on an unbounded one.
+Kind = Annotated[str, StringConstraints(max_length=41, pattern=r"^[a-z][a-z0-9_]{1,40}$")]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+OptionalReason = Annotated[str, StringConstraints(max_length=500)]
+Academy = Annotated[str, StringConstraints(max_length=60)]
+Specialty = Annotated[str, StringConstraints(min_length=1, max_length=60)]
+Session = Annotated[int, Field(ge=2000, le=2100)]
+MAX_KINDS = 50  # more than every kind a dossier may need (services.documents.domain.KNOWN_KINDS)
+MAX_FILE_BYTES = 1024 * 1024 * 1024  # a ceiling above any configured upload limit (settings.upload_max_bytes)
+
+
+class RequirementInput(Requirement):
+    """A required document as a command carries it: the contract's Requirement, bounded (it is
+    built from the registration topic's DocumentsRequired, whose kinds and labels are reference data)."""
+
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
+    kind: Kind
+    label: Annotated[str, StringConstraints(max_length=300)]
+    rule: Annotated[str, StringConstraints(max_length=40)]
 
 
 class _OnDossier(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     candidate_id: UUID
-    session: int
-    specialty: str
+    session: Session
+    specialty: Specialty
 
     @property
     def dossier(self) -> DossierKey:
         return DossierKey(self.candidate_id, self.session, self.specialty)
 
 
+class DossierAddress(_OnDossier):
+    """The dossier an upload names, checked against the bounds before anything is read."""
+
+
 class RecordRequirements(_OnDossier):
     """From the registration topic's DocumentsRequired (the requirements intake sends it)."""
 
-    registration_id: str
-    academy: str
-    requirements: tuple[Requirement, ...]
+    registration_id: Annotated[str, StringConstraints(max_length=200)]
+    academy: Academy
+    requirements: tuple[RequirementInput, ...] = Field(max_length=MAX_KINDS)
     deadline: datetime | None
     source_event_id: UUID
 
@@ -45,11 +69,11 @@ class RegisterUpload(_OnDossier):
     is appended. The path never reaches an event."""
 
     document_id: UUID
-    academy: str
+    academy: Academy
     kind: Kind
-    sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
-    size: int
-    content_type: str
+    sha256: Annotated[str, StringConstraints(max_length=64, pattern=r"^[0-9a-f]{64}$")]
+    size: int = Field(ge=1, le=MAX_FILE_BYTES)
+    content_type: Annotated[str, StringConstraints(max_length=100)]
     label: Annotated[str, StringConstraints(max_length=255)]
     staged: Path | None = Field(default=None, exclude=True, repr=False)
 
@@ -57,12 +81,12 @@ class RegisterUpload(_OnDossier):
 class ReviewDocument(_OnDossier):
     document_id: UUID
     accept: bool
-    reason: str = ""
+    reason: OptionalReason = ""
 
 
 class DeclareIncomplete(_OnDossier):
-    missing: tuple[Kind, ...] = ()
-    wrong: tuple[Kind, ...] = ()
+    missing: tuple[Kind, ...] = Field(default=(), max_length=MAX_KINDS)
+    wrong: tuple[Kind, ...] = Field(default=(), max_length=MAX_KINDS)
     note: Reason
 
 

@@ -168,7 +168,7 @@ def _record(state: DossierState, command: RecordRequirements) -> list[DomainEven
         academy=command.academy,
         session=command.session,
         specialty=command.specialty,
-        requirements=command.requirements,
+        requirements=tuple(Requirement.model_validate(r.model_dump()) for r in command.requirements),
         deadline=command.deadline,
         source_event_id=command.source_event_id,
     )

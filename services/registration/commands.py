@@ -16,8 +16,15 @@ from shared.contracts.registration import Category, ExemptionGround
 from shared.reference.calendars import Calendar
 from shared.reference.forms import ExamForm
 
-UnitCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,3}[0-9]{1,2}(\.[0-9])?$")]
+# Every string and list a command carries is bounded here, once (issue 13): a command over a bound
+# is refused at the gRPC edge with INVALID_ARGUMENT naming the field, and no event can outgrow a
+# Kafka record. tests/unit/test_command_bounds.py walks every command and fails on an unbounded one.
+UnitCode = Annotated[str, StringConstraints(max_length=7, pattern=r"^[A-Z]{1,3}[0-9]{1,2}(\.[0-9])?$")]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Academy = Annotated[str, StringConstraints(max_length=60)]
+LocalTime = Annotated[str, StringConstraints(max_length=40)]  # Paris, "YYYY-MM-DDTHH:MM"
+MAX_UNITS = 30  # more than the units of any specialty (shared.reference)
+MAX_SCHEDULE_ENTRIES = 50  # one call publishes a specialty's schedule: a few tests per unit
 
 
 class _Command(BaseModel):
@@ -26,7 +33,7 @@ class _Command(BaseModel):
 
 class StartRegistration(_Command):
     candidate_id: UUID
-    academy: str
+    academy: Academy
     session: int = Field(ge=2000, le=2100)
     specialty: Text
     category: Category
@@ -38,7 +45,9 @@ class ChangeCategory(_Command):
 
 class ChooseExamForm(_Command):
     form: ExamForm
-    units: tuple[UnitCode, ...] = ()  # progressive only: the units sat this session
+    units: tuple[UnitCode, ...] = Field(
+        default=(), max_length=MAX_UNITS
+    )  # progressive only: the units sat this session
     confirm_renounce: bool = False  # R-16: registering for a unit with a bénéfice renounces it
 
 
@@ -48,7 +57,7 @@ class ChooseLanguage(_Command):
 
 
 class ChooseOptionalUnits(_Command):
-    units: tuple[UnitCode, ...]
+    units: tuple[UnitCode, ...] = Field(max_length=MAX_UNITS)
 
 
 class DeclareBenefit(_Command):
@@ -132,21 +141,30 @@ class SetCalendar(_Command):
     """Staff set the calendar in Paris local times ("YYYY-MM-DDTHH:MM"); `source` says who. The
     fields are checked by the domain when it builds the calendar (an error names "calendar")."""
 
-    academy: str
+    academy: Academy
     session: int
-    opens: str
-    closes: str
-    documents_deadline: str | None = None
-    amex_deadline: str | None = None
-    convocations_from: str | None = None
-    reason: str
-    source: str
+    opens: LocalTime
+    closes: LocalTime
+    documents_deadline: LocalTime | None = None
+    amex_deadline: LocalTime | None = None
+    convocations_from: LocalTime | None = None
+    reason: Annotated[str, StringConstraints(max_length=1000)]
+    source: Annotated[str, StringConstraints(max_length=200)]
+
+
+class SeededCalendar(Calendar):
+    """A calendar of the data files as SeedCalendar carries it: the reference Calendar, bounded."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", from_attributes=True)
+
+    academy: Annotated[str, StringConstraints(min_length=1, max_length=60)]
+    source: Annotated[str, StringConstraints(max_length=200)]
 
 
 class SeedCalendar(_Command):
     """A calendar of the data files, published once as a CalendarSet (the service at start)."""
 
-    calendar: Calendar
+    calendar: SeededCalendar
 
 
 CalendarCommand = SetCalendar | SeedCalendar
@@ -160,7 +178,9 @@ Language = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True
 
 class EntryInput(_Command):
     unit: UnitCode
-    starts_at: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]  # Paris, "YYYY-MM-DDTHH:MM"
+    starts_at: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)
+    ]  # Paris, "YYYY-MM-DDTHH:MM"
     duration_minutes: int = Field(ge=1, le=MAX_DURATION_MINUTES)
     place: Text
     language: Language = ""  # empty: every candidate of the specialty
@@ -170,5 +190,5 @@ class PublishSchedule(_Command):
     academy: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
     session: int = Field(ge=2000, le=2100)
     specialty: Text
-    entries: tuple[EntryInput, ...] = Field(min_length=1)
+    entries: tuple[EntryInput, ...] = Field(min_length=1, max_length=MAX_SCHEDULE_ENTRIES)
     reason: Text

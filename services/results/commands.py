@@ -12,11 +12,26 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from shared.contracts.results import Carried
 
-UnitCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,3}[0-9]{1,2}(\.[0-9])?$")]
+# Every string and list a command carries is bounded here, once (issue 13): a command over a bound
+# is refused at the gRPC edge with INVALID_ARGUMENT naming the field, and no event can outgrow a
+# Kafka record. tests/unit/test_command_bounds.py walks every command and fails on an unbounded one.
+UnitCode = Annotated[str, StringConstraints(max_length=7, pattern=r"^[A-Z]{1,3}[0-9]{1,2}(\.[0-9])?$")]
 Grade = Annotated[
     Decimal, Field(ge=0, le=20, max_digits=4, decimal_places=2), AfterValidator(lambda d: d.quantize(Decimal("0.01")))
 ]  # out of 20, two decimals at most, always written with two ("12.50")
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)]
+Academy = Annotated[str, StringConstraints(max_length=60)]
+Specialty = Annotated[str, StringConstraints(max_length=60)]
+Unit = Annotated[str, StringConstraints(max_length=10)]  # a unit of the reference data, as registered
+MAX_UNITS = 30  # more than the units of any specialty (shared.reference)
+
+
+class CarriedInput(Carried):
+    """A kept bénéfice as NoteRegistration carries it: the contract's Carried, bounded."""
+
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
+    unit: Unit
 
 
 class _Command(BaseModel):
@@ -27,14 +42,14 @@ class NoteRegistration(_Command):
     """From the registration topic's RegistrationConfirmed (the latest version counts)."""
 
     candidate_id: UUID
-    academy: str
+    academy: Academy
     session: int
-    specialty: str
-    form: str
-    units: tuple[str, ...]
-    optional_units: tuple[str, ...]
-    exempted_units: tuple[str, ...]
-    benefits: tuple[Carried, ...]
+    specialty: Specialty
+    form: Annotated[str, StringConstraints(max_length=20)]
+    units: tuple[Unit, ...] = Field(max_length=MAX_UNITS)
+    optional_units: tuple[Unit, ...] = Field(max_length=MAX_UNITS)
+    exempted_units: tuple[Unit, ...] = Field(max_length=MAX_UNITS)
+    benefits: tuple[CarriedInput, ...] = Field(max_length=MAX_UNITS)
     source_event_id: UUID
 
 
@@ -44,7 +59,7 @@ class RecordGrade(_Command):
     reason: Reason = ""
     candidate_id: UUID
     session: int
-    specialty: str
+    specialty: Specialty
 
 
 class RecordAbsence(_Command):
@@ -53,20 +68,20 @@ class RecordAbsence(_Command):
     reason: Reason = ""
     candidate_id: UUID
     session: int
-    specialty: str
+    specialty: Specialty
 
 
 class Deliberate(_Command):
     candidate_id: UUID
     session: int
-    specialty: str
+    specialty: Specialty
 
 
 class RecordControle(_Command):
-    grades: dict[UnitCode, Grade]
+    grades: dict[UnitCode, Grade] = Field(max_length=MAX_UNITS)
     candidate_id: UUID
     session: int
-    specialty: str
+    specialty: Specialty
 
 
 Command = NoteRegistration | RecordGrade | RecordAbsence | Deliberate | RecordControle
