@@ -30,9 +30,11 @@ def _academy(value: str) -> str:
 
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Email = Annotated[str, AfterValidator(_email)]
-Academy = Annotated[str, AfterValidator(_academy)]
-Digest = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+# Every string a command carries is bounded, once (issue 13; tests/unit/test_command_bounds.py).
+Email = Annotated[str, StringConstraints(max_length=320), AfterValidator(_email)]
+Academy = Annotated[str, StringConstraints(max_length=60), AfterValidator(_academy)]
+Digest = Annotated[str, StringConstraints(max_length=64, pattern=r"^[0-9a-f]{64}$")]
+Secret = Annotated[SecretStr, Field(max_length=512)]  # a mailed token or a password's hash, never an event
 
 
 class _Command(BaseModel):
@@ -53,15 +55,15 @@ class CreateAccount(_Command):
     academy: Academy
     now: datetime
     token_digest: Digest | None = None
-    token: SecretStr | None = Field(default=None, repr=False)
-    password_hash: SecretStr | None = Field(default=None, repr=False)
+    token: Secret | None = Field(default=None, repr=False)
+    password_hash: Secret | None = Field(default=None, repr=False)
 
 
 class SendActivationLink(_Command):
     account_id: UUID
     token_digest: Digest
     now: datetime
-    token: SecretStr | None = Field(default=None, repr=False)
+    token: Secret | None = Field(default=None, repr=False)
 
 
 class ActivateAccount(_Command):
