@@ -205,21 +205,16 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
 
 
 def _refusal(handler: grpc.RpcMethodHandler, code: grpc.StatusCode, message: str) -> grpc.RpcMethodHandler:
-    """A handler of the same shape as `handler` that refuses at once, reading no request: a client
-    stream (an upload) is answered before its first message, even if it never sends one."""
+    """A handler refusing at once, reading no request: its request is taken as a client stream (the
+    same thing on the wire as a unary request) so that a call is answered before its first message,
+    even if it never sends one (an upload), or sends one too large to be received."""
 
-    async def refuse(request: object, context: grpc.aio.ServicerContext) -> None:
+    async def refuse(requests: object, context: grpc.aio.ServicerContext) -> None:
         await context.abort(code, message)
 
-    match bool(handler.request_streaming), bool(handler.response_streaming):
-        case (False, False):
-            return grpc.unary_unary_rpc_method_handler(refuse)
-        case (False, True):
-            return grpc.unary_stream_rpc_method_handler(refuse)
-        case (True, False):
-            return grpc.stream_unary_rpc_method_handler(refuse)
-        case _:
-            return grpc.stream_stream_rpc_method_handler(refuse)
+    if handler.response_streaming:
+        return grpc.stream_stream_rpc_method_handler(refuse)
+    return grpc.stream_unary_rpc_method_handler(refuse)
 
 
 def build_server(

@@ -51,14 +51,20 @@ def lenient(deserializer: Deserializer | None) -> Deserializer | None:
     return deserialize
 
 
-async def _refuse_undecodable(context: grpc.aio.ServicerContext) -> None:
-    await context.abort(grpc.StatusCode.INVALID_ARGUMENT, UNDECODABLE_MESSAGE)
+async def _refuse(
+    method: str,
+    context: grpc.aio.ServicerContext,
+    message: str,
+    code: grpc.StatusCode = grpc.StatusCode.INVALID_ARGUMENT,
+) -> None:
+    log.info("refused %s: %s %s", method, code.name, message)
+    await context.abort(code, message)
 
 
-async def _checked(requests: AsyncIterator[Any], context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+async def _checked(requests: AsyncIterator[Any], method: str, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
     async for request in requests:
         if request is UNDECODABLE:
-            await _refuse_undecodable(context)
+            await _refuse(method, context, UNDECODABLE_MESSAGE)
         yield request
 
 
@@ -69,14 +75,14 @@ async def _internal(method: str, context: grpc.aio.ServicerContext) -> None:
 
 def _guarded(behavior: Callable[..., Any], method: str, streamed_request: bool) -> Callable[..., Any] | None:
     """`behavior` refusing undecodable requests and answering INTERNAL for escaped exceptions;
-    None when it is neither a coroutine nor an async generator function (left as it is)."""
+    None for a plain function of a streamed request or response (left as it is)."""
 
     async def request_of(requests: AsyncIterator[Any], context: grpc.aio.ServicerContext) -> Any:
         if streamed_request:
-            return _checked(requests, context)
-        async for request in _checked(requests, context):
+            return _checked(requests, method, context)
+        async for request in _checked(requests, method, context):
             return request  # the one message of a unary request
-        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, NO_MESSAGE)
+        await _refuse(method, context, NO_MESSAGE)
 
     if inspect.iscoroutinefunction(behavior):
 
@@ -104,6 +110,20 @@ def _guarded(behavior: Callable[..., Any], method: str, streamed_request: bool) 
                 await _internal(method, context)
 
         return stream
+    if callable(behavior) and not streamed_request:
+
+        async def inline(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            """A plain function (the generated stub of a method not implemented): run inline."""
+            checked = await request_of(request, context)
+            try:
+                return behavior(checked, context)
+            except NotImplementedError:
+                await _refuse(method, context, "method not implemented", grpc.StatusCode.UNIMPLEMENTED)
+            except Exception:
+                await _internal(method, context)
+            raise AssertionError("abort returned")  # pragma: no cover
+
+        return inline
     return None
 
 

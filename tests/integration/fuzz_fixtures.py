@@ -1,0 +1,102 @@
+"""Every Archipel gRPC server, built from its service declaration, on a real port in the test's event
+loop, over the real PostgreSQL (the schemas of `isolated_settings`), for the fuzzer: the methods of
+each server are discovered from the proto descriptors of the services it registers, and the events of
+every service schema are counted in one query. Mail goes to a list; uploads are capped at 64 KiB so
+an oversized stream stays small."""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+
+import grpc
+import pytest
+from google.protobuf import descriptor_pool
+from google.protobuf.descriptor import MethodDescriptor
+
+from shared.auth import Principal, Role, issue_token
+from shared.clock import Clock, system_clock
+from shared.db import check_identifier
+from shared.eventstore import EventStore
+from shared.launch import load_service
+from shared.names import SERVICES
+from shared.rpc import mark_serving
+from shared.service import Runtime, build_grpc_server, open_store
+from shared.settings import Settings
+from tests.integration.grpc_fixtures import ListMailer
+
+ACADEMY = "aix-marseille"
+UPLOAD_MAX_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One RPC of one running server."""
+
+    service: str
+    channel: grpc.aio.Channel
+    method: MethodDescriptor
+
+    @property
+    def path(self) -> str:
+        return f"/{self.method.containing_service.full_name}/{self.method.name}"
+
+
+@dataclass
+class Fleet:
+    settings: Settings
+    stores: dict[str, EventStore]
+    endpoints: list[Endpoint]
+    clock: Clock
+
+    async def event_count(self) -> int:
+        """The events of every service, in one query."""
+        counts = " + ".join(
+            f"(SELECT count(*) FROM {check_identifier(self.settings.db_schema(name))}.events)" for name in self.stores
+        )
+        total: int = await self.stores[SERVICES[0]].pool.fetchval(f"SELECT {counts}")
+        return total
+
+    def token(self, role: Role, subject: str, academy: str = ACADEMY, *, secret: str | None = None) -> str:
+        principal = Principal(subject=subject, role=role, academy=academy)
+        return issue_token(principal, secret or self.settings.secret(), self.clock(), timedelta(hours=1))
+
+    def expired_token(self, subject: str) -> str:
+        principal = Principal(subject=subject, role=Role.STAFF, academy=ACADEMY)
+        return issue_token(principal, self.settings.secret(), self.clock() - timedelta(hours=3), timedelta(hours=1))
+
+
+def _ports(name: str, runtime: Runtime, mailer: ListMailer) -> object:
+    """The service's ports, with the list mailer where its ports take one."""
+    service = load_service(f"services.{name}.service")
+    if "mailer" in inspect.signature(service.ports).parameters:
+        return service.ports(runtime, mailer)  # type: ignore[call-arg]
+    return service.ports(runtime)
+
+
+@pytest.fixture(name="fleet")
+async def fleet_of_servers(isolated_settings: Settings) -> AsyncIterator[Fleet]:
+    settings = isolated_settings.model_copy(update={"upload_max_bytes": UPLOAD_MAX_BYTES})
+    mailer = ListMailer()
+    async with contextlib.AsyncExitStack() as stack:
+        stores: dict[str, EventStore] = {}
+        endpoints: list[Endpoint] = []
+        for name in SERVICES:
+            service = load_service(f"services.{name}.service")
+            store = await stack.enter_async_context(open_store(settings, service, system_clock))
+            stores[name] = store
+            runtime = Runtime(settings, store, system_clock)
+            built = build_grpc_server(service, runtime, _ports(name, runtime, mailer))
+            port = built.server.add_insecure_port("127.0.0.1:0")
+            await built.server.start()
+            stack.push_async_callback(built.server.stop, None)
+            await mark_serving(built.health, built.names)
+            channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+            stack.push_async_callback(channel.close)
+            for full_name in built.names:
+                described = descriptor_pool.Default().FindServiceByName(full_name)
+                endpoints += [Endpoint(name, channel, method) for method in described.methods]
+        yield Fleet(settings, stores, endpoints, system_clock)
