@@ -30,7 +30,13 @@ import asyncpg
 from shared.appends import APPEND_FUNCTION, GroupCommit, StreamAppend, conflict, write_appends
 from shared.clock import Clock, system_clock
 from shared.db import Connection, Migration
+from shared.errors import InvalidInput
 from shared.events import CommandContext, DomainEvent, Envelope, EventRegistry, StoredEnvelope
+
+MAX_EVENT_BYTES = 256 * 1024
+"""The largest event the store appends, as canonical JSON: well under Kafka's 1 MiB record limit
+(message.max.bytes), headers and batch overhead included, so that no stored event can ever block
+a relay (issue 13). Commands bound their fields; this is the last line."""
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
@@ -139,7 +145,7 @@ class EventStore:
         if not any(planned):
             return planned
         work = [
-            StreamAppend(append.stream_id, append.expected_version, [envelope.to_json() for envelope in envelopes])
+            StreamAppend(append.stream_id, append.expected_version, [bounded(envelope) for envelope in envelopes])
             for append, envelopes in zip(appends, planned, strict=True)
             if envelopes
         ]
@@ -222,6 +228,17 @@ class EventStore:
             trace_context=json.loads(row["trace_context"]),
             payload=payload,
         )
+
+
+def bounded(envelope: Envelope) -> bytes:
+    """The envelope's canonical JSON, refused (nothing written) when over MAX_EVENT_BYTES."""
+    canonical = envelope.to_json()
+    if len(canonical) > MAX_EVENT_BYTES:
+        raise InvalidInput(
+            envelope.event_type,
+            f"the event is {len(canonical):,} bytes of canonical JSON, over the store's bound of {MAX_EVENT_BYTES:,}",
+        )
+    return canonical
 
 
 def stored_envelope(row: asyncpg.Record) -> StoredEnvelope:
