@@ -105,14 +105,19 @@ async def open_runtime(
 
 
 async def run_relay(settings: Settings, service: Service[Any], stop: asyncio.Event) -> None:
-    producer = KafkaProducer(**producer_config(settings.resolved_kafka()))
+    def new_producer() -> KafkaProducer:
+        return KafkaProducer(**producer_config(settings.resolved_kafka()))
+
+    relay: Relay | None = None
     try:
         async with open_store(settings, service, max_size=3) as store:
             topic = settings.topic(service.name)
             log.info("relay of %s publishing to %s", service.name, topic)
-            await Relay(store, producer, topic, name=f"{service.name}-relay").run(stop)
+            relay = Relay(store, new_producer(), topic, name=f"{service.name}-relay", renew=new_producer)
+            await relay.run(stop)
     finally:
-        producer.close(timeout=10)
+        if relay is not None:
+            relay.producer.close(timeout=10)
 
 
 async def run_projections(
