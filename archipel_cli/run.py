@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 ROLES = ("serve", "relay", "projections")
 READY_TIMEOUT = 90.0
+CLEAN_EXIT_GRACE = 2.0  # seconds a cleanly stopped child waits for the stop request before a restart
 
 
 def register(groups: Subparsers) -> None:
@@ -126,22 +127,38 @@ def _wait_ready(config: Settings, children: list[Child], stopping: Callable[[], 
 
 
 def _supervise(children: list[Child], stopping: Callable[[], bool]) -> None:
-    """Restarts a child that dies (with a growing pause) until a stop is requested."""
+    """Restarts a child that dies (with a growing pause) until a stop is requested. A child that
+    stopped cleanly (exit 0, e.g. on the Ctrl-C its process group received too) is given a moment
+    for the stop request to arrive, and no child is restarted once a stop is requested."""
     while not stopping():
         for child in children:
             assert child.process is not None
             code = child.process.poll()
             if code is None:
                 continue
+            if code == 0 and _pause(CLEAN_EXIT_GRACE, stopping):
+                return
             child.restarts += 1
             pause = min(30.0, 2.0**child.restarts)
             print(
                 f"{child.name} exited with {code}; restarting in {pause:.0f} s (see {child.log})",
                 file=sys.stderr,
             )
-            time.sleep(pause)
+            if _pause(pause, stopping):
+                return
             child.start()
         time.sleep(0.5)
+
+
+def _pause(seconds: float, stopping: Callable[[], bool]) -> bool:
+    """Sleeps `seconds`, or less when a stop is requested; tells whether one was."""
+    deadline = time.monotonic() + seconds
+    while not stopping():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        time.sleep(min(0.1, left))
+    return True
 
 
 def _stop(children: list[Child]) -> None:
