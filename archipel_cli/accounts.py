@@ -1,4 +1,5 @@
-"""archipel accounts create | activate | resend-activation | login | show | bootstrap-staff"""
+"""archipel accounts create | activate | resend-activation | login | request-reset | reset-password | show |
+bootstrap-staff"""
 
 from __future__ import annotations
 
@@ -14,17 +15,22 @@ def register(groups: Subparsers) -> None:
     parser.add_argument("--target", help="accounts gRPC address (default from settings)")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    create = commands.add_parser("create", help="create a candidate account (an activation link is emailed)")
+    create = commands.add_parser(
+        "create",
+        help="create a candidate account (an activation link is emailed; the password is chosen at activation)",
+    )
     create.add_argument("--last-name", required=True)
     create.add_argument("--first-names", required=True)
     create.add_argument("--birth-date", required=True, help="YYYY-MM-DD")
     create.add_argument("--email", required=True)
     create.add_argument("--academy", required=True, help="e.g. aix-marseille")
-    create.add_argument("--password", help="else ARCHIPEL_PASSWORD, else asked")
     create.set_defaults(handler=Later("accounts_run", "create"))
 
-    activate = commands.add_parser("activate", help="activate with the token of the emailed link")
+    activate = commands.add_parser(
+        "activate", help="activate with the token of the emailed link, choosing the password"
+    )
     activate.add_argument("token")
+    activate.add_argument("--password", help="the password chosen now; else ARCHIPEL_PASSWORD, else asked")
     activate.set_defaults(handler=Later("accounts_run", "activate"))
 
     resend = commands.add_parser("resend-activation", help="email a new activation link")
@@ -35,6 +41,15 @@ def register(groups: Subparsers) -> None:
     login.add_argument("--email", required=True)
     login.add_argument("--password")
     login.set_defaults(handler=Later("accounts_run", "login"))
+
+    request_reset = commands.add_parser("request-reset", help="email a password reset link (valid one hour)")
+    request_reset.add_argument("email")
+    request_reset.set_defaults(handler=Later("accounts_run", "request_reset"))
+
+    reset = commands.add_parser("reset-password", help="choose a new password with the token of the reset link")
+    reset.add_argument("token")
+    reset.add_argument("--password", help="the new password; else ARCHIPEL_PASSWORD, else asked")
+    reset.set_defaults(handler=Later("accounts_run", "reset_password"))
 
     show = commands.add_parser("show", help="an account as the read model knows it")
     show.add_argument("account_id")

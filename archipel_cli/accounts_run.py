@@ -23,14 +23,14 @@ def create(arguments: argparse.Namespace) -> int:
         first_names=arguments.first_names,
         birth_date=arguments.birth_date,
         email=arguments.email,
-        password=password_from(arguments),
         academy=arguments.academy,
     )
     return call(lambda: _stub(arguments).CreateAccount(request))
 
 
 def activate(arguments: argparse.Namespace) -> int:
-    return call(lambda: _stub(arguments).ActivateAccount(pb.ActivateAccountRequest(token=arguments.token)))
+    request = pb.ActivateAccountRequest(token=arguments.token, password=password_from(arguments))
+    return call(lambda: _stub(arguments).ActivateAccount(request))
 
 
 def resend(arguments: argparse.Namespace) -> int:
@@ -40,6 +40,16 @@ def resend(arguments: argparse.Namespace) -> int:
 def login(arguments: argparse.Namespace) -> int:
     request = pb.LoginRequest(email=arguments.email, password=password_from(arguments))
     return call(lambda: _stub(arguments).Login(request))
+
+
+def request_reset(arguments: argparse.Namespace) -> int:
+    request = pb.RequestPasswordResetRequest(email=arguments.email)
+    return call(lambda: _stub(arguments).RequestPasswordReset(request))
+
+
+def reset_password(arguments: argparse.Namespace) -> int:
+    request = pb.ResetPasswordRequest(token=arguments.token, new_password=password_from(arguments))
+    return call(lambda: _stub(arguments).ResetPassword(request))
 
 
 def show(arguments: argparse.Namespace) -> int:

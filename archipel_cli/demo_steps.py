@@ -108,7 +108,7 @@ async def create_candidate(stubs: Stubs, mail: Path, email: str, name: tuple[str
         )
     )  # fmt: skip
     token = await activation_token(mail, email)
-    await stubs.accounts.ActivateAccount(apb.ActivateAccountRequest(token=token))
+    await stubs.accounts.ActivateAccount(apb.ActivateAccountRequest(token=token, password=PASSWORD))
     session = await stubs.accounts.Login(apb.LoginRequest(email=email, password=PASSWORD))
     return str(session.token)
 

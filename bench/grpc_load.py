@@ -132,7 +132,7 @@ def account_work(s: Servers, index: int) -> Callable[[Tally], Awaitable[None]]:
         await timed(lambda: s.accounts.CreateAccount(request), time.perf_counter(), tally)
         token = s.mailer.tokens.get(email)
         if token is not None:
-            activate = apb.ActivateAccountRequest(token=token)
+            activate = apb.ActivateAccountRequest(token=token, password="correct horse battery")
             await timed(lambda: s.accounts.ActivateAccount(activate), time.perf_counter(), tally)
 
     return run

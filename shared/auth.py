@@ -25,6 +25,10 @@ class Principal(BaseModel):
     subject: str
     role: Role
     academy: str
+    # The account's token version when the token was issued: a password reset raises the account's
+    # version and the accounts service refuses older tokens (claim "ver", absent when 0). Other
+    # services cannot check it without a lookup: they will with scoped tokens (issue 13 part 6).
+    token_version: int = 0
 
     def require_writer(self) -> None:
         """Auditors read; they never write."""
@@ -45,6 +49,8 @@ def issue_token(principal: Principal, secret: str, now: datetime, ttl: timedelta
         "iat": int(now.timestamp()),
         "exp": int((now + ttl).timestamp()),
     }
+    if principal.token_version:
+        claims["ver"] = principal.token_version
     return jwt.encode(claims, secret, algorithm=_ALGORITHM)
 
 
@@ -62,9 +68,14 @@ def verify_token(token: str, secret: str, now: datetime) -> Principal:
     if int(claims["exp"]) <= now.timestamp():
         raise Unauthenticated("token expired")
     try:
-        return Principal(subject=str(claims["sub"]), role=Role(claims["role"]), academy=str(claims["aca"]))
-    except ValueError:
-        raise Unauthenticated("token names an unknown role") from None
+        return Principal(
+            subject=str(claims["sub"]),
+            role=Role(claims["role"]),
+            academy=str(claims["aca"]),
+            token_version=int(claims.get("ver", 0)),
+        )
+    except (ValueError, TypeError):
+        raise Unauthenticated("token names an unknown role or a bad version") from None
 
 
 def bearer(metadata: tuple[tuple[str, str | bytes], ...] | None) -> str | None:

@@ -48,6 +48,15 @@ class PermissionDenied(ArchipelError):
     """Authenticated but not allowed (PERMISSION_DENIED)."""
 
 
+class RateLimited(ArchipelError):
+    """Too many attempts in a while (RESOURCE_EXHAUSTED): `retry_after` seconds to wait, told in
+    the message and in the trailing metadata `retry-after`."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(f"{message}: retry after {retry_after} s")
+        self.retry_after = retry_after
+
+
 class UnknownEventType(ArchipelError):
     """The registry has no model for this event type."""
 

@@ -9,16 +9,25 @@ import grpc
 
 from archipel.accounts.v1 import accounts_pb2 as pb
 from archipel.accounts.v1 import accounts_pb2_grpc as pb_grpc
-from services.accounts import signup
+from services.accounts import limits, reset, signup
+from services.accounts.limits import Action
 from services.accounts.service import AccountsPorts
 from shared.clock import Clock
-from shared.errors import InvalidInput, NotFound, PermissionDenied
+from shared.errors import InvalidInput, NotFound, PermissionDenied, RateLimited
 from shared.pipeline import Pipeline
 from shared.rpc import Authenticated, rpc
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Accounts"].full_name
 PUBLIC_METHODS = tuple(
-    f"/{SERVICE_NAME}/{name}" for name in ("CreateAccount", "ActivateAccount", "ResendActivation", "Login")
+    f"/{SERVICE_NAME}/{name}"
+    for name in (
+        "CreateAccount",
+        "ActivateAccount",
+        "ResendActivation",
+        "Login",
+        "RequestPasswordReset",
+        "ResetPassword",
+    )
 )
 
 
@@ -44,7 +53,24 @@ class AccountsServicer(Authenticated, pb_grpc.AccountsServicer):
     def __init__(self, pipeline: Pipeline[AccountsPorts], ports: AccountsPorts, clock: Clock) -> None:
         super().__init__(ports.config.secret, clock)
         self.pipeline = pipeline
+        self.ports = ports
         self.queries = ports.queries
+
+    async def _limit(self, context: grpc.aio.ServicerContext, action: Action, email: str) -> None:
+        """Counts the attempt per email and per client address; over a limit, RESOURCE_EXHAUSTED
+        with the seconds to wait in the message and in the trailing metadata `retry-after`."""
+        try:
+            await limits.check(
+                self.ports.attempts,
+                self.ports.config.limits,
+                action,
+                email=email,
+                client=limits.client_address(context.peer() or ""),
+                now=self.clock(),
+            )
+        except RateLimited as error:
+            context.set_trailing_metadata((("retry-after", str(error.retry_after)),))
+            raise
 
     @rpc
     async def CreateAccount(
@@ -56,8 +82,9 @@ class AccountsServicer(Authenticated, pb_grpc.AccountsServicer):
             first_names=request.first_names,
             birth_date=_date("birth_date", request.birth_date),
             email=request.email,
-            password=request.password,
+            password=None,  # chosen at activation, by whoever reads the mail
             academy=request.academy,
+            guard=lambda email: self._limit(context, Action.CREATE, email),
         )
         return pb.CreateAccountResponse(
             account_id=str(created.account_id), activation_expires_at=_iso(created.activation_expires_at)
@@ -67,7 +94,7 @@ class AccountsServicer(Authenticated, pb_grpc.AccountsServicer):
     async def ActivateAccount(
         self, request: pb.ActivateAccountRequest, context: grpc.aio.ServicerContext
     ) -> pb.ActivateAccountResponse:
-        activated = await signup.activate(self.pipeline, request.token)
+        activated = await signup.activate(self.pipeline, request.token, request.password)
         return pb.ActivateAccountResponse(
             account_id=str(activated.account_id), activated_at=_iso(activated.activated_at)
         )
@@ -76,11 +103,13 @@ class AccountsServicer(Authenticated, pb_grpc.AccountsServicer):
     async def ResendActivation(
         self, request: pb.ResendActivationRequest, context: grpc.aio.ServicerContext
     ) -> pb.ResendActivationResponse:
-        link = await signup.resend_activation(self.pipeline, request.email)
-        return pb.ResendActivationResponse(activation_expires_at=_iso(link.expires_at))
+        await self._limit(context, Action.RESEND, request.email)
+        expires_at = await signup.resend_activation(self.pipeline, request.email)
+        return pb.ResendActivationResponse(activation_expires_at=_iso(expires_at))
 
     @rpc
     async def Login(self, request: pb.LoginRequest, context: grpc.aio.ServicerContext) -> pb.LoginResponse:
+        await self._limit(context, Action.LOGIN, request.email)
         session = await signup.login(self.pipeline, request.email, request.password)
         return pb.LoginResponse(
             token=session.token,
@@ -91,8 +120,24 @@ class AccountsServicer(Authenticated, pb_grpc.AccountsServicer):
         )
 
     @rpc
+    async def RequestPasswordReset(
+        self, request: pb.RequestPasswordResetRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RequestPasswordResetResponse:
+        await self._limit(context, Action.RESET, request.email)
+        expires_at = await reset.request_password_reset(self.pipeline, request.email)
+        return pb.RequestPasswordResetResponse(link_expires_at=_iso(expires_at))
+
+    @rpc
+    async def ResetPassword(
+        self, request: pb.ResetPasswordRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ResetPasswordResponse:
+        done = await reset.reset_password(self.pipeline, request.token, request.new_password)
+        return pb.ResetPasswordResponse(account_id=str(done.account_id), reset_at=_iso(done.reset_at))
+
+    @rpc
     async def GetAccount(self, request: pb.GetAccountRequest, context: grpc.aio.ServicerContext) -> pb.Account:
         principal = self._principal(context)
+        await reset.check_token_version(self.pipeline, principal)
         account_id = _uuid("account_id", request.account_id)
         row = await self.queries.account(account_id)
         if row is None:

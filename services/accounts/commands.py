@@ -44,7 +44,10 @@ class _Command(BaseModel):
 class CreateAccount(_Command):
     """A candidate's account also gets its first activation link (`token_digest`); the plain
     token and the password's hash never reach an event: the token is mailed after the commit,
-    the hash is written in the private credentials table in the events' transaction."""
+    the hash is written in the private credentials table in the events' transaction. A candidate
+    has no password until activation (`password_hash` is None): the password that counts is the
+    one chosen by whoever opens the link mailed to the address (issue 13). Staff and auditors,
+    created on the server, get theirs at once."""
 
     account_id: UUID
     role: Role = Role.CANDIDATE
@@ -67,9 +70,34 @@ class SendActivationLink(_Command):
 
 
 class ActivateAccount(_Command):
+    """Binds the account to its credentials: the password chosen on the activation page, hashed
+    by the flow, written in the private credentials table with the event."""
+
     account_id: UUID  # the account the link's token names (looked up by the activation flow)
     token_digest: Digest
     now: datetime
+    password_hash: Secret | None = Field(default=None, repr=False)
 
 
-Command = CreateAccount | SendActivationLink | ActivateAccount
+class ExpireAccount(_Command):
+    """A pending account whose link expired (R-04) frees its email for a new creation."""
+
+    account_id: UUID
+    now: datetime
+
+
+class SendResetLink(_Command):
+    account_id: UUID
+    token_digest: Digest
+    now: datetime
+    token: Secret | None = Field(default=None, repr=False)
+
+
+class ResetPassword(_Command):
+    account_id: UUID  # the account the reset link's token names
+    token_digest: Digest
+    now: datetime
+    password_hash: Secret | None = Field(default=None, repr=False)
+
+
+Command = CreateAccount | SendActivationLink | ActivateAccount | ExpireAccount | SendResetLink | ResetPassword

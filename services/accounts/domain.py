@@ -3,6 +3,9 @@
 R-04: an account is created, then activated within 48 hours through the emailed link.
 R-05: an expired or already used link is refused with the reason; a new link can be asked for
 (it replaces the older ones); an existing account is never recreated.
+Issue 13: a pending account whose link expired can be expired (its email is free again); a
+password reset link is valid one hour, once, and replaces the older ones; a reset raises the
+account's token version, so every token issued before it is refused.
 """
 
 from __future__ import annotations
@@ -14,21 +17,38 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
-from services.accounts.commands import ActivateAccount, Command, CreateAccount, SendActivationLink
+from services.accounts.commands import (
+    ActivateAccount,
+    Command,
+    CreateAccount,
+    ExpireAccount,
+    ResetPassword,
+    SendActivationLink,
+    SendResetLink,
+)
 from shared.auth import Role
 from shared.clock import to_paris
-from shared.contracts.accounts import AccountActivated, AccountCreated, ActivationLinkSent
+from shared.contracts.accounts import (
+    AccountActivated,
+    AccountCreated,
+    AccountExpired,
+    ActivationLinkSent,
+    PasswordReset,
+    PasswordResetLinkSent,
+)
 from shared.decider import Aggregate
 from shared.errors import AlreadyExists, InvalidInput, NotFound, RuleViolation
 from shared.events import DomainEvent
 from shared.french import short_date_time
 
 ACTIVATION_LINK_VALIDITY = timedelta(hours=48)  # R-04, R-05
+RESET_LINK_VALIDITY = timedelta(hours=1)
 
 
 class AccountStatus(StrEnum):
     PENDING = "pending_activation"
     ACTIVE = "active"
+    EXPIRED = "expired"
 
 
 class AccountState(BaseModel):
@@ -45,6 +65,10 @@ class AccountState(BaseModel):
     link_expires_at: datetime | None = None
     replaced_digests: frozenset[str] = frozenset()
     used_digest: str | None = None
+    reset_digest: str | None = None
+    reset_expires_at: datetime | None = None
+    spent_reset_digests: frozenset[str] = frozenset()  # replaced or used
+    token_version: int = 0
 
     @property
     def exists(self) -> bool:
@@ -73,6 +97,12 @@ def decide(command: Command, state: AccountState, facts: AccountFacts = NO_FACTS
             return _send_link(state, command)
         case ActivateAccount():
             return _activate(state, command)
+        case ExpireAccount():
+            return _expire(state, command)
+        case SendResetLink():
+            return _send_reset_link(state, command)
+        case ResetPassword():
+            return _reset(state, command)
         case _:
             assert_never(command)
 
@@ -123,6 +153,8 @@ def _send_link(state: AccountState, command: SendActivationLink) -> list[DomainE
         raise NotFound("no such account")
     if state.status is AccountStatus.ACTIVE:
         raise RuleViolation("R-05", "this account is already activated: log in instead")
+    if state.status is AccountStatus.EXPIRED:
+        raise RuleViolation("R-04", "this account expired unactivated: create it again")
     return [
         ActivationLinkSent(
             token_digest=command.token_digest,
@@ -140,6 +172,8 @@ def _activate(state: AccountState, command: ActivateAccount) -> list[DomainEvent
         raise RuleViolation("R-05", "this activation link was already used: the account is active, log in")
     if state.status is AccountStatus.ACTIVE:
         raise RuleViolation("R-05", "this account is already activated: log in")
+    if state.status is AccountStatus.EXPIRED:
+        raise RuleViolation("R-04", "this account expired unactivated: create it again")
     if digest in state.replaced_digests:
         raise RuleViolation(
             "R-05", "this activation link was replaced by a newer one: use the link of the latest email"
@@ -153,6 +187,43 @@ def _activate(state: AccountState, command: ActivateAccount) -> list[DomainEvent
             f"this activation link expired on {expired} (Europe/Paris), 48 hours after it was sent: ask for a new link",
         )
     return [AccountActivated(account_id=state.account_id, academy=state.academy, activated_at=command.now)]
+
+
+def _expire(state: AccountState, command: ExpireAccount) -> list[DomainEvent]:
+    if not state.exists or state.account_id is None:
+        raise NotFound("no such account")
+    if state.status is not AccountStatus.PENDING:
+        raise RuleViolation("R-04", "only an account pending activation expires")
+    if state.link_expires_at is not None and command.now < state.link_expires_at:
+        raise RuleViolation("R-04", "this account's activation link is still valid")
+    return [AccountExpired(account_id=state.account_id, expired_at=command.now)]
+
+
+def _send_reset_link(state: AccountState, command: SendResetLink) -> list[DomainEvent]:
+    if not state.exists:
+        raise NotFound("no such account")
+    if state.status is not AccountStatus.ACTIVE:
+        raise RuleViolation("R-04", "only an active account resets its password: activate it first")
+    expires_at = command.now + RESET_LINK_VALIDITY
+    return [PasswordResetLinkSent(token_digest=command.token_digest, sent_at=command.now, expires_at=expires_at)]
+
+
+def _reset(state: AccountState, command: ResetPassword) -> list[DomainEvent]:
+    if not state.exists or state.account_id is None:
+        raise NotFound("unknown password reset link")
+    digest = command.token_digest
+    if digest in state.spent_reset_digests:
+        raise RuleViolation(
+            "R-05", "this password reset link was already used or replaced by a newer one: ask for a new link"
+        )
+    if digest != state.reset_digest or state.reset_expires_at is None:
+        raise NotFound("unknown password reset link")
+    if command.now >= state.reset_expires_at:
+        expired = short_date_time(state.reset_expires_at)
+        raise RuleViolation(
+            "R-05", f"this password reset link expired on {expired} (Europe/Paris), one hour after it was sent"
+        )
+    return [PasswordReset(account_id=state.account_id, reset_at=command.now, token_version=state.token_version + 1)]
 
 
 def evolve(state: AccountState, event: DomainEvent) -> AccountState:
@@ -179,6 +250,27 @@ def evolve(state: AccountState, event: DomainEvent) -> AccountState:
         )
     if isinstance(event, AccountActivated):
         return state.model_copy(update={"status": AccountStatus.ACTIVE, "used_digest": state.link_digest})
+    if isinstance(event, AccountExpired):
+        return state.model_copy(update={"status": AccountStatus.EXPIRED})
+    if isinstance(event, PasswordResetLinkSent):
+        spent = state.spent_reset_digests | ({state.reset_digest} if state.reset_digest else set())
+        return state.model_copy(
+            update={
+                "reset_digest": event.token_digest,
+                "reset_expires_at": event.expires_at,
+                "spent_reset_digests": frozenset(spent),
+            }
+        )
+    if isinstance(event, PasswordReset):
+        spent = state.spent_reset_digests | ({state.reset_digest} if state.reset_digest else set())
+        return state.model_copy(
+            update={
+                "reset_digest": None,
+                "reset_expires_at": None,
+                "spent_reset_digests": frozenset(spent),
+                "token_version": event.token_version,
+            }
+        )
     return state
 
 

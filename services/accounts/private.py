@@ -1,5 +1,7 @@
 """The accounts service's private tables, written in the same transaction as the events: an email
-is taken once (R-05), the password's hash, the activation links' digests."""
+is taken once (R-05) until its pending account expires, the password's hash (written at
+activation, replaced by a reset), the activation and reset links' digests; and the rate limits'
+counters (services.accounts.limits), shared by every instance of the service."""
 
 from __future__ import annotations
 
@@ -20,10 +22,24 @@ TABLES = (
         CREATE TABLE activation_tokens (token_digest text PRIMARY KEY, account_id uuid NOT NULL);
         """,
     ),
+    Migration(
+        "accounts_0003_abuse",
+        """
+        CREATE TABLE reset_tokens (token_digest text PRIMARY KEY, account_id uuid NOT NULL);
+        CREATE TABLE rate_limits (
+            action text NOT NULL,
+            key text NOT NULL,
+            window_start timestamptz NOT NULL,
+            attempts integer NOT NULL,
+            PRIMARY KEY (action, key, window_start)
+        );
+        CREATE INDEX rate_limits_window ON rate_limits (window_start);
+        """,
+    ),
 )
 
 
-def account_rows(account_id: UUID, email: str, password_hash: str, token_digest: str | None) -> ExtraWrite:
+def account_rows(account_id: UUID, email: str, password_hash: str | None, token_digest: str | None) -> ExtraWrite:
     async def write(connection: Connection) -> None:
         try:
             await connection.execute(
@@ -31,11 +47,24 @@ def account_rows(account_id: UUID, email: str, password_hash: str, token_digest:
             )
         except asyncpg.UniqueViolationError:  # a concurrent creation took the email first
             raise AlreadyExists("an account exists already for this email (R-05)") from None
-        await connection.execute(
-            "INSERT INTO credentials (account_id, password_hash) VALUES ($1, $2)", account_id, password_hash
-        )
+        if password_hash is not None:
+            await credentials_row(account_id, password_hash)(connection)
         if token_digest is not None:
             await token_row(account_id, token_digest)(connection)
+
+    return write
+
+
+def credentials_row(account_id: UUID, password_hash: str) -> ExtraWrite:
+    """The password that counts from now on (activation, reset): any older hash is replaced."""
+
+    async def write(connection: Connection) -> None:
+        await connection.execute(
+            "INSERT INTO credentials (account_id, password_hash) VALUES ($1, $2)"
+            " ON CONFLICT (account_id) DO UPDATE SET password_hash = EXCLUDED.password_hash",
+            account_id,
+            password_hash,
+        )
 
     return write
 
@@ -45,5 +74,25 @@ def token_row(account_id: UUID, token_digest: str) -> ExtraWrite:
         await connection.execute(
             "INSERT INTO activation_tokens (token_digest, account_id) VALUES ($1, $2)", token_digest, account_id
         )
+
+    return write
+
+
+def reset_token_row(account_id: UUID, token_digest: str) -> ExtraWrite:
+    async def write(connection: Connection) -> None:
+        await connection.execute(
+            "INSERT INTO reset_tokens (token_digest, account_id) VALUES ($1, $2)", token_digest, account_id
+        )
+
+    return write
+
+
+def release_rows(account_id: UUID) -> ExtraWrite:
+    """An expired pending account: its email is free again, its links name nothing any more."""
+
+    async def write(connection: Connection) -> None:
+        await connection.execute("DELETE FROM account_emails WHERE account_id = $1", account_id)
+        await connection.execute("DELETE FROM activation_tokens WHERE account_id = $1", account_id)
+        await connection.execute("DELETE FROM credentials WHERE account_id = $1", account_id)
 
     return write

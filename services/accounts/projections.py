@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.accounts.streams import account_of
-from shared.contracts.accounts import AccountActivated, AccountCreated, ActivationLinkSent
+from shared.contracts.accounts import AccountActivated, AccountCreated, AccountExpired, ActivationLinkSent
 from shared.db import Connection, Migration
 from shared.events import Envelope
 from shared.projections import Projection
@@ -12,7 +12,14 @@ from shared.projections import Projection
 class AccountsReadModel(Projection):
     name = "accounts_read_model"
     tables = ("account_status",)
-    event_types = frozenset({AccountCreated.event_type, ActivationLinkSent.event_type, AccountActivated.event_type})
+    event_types = frozenset(
+        {
+            AccountCreated.event_type,
+            ActivationLinkSent.event_type,
+            AccountActivated.event_type,
+            AccountExpired.event_type,
+        }
+    )
     migrations = (
         Migration(
             "accounts_0002_read_model",
@@ -61,3 +68,5 @@ class AccountsReadModel(Projection):
                 account_id,
                 event.activated_at,
             )
+        elif isinstance(event, AccountExpired):
+            await connection.execute("UPDATE account_status SET status = 'expired' WHERE account_id = $1", account_id)

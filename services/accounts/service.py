@@ -3,29 +3,41 @@ the commit), its read model, its API. `python -m services accounts serve|relay|p
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from argon2 import PasswordHasher
-
-from services.accounts.commands import ActivateAccount, CreateAccount, SendActivationLink
+from services.accounts import mails
+from services.accounts.commands import (
+    ActivateAccount,
+    CreateAccount,
+    ExpireAccount,
+    ResetPassword,
+    SendActivationLink,
+    SendResetLink,
+)
 from services.accounts.domain import ACCOUNT, AccountFacts, AccountState
-from services.accounts.facts import AccountsFacts, PgAccountsFacts
-from services.accounts.private import TABLES, account_rows, token_row
+from services.accounts.facts import AccountsFacts, AttemptCounter, PgAccountsFacts, PgAttemptCounter
+from services.accounts.limits import LIMITS, Action, Limits
+from services.accounts.passwords import Passwords
+from services.accounts.private import (
+    TABLES,
+    account_rows,
+    credentials_row,
+    release_rows,
+    reset_token_row,
+    token_row,
+)
 from services.accounts.projections import AccountsReadModel
 from services.accounts.queries import AccountsQueries
 from services.accounts.streams import account_stream
 from shared.auth import Role
-from shared.contracts.accounts import REGISTRY, ActivationLinkSent
+from shared.contracts.accounts import REGISTRY, ActivationLinkSent, PasswordResetLinkSent
 from shared.eventstore import ExtraWrite
-from shared.french import short_date_time
-from shared.mail import Mailer, compose, mailer_from
+from shared.mail import Mailer, mailer_from
 from shared.pipeline import Call, CommandSpec, Decision, Pipeline, Scope, no_facts
 from shared.service import Api, Runtime, Service
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -34,6 +46,7 @@ class AccountsConfig:
     token_ttl: timedelta
     link_base: str
     mail_from: str
+    limits: Mapping[Action, Limits] = field(default_factory=lambda: LIMITS)
 
 
 @dataclass(frozen=True)
@@ -42,20 +55,27 @@ class AccountsPorts:
     queries: AccountsQueries
     mailer: Mailer
     config: AccountsConfig
-    hasher: PasswordHasher
+    passwords: Passwords
+    attempts: AttemptCounter
 
 
-def ports(runtime: Runtime, mailer: Mailer | None = None) -> AccountsPorts:
+def ports(runtime: Runtime, mailer: Mailer | None = None, limits: Mapping[Action, Limits] = LIMITS) -> AccountsPorts:
     settings = runtime.settings
     config = AccountsConfig(
         secret=settings.secret(),
         token_ttl=timedelta(minutes=settings.token_ttl_minutes),
         link_base=settings.activation_link_base,
         mail_from=settings.mail_from,
+        limits=limits,
     )
     pool = runtime.store.pool
     return AccountsPorts(
-        PgAccountsFacts(pool), AccountsQueries(pool), mailer or mailer_from(settings), config, PasswordHasher()
+        PgAccountsFacts(pool),
+        AccountsQueries(pool),
+        mailer or mailer_from(settings),
+        config,
+        Passwords(),
+        PgAttemptCounter(pool),
     )
 
 
@@ -75,14 +95,33 @@ def new_account_scope(command: CreateAccount, state: AccountState, facts: object
 
 async def new_account_rows(ports: AccountsPorts, decision: Decision[CreateAccount, AccountState, Any]) -> ExtraWrite:
     command = decision.call.command
-    assert command.password_hash is not None, "the password is hashed before the command is sent"
+    password_hash = command.password_hash.get_secret_value() if command.password_hash else None
     digest = command.token_digest if command.role is Role.CANDIDATE else None
-    return account_rows(command.account_id, command.email, command.password_hash.get_secret_value(), digest)
+    return account_rows(command.account_id, command.email, password_hash, digest)
 
 
 async def new_link_row(ports: AccountsPorts, decision: Decision[SendActivationLink, AccountState, Any]) -> ExtraWrite:
     assert decision.state.account_id is not None
     return token_row(decision.state.account_id, decision.call.command.token_digest)
+
+
+async def new_reset_row(ports: AccountsPorts, decision: Decision[SendResetLink, AccountState, Any]) -> ExtraWrite:
+    assert decision.state.account_id is not None
+    return reset_token_row(decision.state.account_id, decision.call.command.token_digest)
+
+
+async def new_credentials(
+    ports: AccountsPorts, decision: Decision[ActivateAccount | ResetPassword, AccountState, Any]
+) -> ExtraWrite | None:
+    """Activation and reset bind the account to the password given with the link's token."""
+    command = decision.call.command
+    if command.password_hash is None:
+        return None
+    return credentials_row(command.account_id, command.password_hash.get_secret_value())
+
+
+async def released(ports: AccountsPorts, decision: Decision[ExpireAccount, AccountState, Any]) -> ExtraWrite:
+    return release_rows(decision.call.command.account_id)
 
 
 async def mail_link(
@@ -94,21 +133,31 @@ async def mail_link(
     token = decision.call.command.token
     if link is None or token is None:
         return
-    state = decision.state
-    body = (
-        f"Bonjour {state.first_names} {state.last_name},\n\n"
-        f"Votre compte candidat a été créé pour l'académie {state.academy}.\n"
-        f"Activez-le dans les 48 heures, avant le {short_date_time(link.expires_at)} (heure de Paris), "
-        "en ouvrant ce lien :\n\n"
-        f"{ports.config.link_base}?jeton={token.get_secret_value()}\n\n"
-        f"Code d'activation : {token.get_secret_value()}\n\n"
-        "Passé ce délai, demandez un nouveau lien depuis la page de connexion.\n"
+    state, config = decision.state, ports.config
+    name = f"{state.first_names} {state.last_name}"
+    message = mails.activation(
+        config.mail_from,
+        state.email,
+        name=name,
+        academy=state.academy,
+        link=config.link_base,
+        token=token.get_secret_value(),
+        expires_at=link.expires_at,
     )
-    message = compose(ports.config.mail_from, state.email, "Activez votre compte Archipel", body)
-    try:
-        await ports.mailer.send(message)
-    except OSError:
-        log.exception("the activation email to %s could not be sent", state.email)
+    await mails.send(ports.mailer, message)
+
+
+async def mail_reset_link(ports: AccountsPorts, decision: Decision[SendResetLink, AccountState, Any]) -> None:
+    link = next((e for e in decision.events if isinstance(e, PasswordResetLinkSent)), None)
+    token = decision.call.command.token
+    if link is None or token is None:
+        return
+    state, config = decision.state, ports.config
+    name = f"{state.first_names} {state.last_name}"
+    message = mails.reset(
+        config.mail_from, state.email, name, config.link_base, token.get_secret_value(), link.expires_at
+    )
+    await mails.send(ports.mailer, message)
 
 
 # Sent through the public flows of services.accounts.signup (no principal yet): roles are empty.
@@ -134,7 +183,41 @@ COMMANDS: tuple[CommandSpec[Any, Any, Any, AccountsPorts], ...] = (
         effects=mail_link,
     ),
     CommandSpec(
-        ActivateAccount, ACCOUNT, lambda c: account_stream(c.account_id), no_facts, account_scope, roles=frozenset()
+        ActivateAccount,
+        ACCOUNT,
+        lambda c: account_stream(c.account_id),
+        no_facts,
+        account_scope,
+        roles=frozenset(),
+        writes=new_credentials,
+    ),
+    CommandSpec(
+        ExpireAccount,
+        ACCOUNT,
+        lambda c: account_stream(c.account_id),
+        no_facts,
+        account_scope,
+        roles=frozenset(),
+        writes=released,
+    ),
+    CommandSpec(
+        SendResetLink,
+        ACCOUNT,
+        lambda c: account_stream(c.account_id),
+        no_facts,
+        account_scope,
+        roles=frozenset(),
+        writes=new_reset_row,
+        effects=mail_reset_link,
+    ),
+    CommandSpec(
+        ResetPassword,
+        ACCOUNT,
+        lambda c: account_stream(c.account_id),
+        no_facts,
+        account_scope,
+        roles=frozenset(),
+        writes=new_credentials,
     ),
 )
 

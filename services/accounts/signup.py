@@ -1,29 +1,42 @@
 """The accounts' public flows (no principal yet: creation, activation, a new link, login) and
 the staff bootstrap. Each prepares its command (a fresh token, the password's hash, the account
-a token or an email names) and sends it through the pipeline."""
+a token or an email names) and sends it through the pipeline.
+
+Issue 13 (accounts that resist abuse): a candidate's password is chosen at activation, by whoever
+opens the link mailed to the address; `create`, `resend` and `login` answer the same whether the
+email has an account or not (a creation for a taken email re-sends the link of a pending account,
+or warns the owner of an active one; a login without a hash to check verifies a dummy one)."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from uuid import UUID, uuid4
 
-from argon2.exceptions import VerificationError
 from pydantic import SecretStr
 
-from services.accounts.commands import ActivateAccount, CreateAccount, SendActivationLink
-from services.accounts.domain import ACCOUNT, AccountState, AccountStatus
+from services.accounts import mails
+from services.accounts.commands import ActivateAccount, CreateAccount, ExpireAccount, SendActivationLink
+from services.accounts.domain import (
+    ACCOUNT,
+    ACTIVATION_LINK_VALIDITY,
+    INITIAL,
+    NO_FACTS,
+    AccountState,
+    AccountStatus,
+)
+from services.accounts.passwords import check_new_password, check_password_bound
 from services.accounts.service import AccountsPorts
 from services.accounts.streams import account_stream
 from shared.auth import Principal, Role, issue_token
 from shared.contracts.accounts import AccountActivated, ActivationLinkSent
-from shared.errors import InvalidInput, NotFound, RuleViolation, Unauthenticated
+from shared.errors import AlreadyExists, InvalidInput, NotFound, Unauthenticated
 from shared.pipeline import Pipeline
 
-MIN_PASSWORD_LENGTH = 10
+WRONG_CREDENTIALS = "wrong email or password, or an account not activated yet"
 
 
 @dataclass(frozen=True)
@@ -50,13 +63,21 @@ async def create_account(
     first_names: str,
     birth_date: date | None,
     email: str,
-    password: str,
+    password: str | None,
     academy: str,
     role: Role = Role.CANDIDATE,
     actor: str | None = None,
+    guard: Callable[[str], Awaitable[None]] | None = None,
 ) -> CreatedAccount:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput("password", f"must have at least {MIN_PASSWORD_LENGTH} characters")
+    """A candidate's account (`password` None: it is chosen at activation); whatever the email,
+    the caller gets a new account's answer. Staff and auditors (the bootstrap, server side) get
+    their password at once and ALREADY_EXISTS for a taken email. `guard` (the rate limits) is
+    given the valid request's email: bad input is refused without counting."""
+    candidate = role is Role.CANDIDATE
+    if not candidate:
+        if password is None:
+            raise InvalidInput("password", "required for a staff or auditor account")
+        check_new_password(password)
     token = secrets.token_urlsafe(32)
     command = CreateAccount(
         account_id=uuid4(),
@@ -67,34 +88,57 @@ async def create_account(
         email=email,
         academy=academy,
         now=pipeline.clock(),
-        token_digest=digest(token) if role is Role.CANDIDATE else None,
-        token=SecretStr(token) if role is Role.CANDIDATE else None,
+        token_digest=digest(token) if candidate else None,
+        token=SecretStr(token) if candidate else None,
     )
-    hashed = await asyncio.to_thread(pipeline.ports.hasher.hash, password)
-    command = command.model_copy(update={"password_hash": SecretStr(hashed)})
-    outcome = await pipeline.execute_as_service(command, actor=actor or f"{role.value}:{command.account_id}")
-    link = next((e for e in outcome.events if isinstance(e, ActivationLinkSent)), None)
-    return CreatedAccount(command.account_id, link.expires_at if link else None)
+    if not candidate:
+        assert password is not None
+        hashed = await pipeline.ports.passwords.hash(password)
+        command = command.model_copy(update={"password_hash": SecretStr(hashed)})
+        await pipeline.execute_as_service(command, actor=actor or f"{role.value}:{command.account_id}")
+        return CreatedAccount(command.account_id, None)
+    ACCOUNT.decide(command, INITIAL, NO_FACTS)  # bad input is refused whatever the email (pure: writes nothing)
+    if guard is not None:
+        await guard(command.email)
+    existing = await pipeline.ports.facts.account_for_email(command.email)
+    if existing is not None and await _expired(pipeline, existing):
+        existing = None
+    if existing is None:
+        try:
+            outcome = await pipeline.execute_as_service(command, actor=actor or f"candidate:{command.account_id}")
+        except AlreadyExists:  # a concurrent creation took the email first: answered as a taken email
+            existing = await pipeline.ports.facts.account_for_email(command.email)
+        else:
+            link = next((e for e in outcome.events if isinstance(e, ActivationLinkSent)), None)
+            return CreatedAccount(command.account_id, link.expires_at if link else None)
+    if existing is not None:
+        await _taken(pipeline, existing)
+    # The same answer as a new account's: an id that names nothing, the usual expiry.
+    return CreatedAccount(uuid4(), command.now + ACTIVATION_LINK_VALIDITY)
 
 
-async def activate(pipeline: Pipeline[AccountsPorts], token: str) -> AccountActivated:
-    if not token.strip():
-        raise InvalidInput("token", "is empty")
-    token_digest = digest(token.strip())
-    account_id = await pipeline.ports.facts.account_for_token(token_digest)
-    if account_id is None:
-        raise NotFound("unknown activation link: check that it was copied whole, or ask for a new one")
-    command = ActivateAccount(account_id=account_id, token_digest=token_digest, now=pipeline.clock())
-    outcome = await pipeline.execute_as_service(command, actor=f"candidate:{account_id}")
-    activated = outcome.events[0]
-    assert isinstance(activated, AccountActivated)
-    return activated
+async def _expired(pipeline: Pipeline[AccountsPorts], account_id: UUID) -> bool:
+    """A pending account whose link expired (R-04) is expired now, and its email freed."""
+    state = await load_account(pipeline, account_id)
+    now = pipeline.clock()
+    if state.status is not AccountStatus.PENDING or state.link_expires_at is None or now < state.link_expires_at:
+        return False
+    await pipeline.execute_as_service(ExpireAccount(account_id=account_id, now=now), actor="system:accounts")
+    return True
 
 
-async def resend_activation(pipeline: Pipeline[AccountsPorts], email: str) -> ActivationLinkSent:
-    account_id = await pipeline.ports.facts.account_for_email(email.strip().lower())
-    if account_id is None:
-        raise NotFound("no account with this email")
+async def _taken(pipeline: Pipeline[AccountsPorts], account_id: UUID) -> None:
+    """A creation for a taken email: a pending account gets a new link (older ones replaced), an
+    active one a warning to its owner. The caller learns nothing of it."""
+    state = await load_account(pipeline, account_id)
+    if state.status is AccountStatus.PENDING:
+        await _send_link(pipeline, account_id)
+    elif state.status is AccountStatus.ACTIVE:
+        config = pipeline.ports.config
+        await mails.send(pipeline.ports.mailer, mails.creation_attempt(config.mail_from, state.email))
+
+
+async def _send_link(pipeline: Pipeline[AccountsPorts], account_id: UUID) -> ActivationLinkSent:
     token = secrets.token_urlsafe(32)
     command = SendActivationLink(
         account_id=account_id, token_digest=digest(token), now=pipeline.clock(), token=SecretStr(token)
@@ -105,16 +149,50 @@ async def resend_activation(pipeline: Pipeline[AccountsPorts], email: str) -> Ac
     return link
 
 
+async def activate(pipeline: Pipeline[AccountsPorts], token: str, password: str) -> AccountActivated:
+    """The account named by the link's token is bound to `password` (its hash written with the
+    activation): the password that counts is the one of whoever reads the mail."""
+    if not token.strip():
+        raise InvalidInput("token", "is empty")
+    check_new_password(password)
+    token_digest = digest(token.strip())
+    account_id = await pipeline.ports.facts.account_for_token(token_digest)
+    if account_id is None:
+        raise NotFound("unknown activation link: check that it was copied whole, or ask for a new one")
+    command = ActivateAccount(account_id=account_id, token_digest=token_digest, now=pipeline.clock())
+    ACCOUNT.decide(command, await load_account(pipeline, account_id), NO_FACTS)  # a refused link costs no hash
+    hashed = await pipeline.ports.passwords.hash(password)
+    command = command.model_copy(update={"password_hash": SecretStr(hashed)})
+    outcome = await pipeline.execute_as_service(command, actor=f"candidate:{account_id}")
+    activated = outcome.events[0]
+    assert isinstance(activated, AccountActivated)
+    return activated
+
+
+async def resend_activation(pipeline: Pipeline[AccountsPorts], email: str) -> datetime:
+    """A new link for a pending account; for any other email (unknown, active, expired) nothing is
+    sent, and the answer is the same: the expiry a new link would have."""
+    now = pipeline.clock()
+    account_id = await pipeline.ports.facts.account_for_email(email.strip().lower())
+    if account_id is not None and (await load_account(pipeline, account_id)).status is AccountStatus.PENDING:
+        return (await _send_link(pipeline, account_id)).expires_at
+    return now + ACTIVATION_LINK_VALIDITY
+
+
 async def login(pipeline: Pipeline[AccountsPorts], email: str, password: str) -> Session:
+    """One refusal whatever went wrong, in the same time: without a hash, a dummy one is verified."""
+    check_password_bound(password)
     ports = pipeline.ports
     account_id = await ports.facts.account_for_email(email.strip().lower())
     password_hash = await ports.facts.password_hash(account_id) if account_id is not None else None
-    if account_id is None or password_hash is None or not await _verify(ports, password_hash, password):
-        raise Unauthenticated("wrong email or password")
-    state, _ = await pipeline.load(ACCOUNT, account_stream(account_id))
+    if not await ports.passwords.verify(password_hash, password) or account_id is None:
+        raise Unauthenticated(WRONG_CREDENTIALS)
+    state = await load_account(pipeline, account_id)
     if state.status is not AccountStatus.ACTIVE:
-        raise RuleViolation("R-04", "activate the account through the emailed link before logging in")
-    principal = Principal(subject=str(account_id), role=state.role, academy=state.academy)
+        raise Unauthenticated(WRONG_CREDENTIALS)
+    principal = Principal(
+        subject=str(account_id), role=state.role, academy=state.academy, token_version=state.token_version
+    )
     now = pipeline.clock()
     ttl = ports.config.token_ttl
     return Session(issue_token(principal, ports.config.secret, now, ttl), principal, now + ttl)
@@ -123,10 +201,3 @@ async def login(pipeline: Pipeline[AccountsPorts], email: str, password: str) ->
 async def load_account(pipeline: Pipeline[AccountsPorts], account_id: UUID) -> AccountState:
     state, _ = await pipeline.load(ACCOUNT, account_stream(account_id))
     return state
-
-
-async def _verify(ports: AccountsPorts, password_hash: str, password: str) -> bool:
-    try:
-        return await asyncio.to_thread(ports.hasher.verify, password_hash, password)
-    except VerificationError:
-        return False

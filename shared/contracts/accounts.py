@@ -39,4 +39,36 @@ class AccountActivated(DomainEvent):
     activated_at: datetime
 
 
-REGISTRY = EventRegistry([AccountCreated, ActivationLinkSent, AccountActivated])
+class AccountExpired(DomainEvent):
+    """A pending account whose activation link expired (R-04): its email is free again."""
+
+    event_type: ClassVar[str] = "AccountExpired"
+
+    account_id: UUID
+    expired_at: datetime
+
+
+class PasswordResetLinkSent(DomainEvent):
+    """A password reset link was mailed: only its SHA-256 digest is recorded; it replaces the older ones."""
+
+    event_type: ClassVar[str] = "PasswordResetLinkSent"
+
+    token_digest: str
+    sent_at: datetime
+    expires_at: datetime
+
+
+class PasswordReset(DomainEvent):
+    """The password was replaced through a reset link; every token issued before (an older
+    `token_version`) is refused from then on."""
+
+    event_type: ClassVar[str] = "PasswordReset"
+
+    account_id: UUID
+    reset_at: datetime
+    token_version: int
+
+
+REGISTRY = EventRegistry(
+    [AccountCreated, ActivationLinkSent, AccountActivated, AccountExpired, PasswordResetLinkSent, PasswordReset]
+)

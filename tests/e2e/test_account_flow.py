@@ -44,7 +44,9 @@ async def test_account_created_mailed_activated_published_and_projected(system: 
         assert "48 heures" in text
         match = TOKEN_IN_LINK.search(text)
         assert match, text
-        activated = await stub.ActivateAccount(pb.ActivateAccountRequest(token=match.group(1)))
+        activated = await stub.ActivateAccount(
+            pb.ActivateAccountRequest(token=match.group(1), password="un-mot-de-passe-long")
+        )
         assert activated.account_id == created.account_id
 
         session = await stub.Login(pb.LoginRequest(email=email, password="un-mot-de-passe-long"))

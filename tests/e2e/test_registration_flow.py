@@ -61,7 +61,7 @@ async def _candidate(accounts: apb_grpc.AccountsStub, inbox: Inbox) -> tuple[str
     assert body is not None
     token = re.search(r"jeton=([A-Za-z0-9_\-]+)", body.get_content())
     assert token
-    await accounts.ActivateAccount(apb.ActivateAccountRequest(token=token.group(1)))
+    await accounts.ActivateAccount(apb.ActivateAccountRequest(token=token.group(1), password=PASSWORD))
     session = await accounts.Login(apb.LoginRequest(email=email, password=PASSWORD))
     return created.account_id, session.token
 
