@@ -79,7 +79,7 @@ async def servers(config: Config, box: Sandbox) -> AsyncIterator[Servers]:
         built = [
             build_grpc_server(REGISTRATION, Runtime(settings, store, clock)).server,
             build_grpc_server(
-                accounts_service.SERVICE, accounts_runtime, accounts_service.ports(accounts_runtime, mailer)
+                accounts_service.SERVICE, accounts_runtime, accounts_service.ports(accounts_runtime, mailer, limits={})
             ).server,
         ]
         channels = []

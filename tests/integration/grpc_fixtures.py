@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
@@ -90,7 +91,9 @@ class AccountsServer:
     async def create_active(self, academy: str = ACADEMY) -> tuple[str, str]:
         """An activated candidate account; returns (account id, email)."""
         email = await self.create(academy=academy)
-        activated = await self.stub.ActivateAccount(pb.ActivateAccountRequest(token=self.mailer.last_token(email)))
+        activated = await self.stub.ActivateAccount(
+            pb.ActivateAccountRequest(token=self.mailer.last_token(email), password=PASSWORD)
+        )
         return str(activated.account_id), email
 
 
@@ -119,12 +122,11 @@ def candidate(account_id: str, academy: str = ACADEMY) -> Principal:
     return Principal(subject=account_id, role=Role.CANDIDATE, academy=academy)
 
 
-@pytest.fixture(name="accounts")
-async def accounts_server(isolated_settings: Settings) -> AsyncIterator[AccountsServer]:
-    clock = FixedClock(START)
-    mailer = ListMailer()
-    async with open_store(isolated_settings, SERVICE, clock) as store:
-        runtime = Runtime(isolated_settings, store, clock)
+@asynccontextmanager
+async def serve_accounts(settings: Settings, clock: FixedClock, mailer: ListMailer) -> AsyncIterator[AccountsServer]:
+    """One instance of the accounts service over `settings`' schema (several may share it)."""
+    async with open_store(settings, SERVICE, clock) as store:
+        runtime = Runtime(settings, store, clock)
         built = build_grpc_server(SERVICE, runtime, ports(runtime, mailer))
         server = built.server
         port = server.add_insecure_port("127.0.0.1:0")
@@ -132,7 +134,13 @@ async def accounts_server(isolated_settings: Settings) -> AsyncIterator[Accounts
         await mark_serving(built.health, built.names)
         channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
         try:
-            yield AccountsServer(isolated_settings, store, clock, mailer, channel, pb_grpc.AccountsStub(channel))
+            yield AccountsServer(settings, store, clock, mailer, channel, pb_grpc.AccountsStub(channel))
         finally:
             await channel.close()
             await server.stop(None)
+
+
+@pytest.fixture(name="accounts")
+async def accounts_server(isolated_settings: Settings) -> AsyncIterator[AccountsServer]:
+    async with serve_accounts(isolated_settings, FixedClock(START), ListMailer()) as server:
+        yield server
