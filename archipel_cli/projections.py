@@ -59,6 +59,7 @@ def _rebuild(arguments: argparse.Namespace) -> int:
 async def _replay(spec: Service[Any], projection: Projection, processes: int) -> str:
     from archipel_cli.runtime import settings  # noqa: PLC0415
     from shared.db import create_pool, migrate  # noqa: PLC0415
+    from shared.dead_letter import dead_letter_topic  # noqa: PLC0415
     from shared.projections import ProjectionRunner  # noqa: PLC0415
     from shared.rebuild import Workers, rebuild  # noqa: PLC0415
 
@@ -69,10 +70,14 @@ async def _replay(spec: Service[Any], projection: Projection, processes: int) ->
         await migrate(pool, spec.migrations())
         runner = ProjectionRunner(pool, spec.projection_registry, projection)
         topics = [config.topic(name) for name in spec.projection_topics]
-        report = await rebuild(runner, config.resolved_kafka(), topics, workers=Workers(dsn, processes))
+        dead_letters = dead_letter_topic(config.topic_prefix)
+        report = await rebuild(
+            runner, config.resolved_kafka(), topics, workers=Workers(dsn, processes), dead_letter_topic=dead_letters
+        )
     finally:
         await pool.close()
     return (
-        f"{report.projection}: {report.events_read} records read, {report.events_applied} applied"
+        f"{report.projection}: {report.events_read} records read, {report.events_applied} applied,"
+        f" {report.events_parked} parked"
         f" ({report.processes} process{'es' if report.processes > 1 else ''})"
     )

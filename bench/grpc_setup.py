@@ -24,6 +24,7 @@ from bench.tools import BenchMailer
 from services.accounts import service as accounts_service
 from services.registration.service import SERVICE as REGISTRATION
 from shared.auth import Principal, Role, issue_token
+from shared.chain_check import LocalChain
 from shared.clock import FixedClock
 from shared.contracts.accounts import AccountActivated, AccountCreated
 from shared.events import DomainEvent, Envelope
@@ -33,6 +34,8 @@ from shared.projections import ProjectionRunner
 from shared.reference import load_reference
 from shared.service import Runtime, build_grpc_server, open_store
 from shared.settings import Settings
+
+CHAIN = LocalChain()  # what a relay publishes for events fed in-process (shared.chain_check)
 
 INSIDE = datetime(2025, 10, 20, 10, 0, tzinfo=UTC)
 Metadata = tuple[tuple[str, str], ...]
@@ -133,7 +136,7 @@ async def provision(s: Servers, academies: list[str], count: int, rng: random.Ra
             causation_id=None,
             payload=event,
         )
-        await runner.handle_raw(envelope.to_json(), {"event_type": envelope.event_type})
+        await runner.handle_raw(*CHAIN.record(envelope))
 
     async def one(index: int) -> Who:
         account, academy = uuid.uuid4(), academies[index % len(academies)]

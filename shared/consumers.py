@@ -9,6 +9,7 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
+from shared.dead_letter import BrokerDeadLetters, Source
 from shared.kafka import decode_headers
 from shared.projections import ProjectionRunner
 
@@ -20,12 +21,19 @@ BATCH_WAIT_MS = 10
 
 
 def subscribe_projection(
-    broker: KafkaBroker, runner: ProjectionRunner, topics: Sequence[str], group_prefix: str = ""
+    broker: KafkaBroker,
+    runner: ProjectionRunner,
+    topics: Sequence[str],
+    group_prefix: str = "",
+    dead_letter_topic: str | None = None,
 ) -> None:
     """One consumer group per projection, from the first offset. Records come in batches applied in
     one read-model transaction; the offsets are committed after it, and a failure (database down...)
     rewinds the batch so Kafka delivers it again (the stream versions make that harmless).
-    `group_prefix` keeps deployments that share a cluster (tests, a second campaign) apart."""
+    `group_prefix` keeps deployments that share a cluster (tests, a second campaign) apart.
+    Records the runner parks go to `dead_letter_topic` through this broker (else only logged)."""
+    if dead_letter_topic is not None:
+        runner.dead_letters = BrokerDeadLetters(broker, dead_letter_topic)
 
     @broker.subscriber(
         *topics,
@@ -39,4 +47,13 @@ def subscribe_projection(
     async def on_batch(message: KafkaMessage) -> None:
         raw = message.raw_message
         records = raw if isinstance(raw, tuple) else (raw,)
-        await runner.handle_records([(record.value, decode_headers(record.headers)) for record in records])
+        await runner.handle_records(
+            [
+                (
+                    record.value,
+                    decode_headers(record.headers),
+                    Source(record.topic, record.partition, record.offset, record.key),
+                )
+                for record in records
+            ]
+        )

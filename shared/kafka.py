@@ -39,5 +39,6 @@ def decode_headers(headers: Iterable[tuple[str, bytes | str | None]]) -> dict[st
     for key, value in headers:
         if value is None:
             continue
-        decoded[key] = value.decode() if isinstance(value, bytes) else value
+        # A hostile record's headers must not make it unreadable: bad bytes are replaced.
+        decoded[key] = value.decode(errors="replace") if isinstance(value, bytes) else value
     return decoded

@@ -1,8 +1,10 @@
 """Projections: read models rebuilt from events (DESIGN rule 5).
 
-A runner applies an event to its read model and records, in the same transaction, the last
-version it applied of the event's stream; a redelivered event (the relay's at-least-once, or a
-consumer restart before its offset commit) is recognised and changes nothing. Every apply holds a
+A runner applies an event to its read model and records, in the same transaction, the head of the
+event's stream: the version and chain hash of the last event it took of it (shared.chain_check);
+a redelivered event (the relay's at-least-once, or a consumer restart before its offset commit) is
+recognised and changes nothing, and a record that is not its stream's next link is parked
+(shared.record_check, shared.dead_letter), never applied. Every apply holds a
 shared advisory lock on the projection; a rebuild (shared.rebuild) holds it exclusively while it
 empties the read model and replays the topics from their first offset, so live handling simply waits."""
 
@@ -15,10 +17,12 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 import asyncpg
 from opentelemetry import trace
 
+from shared.chain_check import GENESIS, Head, Incoming
 from shared.db import Connection, Migration, check_identifier
-from shared.errors import InvalidEvent, UnknownEventType
+from shared.dead_letter import DeadLetters, LogOnly, Parked, Source, log_parked
 from shared.events import Envelope, EventRegistry
 from shared.eventstore import EventStore
+from shared.record_check import Consumed, RecordCheck
 from shared.telemetry import context_from, tracer
 
 log = logging.getLogger(__name__)
@@ -30,6 +34,8 @@ MIGRATIONS: tuple[Migration, ...] = (
         " projection text NOT NULL, stream_id text NOT NULL, version integer NOT NULL,"
         " PRIMARY KEY (projection, stream_id))",
     ),
+    # The chain hash of the last event taken of each stream (NULL: taken before heads kept it).
+    Migration("0002_projection_streams_hash", "ALTER TABLE projection_streams ADD COLUMN hash bytea"),
 )
 
 
@@ -93,93 +99,113 @@ def lock_key(projection: Projection) -> str:
 
 
 class ProjectionRunner:
-    def __init__(self, pool: asyncpg.Pool, registry: EventRegistry, projection: Projection) -> None:
+    """Feeds a projection with records, each checked first (shared.chain_check): a record that is
+    not the next link of its stream, or that cannot be read, is parked (shared.dead_letter), never
+    applied; the stream's next genuine event is applied as usual."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        registry: EventRegistry,
+        projection: Projection,
+        *,
+        dead_letters: DeadLetters | None = None,
+    ) -> None:
         check_identifier(projection.name)
         self.pool = pool
         self.registry = registry
         self.projection = projection
+        self.check = RecordCheck(projection, registry)
+        self.dead_letters: DeadLetters = dead_letters or LogOnly()
         projection.bind(pool)
         self._tracer = tracer("archipel.projections")
 
-    async def handle_raw(self, value: bytes, headers: Mapping[str, str]) -> bool:
-        """Applies one Kafka record; False when it was not for this projection or already applied.
-        An unreadable record raises InvalidEvent or UnknownEventType."""
-        envelope = self._decode(value, headers)
-        return envelope is not None and await self._apply_all([(envelope, headers)]) == 1
+    async def handle_raw(self, value: bytes, headers: Mapping[str, str], source: Source | None = None) -> bool:
+        """Applies one Kafka record; False when it was not for this projection, already applied,
+        or parked."""
+        return await self.handle_records([(value, headers, source)]) == 1
 
-    async def handle_records(self, records: Sequence[tuple[bytes, Mapping[str, str]]]) -> int:
-        """Applies a batch of Kafka records in ONE transaction (with their stream versions, so a
-        redelivered batch changes nothing); returns how many were applied. An unreadable record is
-        logged and skipped: no version of this code can read it, and it stays in the topic."""
-        decoded: list[tuple[Envelope, Mapping[str, str]]] = []
-        for value, headers in records:
-            try:
-                envelope = self._decode(value, headers)
-            except (InvalidEvent, UnknownEventType) as error:
-                log.error("projection %s skipped an unreadable record: %s", self.projection.name, error)
-                continue
-            if envelope is not None:
-                decoded.append((envelope, headers))
-        return await self._apply_all(decoded)
-
-    def _decode(self, value: bytes, headers: Mapping[str, str]) -> Envelope | None:
-        event_type = headers.get("event_type")
-        if event_type is not None and not self.projection.handles(event_type):
-            return None
-        envelope = self.registry.decode_envelope(value, event_type)
-        return envelope if self.projection.handles(envelope.event_type) else None
-
-    async def _apply_all(self, items: Sequence[tuple[Envelope, Mapping[str, str]]]) -> int:
-        if not items:
+    async def handle_records(self, records: Sequence[Consumed]) -> int:
+        """Applies a batch of Kafka records in ONE transaction (with the head of each stream, so a
+        redelivered batch changes nothing); returns how many were applied. The records it parks
+        are on the dead-letter topic before the transaction commits."""
+        parked: list[Parked] = []
+        readable: list[tuple[Incoming, Mapping[str, str], Source | None]] = []
+        for value, headers, source in records:
+            read = self.check.read(value, headers, source)
+            if isinstance(read, Parked):
+                parked.append(read)
+            else:
+                readable.append((read, headers, source))
+        if not readable:
+            await self._park(parked)
             return 0
         applied = 0
         async with self.pool.acquire() as connection, connection.transaction():
             await connection.execute("SELECT pg_advisory_xact_lock_shared(hashtext($1))", lock_key(self.projection))
-            versions = await self._lock_streams(connection, sorted({envelope.stream_id for envelope, _ in items}))
-            changed: dict[str, int] = {}
-            for envelope, headers in items:
-                with self._tracer.start_as_current_span(
-                    "projection.apply", context=context_from(headers), kind=trace.SpanKind.CONSUMER
-                ) as span:
-                    span.set_attribute("archipel.projection", self.projection.name)
-                    span.set_attribute("archipel.event_type", envelope.event_type)
-                    done = envelope.stream_version > versions[envelope.stream_id]
-                    if done:
-                        await self.projection.apply(connection, envelope)
-                        versions[envelope.stream_id] = changed[envelope.stream_id] = envelope.stream_version
-                    span.set_attribute("archipel.applied", done)
-                applied += done
-            await record_versions(connection, self.projection.name, changed)
+            heads = await self._lock_streams(connection, sorted({incoming.stream_id for incoming, _, _ in readable}))
+            before = dict(heads)
+            for incoming, headers, source in readable:
+                taken = self.check.take(heads, incoming, headers, source)
+                if isinstance(taken, Parked):
+                    parked.append(taken)
+                elif taken is not None:
+                    with self._tracer.start_as_current_span(
+                        "projection.apply", context=context_from(headers), kind=trace.SpanKind.CONSUMER
+                    ) as span:
+                        span.set_attribute("archipel.projection", self.projection.name)
+                        span.set_attribute("archipel.event_type", taken.event_type)
+                        await self.projection.apply(connection, taken)
+                        span.set_attribute("archipel.applied", True)
+                    applied += 1
+            await record_heads(connection, self.projection.name, {s: h for s, h in heads.items() if h != before[s]})
+            await self._park(parked)  # before the commit: a failure rolls the batch back
         return applied
 
-    async def _lock_streams(self, connection: Connection, streams: list[str]) -> dict[str, int]:
-        """The last applied version of each stream, its row locked until the transaction ends.
-        The rows exist before they are locked, so two runners handling a stream's first event at
-        once (a consumer-group rebalance) serialise on them instead of both applying; they are
-        locked in stream order, so two runners cannot deadlock."""
+    async def _park(self, parked: Sequence[Parked]) -> None:
+        for record in parked:
+            log_parked(record)
+        if parked:
+            await self.dead_letters.park(parked)
+
+    async def _lock_streams(self, connection: Connection, streams: list[str]) -> dict[str, Head]:
+        """The head of each stream, its row locked until the transaction ends. The rows exist
+        before they are locked, so two runners handling a stream's first event at once (a
+        consumer-group rebalance) serialise on them instead of both applying; they are locked in
+        stream order, so two runners cannot deadlock."""
         await connection.execute(
-            "INSERT INTO projection_streams (projection, stream_id, version)"
-            " SELECT $1, stream, 0 FROM unnest($2::text[]) AS s(stream) ON CONFLICT (projection, stream_id) DO NOTHING",
+            "INSERT INTO projection_streams (projection, stream_id, version, hash)"
+            " SELECT $1, stream, 0, '\\x'::bytea FROM unnest($2::text[]) AS s(stream)"
+            " ON CONFLICT (projection, stream_id) DO NOTHING",
             self.projection.name,
             streams,
         )
         rows = await connection.fetch(
-            "SELECT stream_id, version FROM projection_streams WHERE projection = $1 AND stream_id = ANY($2::text[])"
-            " ORDER BY stream_id FOR UPDATE",
+            "SELECT stream_id, version, hash FROM projection_streams WHERE projection = $1"
+            " AND stream_id = ANY($2::text[]) ORDER BY stream_id FOR UPDATE",
             self.projection.name,
             streams,
         )
-        return {row["stream_id"]: row["version"] for row in rows}
+        return {row["stream_id"]: head_of(row["version"], row["hash"]) for row in rows}
 
 
-async def record_versions(connection: Connection, projection: str, changed: Mapping[str, int]) -> None:
-    """Records the last applied version of each changed stream (in the caller's transaction)."""
+def head_of(version: int, digest: bytes | None) -> Head:
+    """A stored head; one recorded before heads kept their hash (None) is checked on its version."""
+    if digest is None:
+        return Head(version, GENESIS if version == 0 else None)
+    return Head(version, bytes(digest))
+
+
+async def record_heads(connection: Connection, projection: str, changed: Mapping[str, Head]) -> None:
+    """Records the head of each changed stream (in the caller's transaction)."""
     if changed:
         await connection.execute(
-            "INSERT INTO projection_streams (projection, stream_id, version)"
-            " SELECT $1, stream, version FROM unnest($2::text[], $3::int[]) AS s(stream, version)"
-            " ON CONFLICT (projection, stream_id) DO UPDATE SET version = excluded.version",
+            "INSERT INTO projection_streams (projection, stream_id, version, hash)"
+            " SELECT $1, stream, version, hash FROM unnest($2::text[], $3::int[], $4::bytea[])"
+            " AS s(stream, version, hash)"
+            " ON CONFLICT (projection, stream_id) DO UPDATE SET version = excluded.version, hash = excluded.hash",
             projection,
             list(changed),
-            list(changed.values()),
+            [head.version for head in changed.values()],
+            [head.hash for head in changed.values()],
         )

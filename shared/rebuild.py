@@ -1,8 +1,10 @@
 """Rebuilds: a read model emptied and replayed from the first offset of its topics (DESIGN rule 5).
 
 The rebuild holds the projection's advisory lock exclusively, so live handling waits, then resumes
-where it was. Stream versions live in memory during a replay: the relay publishes at least once,
-and a duplicate is recognised by its stream version, as live handling does.
+where it was. Stream heads (version and chain hash) live in memory during a replay, and every
+record is checked as live handling checks it (shared.record_check): a duplicate (the relay
+publishes at least once) is recognised, and a record that is not its stream's next link, or
+cannot be read, is parked on the dead-letter topic, never applied.
 
 A projection marked `partitioned` can be rebuilt by several processes. Its rows for a Kafka key
 (the candidate) depend only on that key's events. Every topic is keyed alike by the relays, so
@@ -24,15 +26,19 @@ import os
 import pickle
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import asyncpg
 
+from shared.chain_check import Head
 from shared.db import Connection, check_identifier
+from shared.dead_letter import DeadLetters, KafkaDeadLetters, LogOnly, Parked, Source, log_parked
 from shared.events import Envelope, EventRegistry
 from shared.infra.process import peak_rss_kb
-from shared.projections import Projection, ProjectionRunner, lock_key, record_versions
+from shared.kafka import decode_headers
+from shared.projections import Projection, ProjectionRunner, lock_key, record_heads
+from shared.record_check import RecordCheck
 from shared.topic_reader import Ranges, Record, TopicReader
 
 
@@ -44,6 +50,7 @@ class RebuildReport:
     processes: int = 1
     startup_seconds: float = 0.0  # emptying the read model, the topics' offsets, starting the processes
     peak_rss_kb: tuple[int, ...] = ()  # of each rebuild process (none when replayed in the caller's)
+    events_parked: int = 0  # records parked on the dead-letter topic (shared.record_check)
 
 
 @dataclass(frozen=True)
@@ -80,23 +87,26 @@ class _Replay:
     registry: EventRegistry
     connection: Connection
     coordinator: int | None = None  # a rebuild process's coordinating process id (None: in it)
-    versions: dict[str, int] = field(default_factory=dict)
+    dead_letters: DeadLetters = field(default_factory=LogOnly)
+    heads: dict[str, Head] = field(default_factory=dict)
     read: int = 0
     applied: int = 0
+    parked: int = 0
 
     async def run(self, reader: TopicReader, batch_size: int) -> None:
         writing: asyncio.Future[None] | None = None
         try:
             while records := await reader.next_batch(batch_size):
                 self.read += len(records)
-                todo, changed = await self._new_events(records)
+                todo, changed, parked = await self._new_events(records)
                 if writing is not None:
                     await writing
                     gc.collect(1)  # the young generations, between batches (see _collector_paused)
                 writing = None
-                if todo:
-                    writing = asyncio.ensure_future(self._write(todo, changed))
+                if todo or parked:
+                    writing = asyncio.ensure_future(self._write(todo, changed, parked))
                     self.applied += len(todo)
+                    self.parked += len(parked)
             if writing is not None:
                 await writing
         finally:
@@ -104,35 +114,44 @@ class _Replay:
                 with contextlib.suppress(Exception):  # the first error is already raised
                     await writing
 
-    async def _new_events(self, records: Sequence[Record]) -> tuple[list[Envelope], dict[str, int]]:
-        """The events of `records` this projection handles and has not applied yet (the relay
-        publishes at least once), in order, with the last version of each stream they change."""
-        handles, decode, versions = self.projection.handles, self.registry.decode_envelope, self.versions
+    async def _new_events(self, records: Sequence[Record]) -> tuple[list[Envelope], dict[str, Head], list[Parked]]:
+        """The events of `records` to apply, in order, with the head of each stream they move on,
+        and the records to park (shared.record_check)."""
+        check, heads = RecordCheck(self.projection, self.registry), self.heads
         todo: list[Envelope] = []
-        changed: dict[str, int] = {}
-        for index, (value, event_type) in enumerate(records):
+        parked: list[Parked] = []
+        changed: dict[str, Head] = {}
+        for index, (value, raw_headers, topic, partition, offset, key) in enumerate(records):
             if index % 256 == 255:
                 await asyncio.sleep(0)  # lets the previous batch's write go on meanwhile
-            if event_type is not None and not handles(event_type):
+            headers, source = decode_headers(raw_headers), Source(topic, partition, offset, key)
+            read = check.read(value, headers, source)
+            if isinstance(read, Parked):
+                parked.append(read)
                 continue
-            envelope = decode(value, event_type)
-            if not handles(envelope.event_type):
+            before = heads.get(read.stream_id)
+            taken = check.take(heads, read, headers, source)
+            if isinstance(taken, Parked):
+                parked.append(taken)
                 continue
-            stream, version = envelope.stream_id, envelope.stream_version
-            if version <= versions.get(stream, 0):
-                continue  # a duplicate published by the relay
-            todo.append(envelope)
-            versions[stream] = changed[stream] = version
-        return todo, changed
+            if heads.get(read.stream_id) is not before:
+                changed[read.stream_id] = heads[read.stream_id]
+            if taken is not None:
+                todo.append(taken)
+        return todo, changed, parked
 
-    async def _write(self, todo: list[Envelope], changed: dict[str, int]) -> None:
+    async def _write(self, todo: list[Envelope], changed: dict[str, Head], parked: list[Parked]) -> None:
         if self.coordinator is not None and os.getppid() != self.coordinator:
             # The coordinator held the projection's lock: with it gone, live handling or another
             # rebuild may be writing this read model. What this process wrote stays partial.
             raise RebuildFailed(f"the coordinating process {self.coordinator} is gone: stopped before writing")
         async with self.connection.transaction():
             await self.projection.apply_many(self.connection, todo)
-            await record_versions(self.connection, self.projection.name, changed)
+            await record_heads(self.connection, self.projection.name, changed)
+            for record in parked:
+                log_parked(record)
+            if parked:
+                await self.dead_letters.park(parked)  # before the commit, as live handling does
 
 
 async def rebuild(
@@ -142,12 +161,15 @@ async def rebuild(
     batch_size: int = 5000,
     *,
     workers: Workers | None = None,
+    dead_letter_topic: str | None = None,
 ) -> RebuildReport:
     """Empties the runner's read model and replays `topics` from their first offset up to their end
     offsets at the start of the rebuild; live handling waits, then resumes where it was. With
     `workers`, a partitioned projection over a large enough backlog is replayed by processes: they
     are started first, so that they load their code while the read model is emptied and the
-    offsets are read, and are dismissed if the backlog turns out too small."""
+    offsets are read, and are dismissed if the backlog turns out too small. Records that do not
+    chain, or cannot be read, are parked on `dead_letter_topic` (else with the runner's own
+    dead letters: a log line each)."""
     projection, started = runner.projection, time.perf_counter()
     if workers is not None and (workers.processes < 2 or not projection.partitioned):
         workers = None  # one process, this one
@@ -166,25 +188,53 @@ async def rebuild(
                 split = _split(reader, workers)
                 if split is None:
                     await processes.dismiss()
-                    replay = _Replay(projection, runner.registry, connection)
-                    startup = time.perf_counter() - started
-                    with _collector_paused():
-                        await replay.run(reader, batch_size)
-                    return RebuildReport(projection.name, replay.read, replay.applied, 1, round(startup, 3))
+                    async with _dead_letters(bootstrap_servers, dead_letter_topic, runner.dead_letters) as sink:
+                        replay = _Replay(projection, runner.registry, connection, dead_letters=sink)
+                        startup = time.perf_counter() - started
+                        with _collector_paused():
+                            await replay.run(reader, batch_size)
+                    return RebuildReport(
+                        projection.name, replay.read, replay.applied, 1, round(startup, 3), (), replay.parked
+                    )
             assert workers is not None
             schema = await connection.fetchval("SELECT current_schema()")
             registry, names = runner.registry, tuple(topics)
             jobs = [
-                Job(workers.dsn, schema, bootstrap_servers, names, part, projection, registry, batch_size, os.getpid())
+                Job(
+                    workers.dsn,
+                    schema,
+                    bootstrap_servers,
+                    names,
+                    part,
+                    projection,
+                    registry,
+                    batch_size,
+                    os.getpid(),
+                    dead_letter_topic,
+                )
                 for part in split
             ]
             done = await processes.run(jobs)
             startup = max(0.0, max(d.began for d in done) - started)
             read, applied = sum(d.read for d in done), sum(d.applied for d in done)
             peaks = tuple(d.peak_rss_kb for d in done)
-            return RebuildReport(projection.name, read, applied, len(jobs), round(startup, 3), peaks)
+            parked = sum(d.parked for d in done)
+            return RebuildReport(projection.name, read, applied, len(jobs), round(startup, 3), peaks, parked)
         finally:
             await connection.execute("SELECT pg_advisory_unlock(hashtext($1))", key)
+
+
+@contextlib.asynccontextmanager
+async def _dead_letters(bootstrap: str, topic: str | None, otherwise: DeadLetters) -> AsyncIterator[DeadLetters]:
+    """A producer of its own on `topic` for the rebuild's time, else `otherwise`."""
+    if topic is None:
+        yield otherwise
+        return
+    sink = KafkaDeadLetters(bootstrap, topic)
+    try:
+        yield sink
+    finally:
+        await sink.close()
 
 
 @contextlib.contextmanager
@@ -235,6 +285,7 @@ class Job:
     registry: EventRegistry
     batch_size: int
     coordinator: int  # the process id of the rebuild that started this process
+    dead_letter_topic: str | None = None
 
 
 @dataclass(frozen=True)
@@ -246,6 +297,7 @@ class Done:
     applied: int
     began: float
     peak_rss_kb: int = 0
+    parked: int = 0
 
 
 class RebuildFailed(Exception):
@@ -314,11 +366,14 @@ async def replay_job(job: Job) -> Done:
     """A rebuild process's work (shared.rebuild_worker): its partitions into its own connection."""
     connection = await asyncpg.connect(job.dsn, server_settings={"search_path": check_identifier(job.schema)})
     try:
-        replay = _Replay(job.projection, job.registry, connection, job.coordinator)
-        async with TopicReader(job.bootstrap_servers, job.topics, job.ranges) as reader:
+        async with (
+            _dead_letters(job.bootstrap_servers, job.dead_letter_topic, LogOnly()) as sink,
+            TopicReader(job.bootstrap_servers, job.topics, job.ranges) as reader,
+        ):
+            replay = _Replay(job.projection, job.registry, connection, job.coordinator, sink)
             began = time.perf_counter()
             with _collector_paused():
                 await replay.run(reader, job.batch_size)
-        return Done(replay.read, replay.applied, began, peak_rss_kb())
+        return Done(replay.read, replay.applied, began, peak_rss_kb(), replay.parked)
     finally:
         await connection.close()

@@ -21,6 +21,7 @@ from shared import eventstore, projections, relay
 from shared.clock import Clock, system_clock
 from shared.consumers import subscribe_projection
 from shared.db import Migration, create_pool, migrate
+from shared.dead_letter import dead_letter_topic
 from shared.events import EventRegistry
 from shared.eventstore import EventStore
 from shared.intake import Intake, IntakeProjection
@@ -131,7 +132,9 @@ async def run_projections(
         consumers = [*service.projections(), *(IntakeProjection(intake, pipeline) for intake in service.intakes)]
         for projection in consumers:
             runner = ProjectionRunner(runtime.store.pool, registry, projection)
-            subscribe_projection(broker, runner, topics, settings.db_schema_prefix)
+            subscribe_projection(
+                broker, runner, topics, settings.db_schema_prefix, dead_letter_topic(settings.topic_prefix)
+            )
         await broker.start()
         log.info("projections of %s consuming %s", service.name, ", ".join(topics))
         try:

@@ -9,7 +9,8 @@ from collections.abc import Mapping, Sequence
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 _FETCH_MAX_BYTES = 32 * 1024 * 1024
-Record = tuple[bytes, str | None]  # a record's value and the event type its headers announce
+# A record's value, headers, and where it was read: topic, partition, offset, key.
+Record = tuple[bytes | None, Sequence[tuple[str, bytes]], str, int, int, bytes | None]
 Ranges = dict[TopicPartition, tuple[int, int]]  # per partition: its first offset, and its end
 
 
@@ -95,16 +96,17 @@ class TopicReader:
         await self._consumer.stop()
 
     async def next_batch(self, size: int) -> list[Record]:
-        """Up to `size` records (value, announced event type); empty once every end is reached."""
+        """Up to `size` records (value, headers, topic, partition, offset, key); empty once every
+        end is reached. A record without a value is returned too: a consumer parks it."""
         out: list[Record] = []
         while self._end and len(out) < size:
             polled = await self._consumer.getmany(timeout_ms=500, max_records=size - len(out))
             for tp, records in polled.items():
                 end = self._end.get(tp)
                 for record in records:
-                    if end is None or record.offset >= end or record.value is None:
+                    if end is None or record.offset >= end:
                         continue
-                    out.append((record.value, event_type_of(record.headers)))
+                    out.append((record.value, record.headers, tp.topic, tp.partition, record.offset, record.key))
                     if record.offset >= end - 1:
                         self._end.pop(tp, None)
             for tp in list(self._end):

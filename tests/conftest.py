@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from shared.db import drop_schema
+from shared.dead_letter import dead_letter_topic
 from shared.infra.topics import ensure_topics
 from shared.settings import SERVICES, Settings
 
@@ -72,7 +73,8 @@ async def isolated_settings(
             "kafka_partitions": 3,
         }
     )
-    await asyncio.to_thread(ensure_topics, kafka_bootstrap, [settings.topic(name) for name in SERVICES], 3)
+    topics = [*(settings.topic(name) for name in SERVICES), dead_letter_topic(settings.topic_prefix)]
+    await asyncio.to_thread(ensure_topics, kafka_bootstrap, topics, 3)
     yield settings
     for name in SERVICES:
         await drop_schema(database_url, settings.db_schema(name))

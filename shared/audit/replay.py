@@ -28,6 +28,7 @@ import asyncpg
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
 from shared.db import Connection, check_identifier, create_pool, drop_schema, migrate
+from shared.dead_letter import dead_letter_topic
 from shared.events import Envelope
 from shared.projections import Projection, ProjectionRunner
 from shared.rebuild import Workers, rebuild
@@ -98,9 +99,7 @@ class ReplayResult:
 class _Tally(Projection):
     """The projection under a replay name, counting the records `rebuild` reads, per topic.
 
-    `rebuild` asks `handles` once per record with the record's event-type header, and a second
-    time with the decoded envelope's type when the first answer was yes: that second call is
-    not a new record."""
+    `rebuild` asks `handles` once per readable record (shared.record_check), with its event type."""
 
     def __init__(self, inner: Projection, name: str, topic_of: Mapping[str, str], progress: Progress | None) -> None:
         self.inner = inner
@@ -112,14 +111,9 @@ class _Tally(Projection):
         self.read: dict[str, int] = {}
         self._topic_of = topic_of
         self._progress = progress
-        self._second: str | None = None
 
     def handles(self, event_type: str) -> bool:
         answer = self.inner.handles(event_type)
-        if self._second == event_type:
-            self._second = None
-            return answer
-        self._second = event_type if answer else None
         topic = self._topic_of.get(event_type, "?")
         self.read[topic] = self.read.get(topic, 0) + 1
         if self._progress is not None and sum(self.read.values()) % 500 == 0:
@@ -174,7 +168,8 @@ async def replay(
                     tally = _Tally(projection, f"replay_{tag}_{projection.name}"[:63], topic_of, progress)
                     runner = ProjectionRunner(fresh, spec.projection_registry, tally)
                     began = time.perf_counter()
-                    report = await rebuild(runner, bootstrap, topics, workers=workers)
+                    dead_letters = dead_letter_topic(settings.topic_prefix)
+                    report = await rebuild(runner, bootstrap, topics, workers=workers, dead_letter_topic=dead_letters)
                     result.seconds = time.perf_counter() - began
                     result.records_read, result.events_applied = report.events_read, report.events_applied
                     result.processes = report.processes

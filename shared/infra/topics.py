@@ -13,6 +13,7 @@ from kafka import KafkaAdminClient
 from kafka.admin import ConfigResource, ConfigResourceType
 from kafka.errors import KafkaError
 
+from shared.dead_letter import dead_letter_topic
 from shared.infra.process import InfraError
 
 UNLIMITED_RETENTION = {"retention.ms": "-1", "retention.bytes": "-1"}
@@ -51,9 +52,12 @@ def ensure_topics(
 ) -> None:
     """Create the missing `topics` with `partitions` partitions and unlimited retention, and wait
     until every partition has a leader. Topics that already exist are left as they are.
-    The replication factor defaults to min(3, number of brokers)."""
+    The replication factor defaults to min(3, number of brokers). With the event topics of a
+    deployment (`<prefix>.<service>.events`) comes its dead-letter topic (`<prefix>.dead-letter`,
+    shared.dead_letter), where consumers park the records they will not apply."""
     if not topics:
         return
+    topics = with_dead_letters(topics)
     with admin_client(bootstrap) as admin:
         if replication_factor is None:
             brokers = len(admin.describe_cluster().get("brokers") or [])
@@ -78,6 +82,13 @@ def ensure_topics(
             admin.wait_for_topics(list(topics), timeout_ms=30_000)
         except KafkaError as error:
             raise InfraError(f"cannot create Kafka topics on {bootstrap}: {error!r}") from error
+
+
+def with_dead_letters(topics: Sequence[str]) -> list[str]:
+    """`topics`, and the dead-letter topic of each prefix of event topics among them."""
+    prefixes = [name.rsplit(".", 2)[0] for name in topics if name.endswith(".events") and name.count(".") >= 2]
+    extra = [dead_letter_topic(prefix) for prefix in dict.fromkeys(prefixes)]
+    return [*topics, *(name for name in extra if name not in topics)]
 
 
 def describe_topic(bootstrap: str, topic: str) -> TopicInfo:

@@ -27,6 +27,7 @@ from services.documents.projections import CalendarsReadModel, DossierListReadMo
 from services.documents.service import REQUIREMENTS_INTAKE, SERVICE, DocumentsPorts, ports
 from services.documents.streams import dossier_stream
 from shared.auth import Principal, Role, issue_token
+from shared.chain_check import LocalChain
 from shared.clock import FixedClock
 from shared.contracts.accounts import AccountCreated
 from shared.contracts.registration import CalendarSet, DocumentsRequired, RequiredDocument
@@ -40,6 +41,8 @@ from shared.rpc import mark_serving
 from shared.service import Runtime, build_grpc_server, open_store
 from shared.settings import Settings
 from tests.integration.grpc_fixtures import ListMailer
+
+CHAIN = LocalChain()  # what a relay publishes for events fed in-process (shared.chain_check)
 
 ACADEMY = "aix-marseille"
 SESSION = 2026
@@ -135,7 +138,7 @@ class DocumentsServer:
         )
         for projection in consumers:
             runner = ProjectionRunner(self.store.pool, SERVICE.projection_registry, projection)
-            applied |= await runner.handle_raw(envelope.to_json(), {"event_type": envelope.event_type})
+            applied |= await runner.handle_raw(*CHAIN.record(envelope))
         return applied
 
     async def record_requirements(self, envelope: Envelope) -> None:
@@ -240,7 +243,7 @@ class DocumentsServer:
         runner = ProjectionRunner(self.store.pool, SERVICE.projection_registry, DossierListReadModel())
         for row in await self.store.pool.fetch("SELECT DISTINCT stream_id FROM events ORDER BY 1"):
             for envelope in await self.store.read_stream(row["stream_id"]):
-                await runner.handle_raw(envelope.to_json(), {"event_type": envelope.event_type})
+                await runner.handle_raw(*CHAIN.record(envelope))
 
 
 def upload_requests(

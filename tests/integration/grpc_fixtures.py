@@ -22,6 +22,7 @@ from archipel.accounts.v1 import accounts_pb2_grpc as pb_grpc
 from services.accounts.projections import AccountsReadModel
 from services.accounts.service import SERVICE, ports
 from shared.auth import Principal, Role, issue_token
+from shared.chain_check import LocalChain
 from shared.clock import FixedClock
 from shared.contracts.accounts import REGISTRY
 from shared.db import check_identifier
@@ -30,6 +31,8 @@ from shared.projections import ProjectionRunner
 from shared.rpc import mark_serving
 from shared.service import Runtime, build_grpc_server, open_store
 from shared.settings import Settings
+
+CHAIN = LocalChain()  # what a relay publishes for events fed in-process (shared.chain_check)
 
 START = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 ACADEMY = "aix-marseille"
@@ -76,7 +79,7 @@ class AccountsServer:
         runner = ProjectionRunner(self.store.pool, REGISTRY, AccountsReadModel())
         for row in await self.store.pool.fetch("SELECT DISTINCT stream_id FROM events ORDER BY 1"):
             for envelope in await self.store.read_stream(row["stream_id"]):
-                await runner.handle_raw(envelope.to_json(), {"event_type": envelope.event_type})
+                await runner.handle_raw(*CHAIN.record(envelope))
 
     def token(self, principal: Principal, *, secret: str | None = None, issued: datetime | None = None) -> str:
         issued_at = issued or self.clock()

@@ -23,6 +23,7 @@ from archipel.registration.v1 import registration_pb2_grpc as pb_grpc
 from services.registration.service import SERVICE
 from services.registration.streams import registration_stream
 from shared.auth import Principal, Role, issue_token
+from shared.chain_check import LocalChain
 from shared.clock import FixedClock
 from shared.contracts.accounts import AccountActivated, AccountCreated
 from shared.events import DomainEvent, Envelope
@@ -32,6 +33,8 @@ from shared.projections import ProjectionRunner
 from shared.rpc import mark_serving
 from shared.service import Runtime, build_grpc_server, open_store
 from shared.settings import Settings
+
+CHAIN = LocalChain()  # what a relay publishes for events fed in-process (shared.chain_check)
 
 # Inside the Aix-Marseille 2026 window (10 October 2025 08:00 to 12 November 2025 17:00, Paris).
 INSIDE = datetime(2025, 10, 20, 10, 0, tzinfo=UTC)
@@ -81,7 +84,7 @@ class RegistrationServer:
             causation_id=None,
             payload=event,
         )
-        assert await runner.handle_raw(envelope.to_json(), {"event_type": envelope.event_type})
+        assert await runner.handle_raw(*CHAIN.record(envelope))
 
     async def candidate(
         self, *, activated: bool = True, academy: str = ACADEMY, last_name: str = "Martin"

@@ -31,6 +31,7 @@ from services.results.projections import OutcomesReadModel
 from services.results.service import REGISTRATION_INTAKE, SERVICE
 from services.results.streams import results_stream
 from shared.auth import Principal, Role, issue_token
+from shared.chain_check import LocalChain
 from shared.clock import FixedClock
 from shared.contracts.accounts import AccountCreated
 from shared.contracts.registration import CarriedGrade, Category, RegistrationConfirmed
@@ -43,6 +44,8 @@ from shared.projections import Projection, ProjectionRunner
 from shared.rpc import mark_serving
 from shared.service import Runtime, build_grpc_server, open_store
 from shared.settings import Settings
+
+CHAIN = LocalChain()  # what a relay publishes for events fed in-process (shared.chain_check)
 
 ACADEMY = "aix-marseille"
 SESSION = 2026
@@ -114,7 +117,7 @@ class ResultsServer:
 
     async def deliver(self, projection: Projection, envelope: Envelope) -> bool:
         runner = ProjectionRunner(self.store.pool, SERVICE.projection_registry, projection)
-        return await runner.handle_raw(envelope.to_json(), {"event_type": envelope.event_type})
+        return await runner.handle_raw(*CHAIN.record(envelope))
 
     async def project(self) -> None:
         """Applies every results event to OutcomesReadModel, stream by stream (redeliveries are no-ops).
@@ -123,7 +126,7 @@ class ResultsServer:
         runner = ProjectionRunner(self.store.pool, SERVICE.projection_registry, OutcomesReadModel())
         for row in await self.store.pool.fetch("SELECT DISTINCT stream_id FROM events ORDER BY 1"):
             for envelope in await self.store.read_stream(row["stream_id"]):
-                await runner.handle_raw(envelope.to_json(), {"event_type": envelope.event_type})
+                await runner.handle_raw(*CHAIN.record(envelope))
 
     async def candidate(
         self,

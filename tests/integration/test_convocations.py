@@ -24,6 +24,7 @@ from services.dossier.convocations import Convocation, ConvocationFeedReadModel,
 from services.dossier.projections import DossierReadModel
 from services.dossier.service import SERVICE as SPEC
 from shared.auth import Principal, Role, issue_token
+from shared.chain_check import LocalChain
 from shared.clock import FixedClock
 from shared.projections import ProjectionRunner
 from shared.reference import ExamForm
@@ -32,6 +33,8 @@ from shared.service import Runtime, build_grpc_server, open_store
 from shared.settings import Settings
 from tests.integration.registration_fixtures import pdf_text
 from tests.unit.convocation_samples import ACADEMY, SESSION, SPECIALTY, Publisher
+
+CHAIN = LocalChain()  # what a relay publishes for events fed in-process (shared.chain_check)
 
 Metadata = tuple[tuple[str, str], ...]
 BEFORE_APRIL = datetime(2026, 4, 1, 8, 0, tzinfo=UTC)
@@ -55,7 +58,7 @@ class FeedServer:
         for envelope in publisher.interleaved(seed):
             for runner in self.runners:
                 raw = publisher.raw[envelope.event_id]
-                applied += await runner.handle_raw(raw, {"event_type": envelope.event_type})
+                applied += await runner.handle_raw(*CHAIN.record(envelope, raw))
         return applied
 
 

@@ -25,6 +25,7 @@ from services.dossier.fold import DossierSummary, fold
 from services.dossier.projections import DossierReadModel
 from services.dossier.service import SERVICE as SPEC
 from shared.auth import Principal, Role, issue_token
+from shared.chain_check import LocalChain
 from shared.clock import FixedClock
 from shared.events import Envelope
 from shared.projections import ProjectionRunner
@@ -41,6 +42,8 @@ from tests.unit.dossier_samples import (
     registration_events,
     results_events,
 )
+
+CHAIN = LocalChain()  # what a relay publishes for events fed in-process (shared.chain_check)
 
 Metadata = tuple[tuple[str, str], ...]
 OTHER = "lyon"
@@ -70,7 +73,7 @@ class DossierServer:
         for i in order:
             envelope = topics[i][cursors[i]]
             cursors[i] += 1
-            applied += await self.runner.handle_raw(raw[envelope.event_id], {"event_type": envelope.event_type})
+            applied += await self.runner.handle_raw(*CHAIN.record(envelope, raw[envelope.event_id]))
         return applied
 
 

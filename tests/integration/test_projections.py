@@ -12,6 +12,7 @@ import pytest
 from faststream.kafka import KafkaBroker
 from kafka import KafkaProducer
 
+from shared.chain_check import LocalChain
 from shared.consumers import subscribe_projection
 from shared.eventstore import EventStore
 from shared.infra.topics import ensure_topics
@@ -29,6 +30,8 @@ from tests.integration.sample_events import (
     relay_all,
     totals,
 )
+
+CHAIN = LocalChain()  # what a relay publishes for events fed in-process (shared.chain_check)
 
 CANDIDATES, ROUNDS = 20, 3
 
@@ -77,7 +80,7 @@ async def test_a_record_of_a_type_the_projection_ignores_is_not_applied(store: E
     (counted,) = await store.append("counter-1", 0, [Counted(amount=3)], context("cand-1"))
     runner = ProjectionRunner(store.pool, store.registry, OnlyNotes())
 
-    assert not await runner.handle_raw(counted.to_json(), {"event_type": "Counted"})
+    assert not await runner.handle_raw(*CHAIN.record(counted))
     assert not await runner.handle_raw(counted.to_json(), {})
     assert await totals(store.pool) == []
 
@@ -137,7 +140,7 @@ async def test_a_rebuild_over_an_empty_topic_and_one_not_made_yet_leaves_an_empt
     """A new deployment rebuilds before any event: the rebuild neither waits nor fails."""
     runner = ProjectionRunner(store.pool, store.registry, CounterTotals(f"totals_{unique}"))
     written = await store.append("counter-1-0", 0, [Counted(amount=5)], context("cand-1"))
-    assert await runner.handle_raw(written[0].to_json(), {"event_type": "Counted"})
+    assert await runner.handle_raw(*CHAIN.record(written[0]))
     assert len(await totals(store.pool)) == 1
 
     report = await rebuild(runner, kafka_bootstrap, [topic, f"t{unique}.never.events"])

@@ -20,6 +20,7 @@ from services.dossier.projections import DossierReadModel
 from services.dossier.service import SERVICE as DOSSIER
 from shared import projections
 from shared.audit.replay import replay
+from shared.chain_check import LocalChain
 from shared.db import create_pool, migrate
 from shared.events import Envelope
 from shared.eventstore import EventStore
@@ -45,6 +46,8 @@ from tests.integration.sample_events import (
 )
 from tests.unit.dossier_samples import realistic
 
+CHAIN = LocalChain()  # what a relay publishes for events fed in-process (shared.chain_check)
+
 CANDIDATES, ROUNDS = 24, 3
 
 
@@ -69,9 +72,10 @@ async def publish_dossiers(producer: KafkaProducer, topic_of_service: Callable[[
     for _ in range(candidates):
         for service, envelopes in realistic(uuid.uuid4()).items():
             for e in envelopes:
-                headers = headers_for(e, {})
+                value, chained = CHAIN.record(e)
+                headers = [*headers_for(e, {}), ("hash", chained["hash"].encode())]
                 topic = topic_of_service(service)
-                producer.send(topic, value=e.to_json(), key=e.partition_key.encode(), headers=headers)
+                producer.send(topic, value=value, key=e.partition_key.encode(), headers=headers)
     await asyncio.to_thread(producer.flush, 30)
 
 
@@ -146,7 +150,7 @@ async def test_a_failing_process_fails_the_rebuild_and_releases_the_projection(
     # The projection's lock is free again: live handling goes on, and a fixed projection rebuilds.
     (more,) = await store.append("counter-9-9", 0, [Counted(amount=1)], context("cand-9"))
     fixed = ProjectionRunner(store.pool, store.registry, PartitionedTotals(name))
-    assert await asyncio.wait_for(fixed.handle_raw(more.to_json(), {"event_type": "Counted"}), 10)
+    assert await asyncio.wait_for(fixed.handle_raw(*CHAIN.record(more)), 10)
     report = await rebuild(fixed, kafka_bootstrap, [topic], workers=Workers(database_url, 2, from_records=0))
     assert report.processes == 2
     assert await totals(store.pool) == expected_totals(written)
@@ -196,7 +200,7 @@ async def test_archipel_projections_rebuild_replays_the_dossier_and_refuses_zero
     code = await asyncio.to_thread(main, ["projections", "rebuild", "dossier_views", "--processes", "2"])
     assert code == 0
     # 16 events, far below the backlog that pays for starting processes: replayed in this one.
-    assert capsys.readouterr().out.strip() == "dossier_views: 16 records read, 16 applied (1 process)"
+    assert capsys.readouterr().out.strip() == "dossier_views: 16 records read, 16 applied, 0 parked (1 process)"
     pool = await create_pool(settings.resolved_database_url(), settings.db_schema("dossier"))
     try:
         assert await pool.fetchval("SELECT count(*) FROM dossier_views") == 1
