@@ -22,11 +22,23 @@ from typing import BinaryIO
 
 from PIL import Image
 from pypdf import PdfReader
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject, PdfObject
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 MAX_IMAGE_PIXELS = 50_000_000
 """An A4 page scanned at 600 dpi is 35 megapixels. Larger images are refused before decoding: a
 small PNG can claim a huge canvas (a decompression bomb)."""
+
+ACTIVE_PDF_NAMES = {
+    "/JS": "JavaScript",
+    "/JavaScript": "JavaScript",
+    "/Launch": "a launch action",
+    "/EmbeddedFile": "an embedded file",
+    "/EmbeddedFiles": "embedded files",
+}
+"""A document a candidate sends is read by staff: a PDF that runs code, starts a program or carries
+other files is refused (issue 13), wherever the name appears (a key or a value, e.g. /S /JavaScript)."""
+MAX_PDF_OBJECTS = 100_000  # a 10 MB PDF of tiny objects stays under it; more is refused, not walked
 
 _HEAD_BYTES = 512
 _MiB = 1024 * 1024
@@ -203,10 +215,44 @@ def _verify_pdf(path: Path) -> None:
                 raise RefusedFile("corrupt PDF: it has no pages")
             for page in reader.pages:  # resolves every page object, not just the page count
                 _ = page.mediabox
+            _refuse_active_content(reader)
     except RefusedFile:
         raise
     except Exception as exc:  # pypdf raises many types on damaged input; all mean "does not parse"
         raise RefusedFile(f"corrupt PDF: {_describe(exc)}") from exc
+
+
+def _refuse_active_content(reader: PdfReader) -> None:
+    """Walks every object reachable from the trailer (pypdf decodes names written with #xx escapes)."""
+    seen: set[tuple[int, int]] = set()
+    todo: list[PdfObject] = [reader.trailer]
+    walked = 0
+    while todo:
+        item = todo.pop()
+        if isinstance(item, IndirectObject):
+            if (item.idnum, item.generation) in seen:
+                continue
+            seen.add((item.idnum, item.generation))
+            resolved = item.get_object()
+            if resolved is None:
+                continue
+            item = resolved
+        walked += 1
+        if walked > MAX_PDF_OBJECTS:
+            raise RefusedFile(f"PDF too complex: more than {MAX_PDF_OBJECTS:,} objects")
+        if isinstance(item, DictionaryObject):
+            children = [*item.keys(), *item.values()]
+        elif isinstance(item, ArrayObject):
+            children = list(item)
+        else:
+            continue
+        for child in children:
+            if isinstance(child, NameObject) and child in ACTIVE_PDF_NAMES:
+                raise RefusedFile(
+                    f"PDF with {ACTIVE_PDF_NAMES[child]} ({child}): print it to a new PDF, or scan the paper"
+                )
+            if isinstance(child, DictionaryObject | ArrayObject | IndirectObject):
+                todo.append(child)
 
 
 def _verify_image(path: Path, content_type: ContentType) -> None:

@@ -25,6 +25,7 @@ from services.documents.commands import (
     RejectDossier,
     ReviewDocument,
 )
+from services.documents.quota import check_quota
 from shared.clock import to_paris
 from shared.contracts.documents import (
     DocumentAccepted,
@@ -201,10 +202,12 @@ def check_upload(state: DossierState, kind: str, facts: Facts) -> None:
     current = state.documents.get(state.latest[kind]) if kind in state.latest else None
     if current is not None and current.review is Review.ACCEPTED:
         raise RuleViolation("R-24", f"the {kind} document is already accepted; it cannot be replaced")
+    check_quota([d.size for d in state.documents.values()], 0)
 
 
 def _upload(state: DossierState, command: RegisterUpload, facts: Facts) -> list[DomainEvent]:
     check_upload(state, command.kind, facts)
+    check_quota([d.size for d in state.documents.values()], command.size)
     return [
         DocumentUploaded(
             document_id=command.document_id,

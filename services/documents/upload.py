@@ -1,14 +1,17 @@
 """An upload: every refusal that does not depend on the file comes before a byte is read; the file
 is then staged and checked by content (services.documents.content), and RegisterUpload goes
 through the pipeline, which moves the staged file into the blob store before the event naming it
-is appended. A refused upload leaves nothing behind: no event, no blob, nothing in staging."""
+is appended. A refused upload leaves nothing behind: no event, no blob, nothing in staging.
+
+The dossier's key is checked against the commands' bounds before its stream is read (issue 13); the
+dossier's quota (count, bytes) is the domain's (services.documents.quota)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from uuid import uuid4
 
-from services.documents.commands import RegisterUpload
+from services.documents.commands import DossierAddress, RegisterUpload
 from services.documents.content import RefusedFile, stage
 from services.documents.domain import DOSSIER, Document, check_upload
 from services.documents.service import DocumentsPorts, deadline_facts
@@ -30,6 +33,7 @@ async def upload(
     principal.require_writer()
     if principal.role is not Role.CANDIDATE or principal.subject != str(key.candidate_id):
         raise PermissionDenied("candidates upload their own documents, in their own space (R-18)")
+    DossierAddress(candidate_id=key.candidate_id, session=key.session, specialty=key.specialty)  # bounded
     ports = pipeline.ports
     state, _ = await pipeline.load(DOSSIER, key.stream)
     facts = await deadline_facts(ports, state, principal.academy, key.session, pipeline.clock())
