@@ -34,6 +34,9 @@ class SlowFlush:
     def send(self, topic: str, value: bytes, key: bytes, headers: list[tuple[str, bytes]]) -> Any:
         return self._producer.send(topic, value=value, key=key, headers=headers)
 
+    def close(self, timeout: float | None = None) -> None:
+        self._producer.close(timeout)
+
     def flush(self, timeout: float | None = None) -> None:
         self._producer.flush(timeout)
         self._flushes += 1

@@ -207,8 +207,10 @@ async def test_redelivered_or_stale_requirements_change_nothing(documents: Docum
     assert not await documents.deliver(first)
     await documents.record_requirements(first)
 
-    newer = documents.required(who, kinds, version=3)
-    stale = documents.required(who, [*kinds, "rqth"], version=2)
+    # The registration stream's next event, then a forged or stale version 1 with another list: a
+    # consumer follows each stream's chain (version last+1, linked hash), so the stale one is dropped.
+    newer = documents.required(who, kinds, version=2)
+    stale = documents.required(who, [*kinds, "rqth"], version=1)
     assert await documents.deliver(newer)  # the same list again, a new event: recorded, still complete
     assert not await documents.deliver(stale)  # older than what was applied: dropped
     assert await documents.event_types(who.stream) == [*settled, "RequirementsRecorded"]
