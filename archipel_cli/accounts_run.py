@@ -38,8 +38,17 @@ def resend(arguments: argparse.Namespace) -> int:
 
 
 def login(arguments: argparse.Namespace) -> int:
+    """Prints the tokens, and keeps them as the session of later commands (archipel_cli.session)."""
+    from archipel_cli import session  # noqa: PLC0415
+
     request = pb.LoginRequest(email=arguments.email, password=password_from(arguments))
-    return call(lambda: _stub(arguments).Login(request))
+
+    def log_in() -> pb.LoginResponse:
+        response: pb.LoginResponse = _stub(arguments).Login(request)
+        session.save(settings(), response)
+        return response
+
+    return call(log_in)
 
 
 def request_reset(arguments: argparse.Namespace) -> int:

@@ -23,15 +23,14 @@ from shared.settings import SERVICES, Settings
 
 @asynccontextmanager
 async def _pools(config: Settings, services: Sequence[str]) -> AsyncIterator[dict[str, asyncpg.Pool]]:
-    """One pool per service whose schema holds an event store (an audit creates nothing), as the
-    read-only auditor role when there is one."""
-    dsn = config.database_url_for("auditor")
+    """One pool per service whose schema holds an event store (an audit creates nothing)."""
+    dsn = config.resolved_database_url()
     connection = await asyncpg.connect(dsn)
     try:
         present = {
-            row["schemaname"]
+            row["table_schema"]
             for row in await connection.fetch(
-                "SELECT schemaname FROM pg_tables WHERE tablename = 'events'"  # even unreadable ones: say so
+                "SELECT table_schema FROM information_schema.tables WHERE table_name = 'events'"
             )
         }
     finally:
@@ -40,7 +39,7 @@ async def _pools(config: Settings, services: Sequence[str]) -> AsyncIterator[dic
     try:
         for service in services:
             if config.db_schema(service) in present:
-                pools[service] = await create_pool(dsn, config.db_schema(service), max_size=2, create=False)
+                pools[service] = await create_pool(dsn, config.db_schema(service), max_size=2)
         yield pools
     finally:
         for pool in pools.values():

@@ -28,7 +28,10 @@ def channel(service: str, target: str | None) -> grpc.Channel:
 
 
 def metadata(token: str | None) -> list[tuple[str, str]]:
-    token = token or os.environ.get("ARCHIPEL_TOKEN")
+    """--token, else ARCHIPEL_TOKEN, else the session `accounts login` kept (refreshed when due)."""
+    from archipel_cli import session  # noqa: PLC0415
+
+    token = token or os.environ.get("ARCHIPEL_TOKEN") or session.token(settings())
     return [("authorization", f"Bearer {token}")] if token else []
 
 

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import random
+import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import grpc
 
@@ -34,6 +36,7 @@ from shared.projections import ProjectionRunner
 from shared.reference import load_reference
 from shared.service import Runtime, build_grpc_server, open_store
 from shared.settings import Settings
+from shared.token_keys import ensure_keys, load_signing_key
 
 CHAIN = LocalChain()  # what a relay publishes for events fed in-process (shared.chain_check)
 
@@ -69,9 +72,10 @@ async def servers(config: Config, box: Sandbox) -> AsyncIterator[Servers]:
             "kafka_bootstrap_servers": config.kafka,
             "db_schema_prefix": f"{box.prefix}_",
             "topic_prefix": box.prefix,
-            "auth_secret": uuid.uuid4().hex,
+            "home": Path(tempfile.mkdtemp()),
         }
     )
+    ensure_keys(settings.signing_key_path().parent)  # the token keys of this run
     for service in ("registration", "accounts"):
         box.adopt(settings.db_schema(service))
     clock, mailer = FixedClock(INSIDE), BenchMailer()
@@ -99,7 +103,7 @@ async def servers(config: Config, box: Sandbox) -> AsyncIterator[Servers]:
 
 
 def bearer(s: Servers, principal: Principal) -> Metadata:
-    token = issue_token(principal, s.settings.secret(), s.clock(), timedelta(days=30))
+    token = issue_token(principal, load_signing_key(s.settings.signing_key_path()), s.clock(), timedelta(days=30))
     return (("authorization", f"Bearer {token}"),)
 
 

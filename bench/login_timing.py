@@ -12,9 +12,11 @@ import asyncio
 import json
 import statistics
 import sys
+import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import grpc
 
@@ -26,6 +28,7 @@ from shared.clock import FixedClock
 from shared.db import drop_schema
 from shared.service import Runtime, build_grpc_server, open_store
 from shared.settings import Settings
+from shared.token_keys import ensure_keys
 
 PASSWORD = "correct horse battery"
 
@@ -42,8 +45,9 @@ async def _timed(stub: pb_grpc.AccountsStub, email: str) -> float:
 async def measure(rounds: int) -> dict[str, object]:
     prefix = f"lt{uuid.uuid4().hex[:8]}"
     settings = Settings().model_copy(
-        update={"db_schema_prefix": f"{prefix}_", "topic_prefix": prefix, "auth_secret": uuid.uuid4().hex * 2}
+        update={"db_schema_prefix": f"{prefix}_", "topic_prefix": prefix, "home": Path(tempfile.mkdtemp())}
     )
+    ensure_keys(settings.signing_key_path().parent)  # the token keys of this run
     clock, mailer = FixedClock(datetime(2026, 3, 2, 9, 30, tzinfo=UTC)), BenchMailer()
     try:
         async with open_store(settings, SERVICE, clock) as store:

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from archipel.commands.v1 import commands_pb2 as pb
 from archipel.commands.v1 import commands_pb2_grpc as pb_grpc
+from shared.auth import TokenVerifier
 from shared.clock import Clock
 from shared.errors import InvalidInput
 from shared.pipeline import Pipeline
@@ -21,9 +22,9 @@ MAX_PAYLOAD_BYTES = 64 * 1024
 
 
 class CommandsServicer(pb_grpc.CommandsServicer):
-    def __init__(self, pipeline: Pipeline[Any], secret: str, clock: Clock) -> None:
+    def __init__(self, pipeline: Pipeline[Any], verifier: TokenVerifier, clock: Clock) -> None:
         self.pipeline = pipeline
-        self.secret = secret
+        self.verifier = verifier
         self.clock = clock
         self.models: dict[str, type[BaseModel]] = {
             spec.name: spec.command for spec in pipeline.specs if spec.rpc and issubclass(spec.command, BaseModel)
@@ -31,7 +32,7 @@ class CommandsServicer(pb_grpc.CommandsServicer):
 
     @rpc
     async def Execute(self, request: pb.ExecuteRequest, context: grpc.aio.ServicerContext) -> pb.ExecuteResponse:
-        principal = principal_of(context, self.secret, self.clock)
+        principal = principal_of(context, self.verifier, self.clock)
         model = self.models.get(request.command)
         if model is None:
             raise InvalidInput("command", f"{request.command!r:.40} is not a command served here")

@@ -5,23 +5,35 @@ event carries are written by it, whatever was there (the projection runner appli
 events once and in their order, so the latest wins). An activation that arrives before its
 creation (a consumer started late on one partition) keeps a row with the identity still empty.
 
+It also keeps each account's token version (PasswordReset raises it): the authentication
+interceptor of the service refuses a token older than it (`versions`, issue 13 part 6): a reset
+revokes every earlier token on this service as soon as its event is applied here.
+
 It reads the accounts' published events (shared.contracts.accounts), so `shared` depends on no
 service."""
 
 from __future__ import annotations
 
-from shared.contracts.accounts import AccountActivated, AccountCreated
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+import asyncpg
+
+from shared.contracts.accounts import AccountActivated, AccountCreated, PasswordReset
 from shared.db import Connection, Migration
 from shared.events import Envelope, EventRegistry
 from shared.projections import Projection
 
-INBOUND = EventRegistry([AccountCreated, AccountActivated])
+if TYPE_CHECKING:
+    from shared.service import Runtime
+
+INBOUND = EventRegistry([AccountCreated, AccountActivated, PasswordReset])
 TABLE = "known_accounts"
 
 
 class KnownAccounts(Projection):
     tables = (TABLE,)
-    event_types = frozenset({AccountCreated.event_type, AccountActivated.event_type})
+    event_types = frozenset({AccountCreated.event_type, AccountActivated.event_type, PasswordReset.event_type})
     partitioned = True  # an account's rows depend on its own events only
     migrations = (
         Migration(
@@ -33,6 +45,10 @@ class KnownAccounts(Projection):
                 activated_at timestamptz
             );
             """,
+        ),
+        Migration(
+            "known_accounts_0002",
+            "ALTER TABLE known_accounts ADD COLUMN token_version integer NOT NULL DEFAULT 0;",
         ),
     )
 
@@ -64,3 +80,29 @@ class KnownAccounts(Projection):
                 event.academy,
                 event.activated_at,
             )
+        elif isinstance(event, PasswordReset):
+            await connection.execute(
+                "INSERT INTO known_accounts (account_id, role, academy, last_name, first_names, email, token_version)"
+                " VALUES ($1, '', '', '', '', '', $2) ON CONFLICT (account_id) DO UPDATE SET"
+                " token_version = greatest(known_accounts.token_version, excluded.token_version)",
+                event.account_id,
+                event.token_version,
+            )
+
+
+class KnownVersions:
+    """The accounts' token versions in this service's KnownAccounts (shared.auth.TokenVersions)."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def current(self, account: UUID) -> int | None:
+        version: int | None = await self.pool.fetchval(
+            "SELECT token_version FROM known_accounts WHERE account_id = $1", account
+        )
+        return version
+
+
+def versions(runtime: Runtime, pipeline: object) -> KnownVersions:
+    """Service.token_versions of a service that keeps KnownAccounts."""
+    return KnownVersions(runtime.store.pool)

@@ -17,7 +17,7 @@ from grpc_reflection.v1alpha import reflection
 from opentelemetry import trace
 from pydantic import ValidationError
 
-from shared.auth import Principal, Role, bearer, verify_token
+from shared.auth import Principal, Role, TokenVerifier, TokenVersions, bearer, check_version
 from shared.clock import Clock
 from shared.errors import (
     AlreadyExists,
@@ -152,32 +152,40 @@ def candidate_key(message: KeyMessage, principal: Principal) -> tuple[UUID, int,
     return candidate, message.session, message.specialty
 
 
-def principal_of(context: grpc.aio.ServicerContext, secret: str, clock: Clock) -> Principal:
+def principal_of(context: grpc.aio.ServicerContext, verifier: TokenVerifier, clock: Clock) -> Principal:
     token = bearer(context.invocation_metadata())
     if token is None:
         raise Unauthenticated("missing bearer token (metadata 'authorization: Bearer <token>')")
-    return verify_token(token, secret, clock())
+    return verifier.verify(token, clock())
 
 
 class Authenticated:
     """Base of every servicer: it names its caller from the bearer token (DESIGN rule 8)."""
 
-    def __init__(self, secret: str, clock: Clock) -> None:
-        self.secret = secret
+    def __init__(self, verifier: TokenVerifier, clock: Clock) -> None:
+        self.verifier = verifier
         self.clock = clock
 
     def _principal(self, context: grpc.aio.ServicerContext) -> Principal:
-        return principal_of(context, self.secret, self.clock)
+        return principal_of(context, self.verifier, self.clock)
 
 
 class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
-    """Rejects calls without a valid token, except the public methods (account creation,
-    activation, login) and the health and reflection services."""
+    """Rejects calls without a valid token for this service (signature by a published key, its
+    audience naming this service, not expired, not older than its account's token version),
+    except the public methods (account creation, activation, login) and health and reflection."""
 
-    def __init__(self, secret: str, clock: Clock, public_methods: Iterable[str]) -> None:
-        self._secret = secret
+    def __init__(
+        self,
+        verifier: TokenVerifier,
+        clock: Clock,
+        public_methods: Iterable[str],
+        versions: TokenVersions | None = None,
+    ) -> None:
+        self._verifier = verifier
         self._clock = clock
         self._public = frozenset(public_methods)
+        self._versions = versions
 
     async def intercept_service(
         self,
@@ -197,7 +205,9 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         try:
             if token is None:
                 raise Unauthenticated("missing bearer token (metadata 'authorization: Bearer <token>')")
-            verify_token(token, self._secret, self._clock())
+            principal = self._verifier.verify(token, self._clock())
+            if self._versions is not None:
+                await check_version(self._versions, principal)
         except Unauthenticated as error:
             log.info("refused %s: UNAUTHENTICATED %s", method, one_line(error.message))
             return _refusal(handler, grpc.StatusCode.UNAUTHENTICATED, bounded(error.message))
@@ -219,13 +229,15 @@ def _refusal(handler: grpc.RpcMethodHandler, code: grpc.StatusCode, message: str
 
 def build_server(
     *,
-    secret: str,
+    verifier: TokenVerifier,
     clock: Clock,
     public_methods: Iterable[str],
     service_names: Iterable[str],
     register: Callable[[grpc.aio.Server], None],
+    versions: TokenVersions | None = None,
 ) -> tuple[grpc.aio.Server, health.aio.HealthServicer]:
-    server = grpc.aio.server(interceptors=[GuardInterceptor(), AuthInterceptor(secret, clock, public_methods)])
+    auth = AuthInterceptor(verifier, clock, public_methods, versions)
+    server = grpc.aio.server(interceptors=[GuardInterceptor(), auth])
     register(server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -10,7 +10,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import grpc
@@ -18,6 +18,7 @@ from faststream.kafka import KafkaBroker
 from kafka import KafkaProducer
 
 from shared import eventstore, projections, relay
+from shared.auth import TokenVerifier, TokenVersions
 from shared.clock import Clock, system_clock
 from shared.consumers import subscribe_projection
 from shared.db import Migration, create_pool, migrate
@@ -43,6 +44,13 @@ class Runtime:
     settings: Settings
     store: EventStore
     clock: Clock
+    _verifiers: dict[str, TokenVerifier] = field(default_factory=dict, compare=False, repr=False)
+
+    def verifier(self, audience: str) -> TokenVerifier:
+        """The tokens the service `audience` accepts: the published key set, read once."""
+        if audience not in self._verifiers:
+            self._verifiers[audience] = TokenVerifier.from_file(audience, self.settings.token_keys_path())
+        return self._verifiers[audience]
 
 
 @dataclass(frozen=True)
@@ -72,6 +80,9 @@ class Service(Generic[P]):
     intakes: Sequence[Intake] = ()
     tables: Sequence[Migration] = ()  # private tables written with the events
     on_start: Callable[[Pipeline[P]], Awaitable[None]] | None = None  # once, before serving
+    # The accounts' token versions as this service knows them, checked on every call (a token
+    # older than its account's version is refused): every service of SERVICES declares one.
+    token_versions: Callable[[Runtime, Pipeline[P]], TokenVersions] | None = None
 
     @property
     def projection_registry(self) -> EventRegistry:
@@ -89,8 +100,7 @@ class Service(Generic[P]):
 async def open_store(
     settings: Settings, service: Service[Any], clock: Clock = system_clock, *, max_size: int = 10
 ) -> AsyncIterator[EventStore]:
-    dsn = settings.database_url_for(service.name)  # its own role, owner of its schema
-    pool = await create_pool(dsn, settings.db_schema(service.name), max_size=max_size)
+    pool = await create_pool(settings.resolved_database_url(), settings.db_schema(service.name), max_size=max_size)
     try:
         await migrate(pool, service.migrations())
         yield EventStore(pool, service.registry, clock=clock)
@@ -165,15 +175,21 @@ def build_grpc_server(service: Service[P], runtime: Runtime, ports: P | None = N
     api = service.api(runtime, pipeline, ports) if service.api else Api((), lambda server: None)
     generic = any(spec.rpc for spec in service.commands)
     names = [*api.names, *([COMMANDS] if generic else [])]
-    secret = runtime.settings.secret()
+    verifier = runtime.verifier(service.name)
+    versions = service.token_versions(runtime, pipeline) if service.token_versions else None
 
     def register(server: grpc.aio.Server) -> None:
         api.register(server)
         if generic:
-            register_commands(server, CommandsServicer(pipeline, secret, runtime.clock))
+            register_commands(server, CommandsServicer(pipeline, verifier, runtime.clock))
 
     server, health = build_server(
-        secret=secret, clock=runtime.clock, public_methods=api.public_methods, service_names=names, register=register
+        verifier=verifier,
+        clock=runtime.clock,
+        public_methods=api.public_methods,
+        service_names=names,
+        register=register,
+        versions=versions,
     )
     return GrpcServer(server, health, names, pipeline)
 

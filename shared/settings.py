@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.names import SERVICES
+from shared.token_keys import KEY_SET_FILE, SIGNING_KEY_FILE
 
 __all__ = ["SERVICES", "Settings"]
 
@@ -31,8 +30,10 @@ class Settings(BaseSettings):
     kafka_controller_port: int = 59093
     kafka_version: str = "4.1.1"
     grpc_host: str = "127.0.0.1"
-    auth_secret: str | None = None
-    token_ttl_minutes: int = Field(default=480, ge=1)
+    token_ttl_minutes: int = Field(default=15, ge=1, description="access tokens (issue 13: short)")
+    refresh_ttl_hours: int = Field(default=12, ge=1, description="refresh tokens (single use, rotating)")
+    token_signing_key_file: Path | None = Field(default=None, description="accounts only; default home/keys")
+    token_keys_file: Path | None = Field(default=None, description="the published key set; default home/keys")
     activation_link_base: str = "http://127.0.0.1:8080/activer"
     smtp_host: str | None = Field(default=None, validation_alias=AliasChoices("SMTP_HOST"))
     smtp_port: int = Field(default=25, validation_alias=AliasChoices("SMTP_PORT"))
@@ -41,21 +42,6 @@ class Settings(BaseSettings):
     blob_s3_bucket: str | None = None
     blob_s3_prefix: str = ""
     blob_s3_endpoint: str | None = None
-    db_role_passwords: dict[str, str] = Field(
-        default_factory=dict,
-        description="ARCHIPEL_DB_ROLE_PASSWORD_<ROLE>: a database role's password (see database_url_for)",
-    )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _role_passwords(cls, data: object) -> object:
-        """ARCHIPEL_DB_ROLE_PASSWORD_ACCOUNTS=… (one variable per role) into `db_role_passwords`."""
-        if isinstance(data, dict) and "db_role_passwords" not in data:
-            prefix = "ARCHIPEL_DB_ROLE_PASSWORD_"
-            found = {k[len(prefix) :].lower(): v for k, v in os.environ.items() if k.upper().startswith(prefix)}
-            if found:
-                data = {**data, "db_role_passwords": found}
-        return data
 
     def topic(self, service: str) -> str:
         return f"{self.topic_prefix}.{service}.events"
@@ -83,27 +69,6 @@ class Settings(BaseSettings):
             return self.database_url
         return str(self._recorded("database_url"))
 
-    def database_url_for(self, role: str) -> str:
-        """The URL a process of `role` (a service's name, or "auditor") connects with, as the database
-        role `archipel_<role>`: with the password ARCHIPEL_DB_ROLE_PASSWORD_<ROLE>, else with the pgpass
-        file `pg-<role>` beside the one the URL in force names (`?passfile=<dir>/pg-postgres`, as
-        `archipel infra up` records for the local server); without either, the URL in force itself
-        (an external server without roles: deploy/postgres-roles.sql says what to create)."""
-        url = self.resolved_database_url()
-        parts = urlsplit(url)
-        query = dict(parse_qsl(parts.query))
-        host = parts.netloc.rpartition("@")[2]
-        name = quote(f"archipel_{role}", safe="")
-        if role in self.db_role_passwords:
-            query.pop("passfile", None)
-            netloc = f"{name}:{quote(self.db_role_passwords[role], safe='')}@{host}"
-        elif "passfile" in query and (passfile := Path(query["passfile"]).with_name(f"pg-{role}")).is_file():
-            query["passfile"] = str(passfile)
-            netloc = f"{name}@{host}"
-        else:
-            return url
-        return urlunsplit(parts._replace(netloc=netloc, query=urlencode(query, safe="/")))
-
     def resolved_kafka(self) -> str:
         if self.kafka_bootstrap_servers:
             return self.kafka_bootstrap_servers
@@ -119,12 +84,10 @@ class Settings(BaseSettings):
                 f"{self.infra_file}: run `archipel infra up` (or `make run`) first"
             ) from None
 
-    def secret(self) -> str:
-        """The token signing key: ARCHIPEL_AUTH_SECRET, else the local key made by infra up."""
-        if self.auth_secret:
-            return self.auth_secret
-        key_file = self.home / "auth.key"
-        try:
-            return key_file.read_text().strip()
-        except OSError:
-            raise RuntimeError(f"no ARCHIPEL_AUTH_SECRET and no {key_file}: run `archipel infra up` first") from None
+    def signing_key_path(self) -> Path:
+        """The token signing key (Ed25519, PEM): read by the accounts service only."""
+        return self.token_signing_key_file or self.home / "keys" / SIGNING_KEY_FILE
+
+    def token_keys_path(self) -> Path:
+        """The published key set (JWKS) every service verifies tokens with."""
+        return self.token_keys_file or self.home / "keys" / KEY_SET_FILE

@@ -16,6 +16,7 @@ from shared.db import drop_schema
 from shared.dead_letter import dead_letter_topic
 from shared.infra.topics import ensure_topics
 from shared.settings import SERVICES, Settings
+from shared.token_keys import ensure_keys
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -68,11 +69,11 @@ async def isolated_settings(
             "kafka_bootstrap_servers": kafka_bootstrap,
             "topic_prefix": f"t{unique}",
             "db_schema_prefix": f"t{unique}_",
-            "auth_secret": f"secret-{unique}",
             "home": tmp_path / "home",
             "kafka_partitions": 3,
         }
     )
+    ensure_keys(settings.signing_key_path().parent)  # the token keys of this home (tests.tokens)
     topics = [*(settings.topic(name) for name in SERVICES), dead_letter_topic(settings.topic_prefix)]
     await asyncio.to_thread(ensure_topics, kafka_bootstrap, topics, 3)
     yield settings
@@ -89,7 +90,6 @@ def env_of(settings: Settings) -> dict[str, str]:
             "KAFKA_BOOTSTRAP_SERVERS": settings.resolved_kafka(),
             "ARCHIPEL_TOPIC_PREFIX": settings.topic_prefix,
             "ARCHIPEL_DB_SCHEMA_PREFIX": settings.db_schema_prefix,
-            "ARCHIPEL_AUTH_SECRET": settings.secret(),
             "ARCHIPEL_HOME": str(settings.home),
             "ARCHIPEL_GRPC_PORT_BASE": str(settings.grpc_port_base),
         }

@@ -9,9 +9,10 @@ import grpc
 
 from archipel.accounts.v1 import accounts_pb2 as pb
 from archipel.accounts.v1 import accounts_pb2_grpc as pb_grpc
-from services.accounts import limits, reset, signup
+from services.accounts import limits, reset, sessions, signup
 from services.accounts.limits import Action
 from services.accounts.service import AccountsPorts
+from shared.auth import TokenVerifier
 from shared.clock import Clock
 from shared.errors import InvalidInput, NotFound, PermissionDenied, RateLimited
 from shared.pipeline import Pipeline
@@ -27,6 +28,7 @@ PUBLIC_METHODS = tuple(
         "Login",
         "RequestPasswordReset",
         "ResetPassword",
+        "Refresh",
     )
 )
 
@@ -49,9 +51,23 @@ def _uuid(field: str, text: str) -> UUID:
         raise InvalidInput(field, "not an account id (UUID)") from None
 
 
+def _session(session: sessions.Session) -> pb.LoginResponse:
+    return pb.LoginResponse(
+        token=session.token,
+        account_id=session.principal.subject,
+        role=session.principal.role.value,
+        academy=session.principal.academy,
+        expires_at=_iso(session.expires_at),
+        refresh_token=session.refresh_token,
+        refresh_expires_at=_iso(session.refresh_expires_at),
+    )
+
+
 class AccountsServicer(Authenticated, pb_grpc.AccountsServicer):
-    def __init__(self, pipeline: Pipeline[AccountsPorts], ports: AccountsPorts, clock: Clock) -> None:
-        super().__init__(ports.config.secret, clock)
+    def __init__(
+        self, pipeline: Pipeline[AccountsPorts], ports: AccountsPorts, verifier: TokenVerifier, clock: Clock
+    ) -> None:
+        super().__init__(verifier, clock)
         self.pipeline = pipeline
         self.ports = ports
         self.queries = ports.queries
@@ -110,14 +126,11 @@ class AccountsServicer(Authenticated, pb_grpc.AccountsServicer):
     @rpc
     async def Login(self, request: pb.LoginRequest, context: grpc.aio.ServicerContext) -> pb.LoginResponse:
         await self._limit(context, Action.LOGIN, request.email)
-        session = await signup.login(self.pipeline, request.email, request.password)
-        return pb.LoginResponse(
-            token=session.token,
-            account_id=session.principal.subject,
-            role=session.principal.role.value,
-            academy=session.principal.academy,
-            expires_at=_iso(session.expires_at),
-        )
+        return _session(await sessions.login(self.pipeline, request.email, request.password))
+
+    @rpc
+    async def Refresh(self, request: pb.RefreshRequest, context: grpc.aio.ServicerContext) -> pb.LoginResponse:
+        return _session(await sessions.refresh(self.pipeline, request.refresh_token))
 
     @rpc
     async def RequestPasswordReset(
@@ -136,8 +149,7 @@ class AccountsServicer(Authenticated, pb_grpc.AccountsServicer):
 
     @rpc
     async def GetAccount(self, request: pb.GetAccountRequest, context: grpc.aio.ServicerContext) -> pb.Account:
-        principal = self._principal(context)
-        await reset.check_token_version(self.pipeline, principal)
+        principal = self._principal(context)  # its token version checked by the interceptor
         account_id = _uuid("account_id", request.account_id)
         row = await self.queries.account(account_id)
         if row is None:

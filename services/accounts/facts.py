@@ -31,6 +31,37 @@ class AttemptCounter(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class UsedRefresh:
+    """A refresh token just used (it serves no more): whose, its family, the token version it was
+    issued at, and until when it was valid."""
+
+    account_id: UUID
+    family: UUID
+    token_version: int
+    expires_at: datetime
+
+
+class RefreshTokens(Protocol):
+    """The refresh tokens' digests (services.accounts.sessions)."""
+
+    async def store(
+        self,
+        token_digest: str,
+        *,
+        account_id: UUID,
+        family: UUID,
+        token_version: int,
+        now: datetime,
+        expires_at: datetime,
+    ) -> None: ...
+
+    async def use(self, token_digest: str, now: datetime) -> UsedRefresh | None:
+        """Marks the token used and returns it, once; None for an unknown or used token (a used one
+        revokes its family: every token of it still unused is marked used)."""
+        ...
+
+
 class PgAccountsFacts:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
@@ -79,6 +110,52 @@ class PgAttemptCounter:
                 window_start,
             )
         return attempts
+
+
+class PgRefreshTokens:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def store(
+        self,
+        token_digest: str,
+        *,
+        account_id: UUID,
+        family: UUID,
+        token_version: int,
+        now: datetime,
+        expires_at: datetime,
+    ) -> None:
+        async with self.pool.acquire() as connection, connection.transaction():
+            await connection.execute(
+                "DELETE FROM refresh_tokens WHERE account_id = $1 AND expires_at < $2", account_id, now
+            )
+            await connection.execute(
+                "INSERT INTO refresh_tokens (token_digest, account_id, family, token_version, expires_at)"
+                " VALUES ($1, $2, $3, $4, $5)",
+                token_digest,
+                account_id,
+                family,
+                token_version,
+                expires_at,
+            )
+
+    async def use(self, token_digest: str, now: datetime) -> UsedRefresh | None:
+        row = await self.pool.fetchrow(
+            "UPDATE refresh_tokens SET used_at = $2 WHERE token_digest = $1 AND used_at IS NULL"
+            " RETURNING account_id, family, token_version, expires_at",
+            token_digest,
+            now,
+        )
+        if row is None:  # unknown, or used already: a replay revokes the family
+            await self.pool.execute(
+                "UPDATE refresh_tokens SET used_at = $2 WHERE used_at IS NULL"
+                " AND family = (SELECT family FROM refresh_tokens WHERE token_digest = $1)",
+                token_digest,
+                now,
+            )
+            return None
+        return UsedRefresh(row["account_id"], row["family"], row["token_version"], row["expires_at"])
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """The accounts service's private tables, written in the same transaction as the events: an email
 is taken once (R-05) until its pending account expires, the password's hash (written at
-activation, replaced by a reset), the activation and reset links' digests; and the rate limits'
-counters (services.accounts.limits), shared by every instance of the service."""
+activation, replaced by a reset), the activation and reset links' digests; the rate limits'
+counters (services.accounts.limits), shared by every instance of the service; and the refresh
+tokens' digests (services.accounts.sessions)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,21 @@ TABLES = (
             PRIMARY KEY (action, key, window_start)
         );
         CREATE INDEX rate_limits_window ON rate_limits (window_start);
+        """,
+    ),
+    Migration(
+        "accounts_0004_refresh_tokens",
+        """
+        CREATE TABLE refresh_tokens (
+            token_digest text PRIMARY KEY,
+            account_id uuid NOT NULL,
+            family uuid NOT NULL,
+            token_version integer NOT NULL,
+            expires_at timestamptz NOT NULL,
+            used_at timestamptz
+        );
+        CREATE INDEX refresh_tokens_family ON refresh_tokens (family);
+        CREATE INDEX refresh_tokens_account ON refresh_tokens (account_id);
         """,
     ),
 )

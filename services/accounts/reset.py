@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
-from uuid import UUID
 
 from pydantic import SecretStr
 
@@ -16,9 +15,8 @@ from services.accounts.domain import ACCOUNT, NO_FACTS, RESET_LINK_VALIDITY, Acc
 from services.accounts.passwords import check_new_password
 from services.accounts.service import AccountsPorts
 from services.accounts.signup import digest, load_account
-from shared.auth import Principal
 from shared.contracts.accounts import PasswordReset
-from shared.errors import InvalidInput, NotFound, Unauthenticated
+from shared.errors import InvalidInput, NotFound
 from shared.pipeline import Pipeline
 
 
@@ -48,15 +46,3 @@ async def reset_password(pipeline: Pipeline[AccountsPorts], token: str, password
     reset = outcome.events[0]
     assert isinstance(reset, PasswordReset)
     return reset
-
-
-async def check_token_version(pipeline: Pipeline[AccountsPorts], principal: Principal) -> None:
-    """A token issued before the account's last password reset is refused (the accounts service
-    knows the version; other services will check it with scoped tokens, issue 13 part 6)."""
-    try:
-        account_id = UUID(principal.subject)
-    except ValueError:
-        return  # not an account of this service (e.g. a test's or a tool's principal): no version
-    state = await load_account(pipeline, account_id)
-    if principal.token_version < state.token_version:
-        raise Unauthenticated("token revoked: the password was reset since it was issued; log in again")

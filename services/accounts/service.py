@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
+from uuid import UUID
 
 from services.accounts import mails
 from services.accounts.commands import (
@@ -18,7 +19,14 @@ from services.accounts.commands import (
     SendResetLink,
 )
 from services.accounts.domain import ACCOUNT, AccountFacts, AccountState
-from services.accounts.facts import AccountsFacts, AttemptCounter, PgAccountsFacts, PgAttemptCounter
+from services.accounts.facts import (
+    AccountsFacts,
+    AttemptCounter,
+    PgAccountsFacts,
+    PgAttemptCounter,
+    PgRefreshTokens,
+    RefreshTokens,
+)
 from services.accounts.limits import LIMITS, Action, Limits
 from services.accounts.passwords import Passwords
 from services.accounts.private import (
@@ -38,12 +46,14 @@ from shared.eventstore import ExtraWrite
 from shared.mail import Mailer, mailer_from
 from shared.pipeline import Call, CommandSpec, Decision, Pipeline, Scope, no_facts
 from shared.service import Api, Runtime, Service
+from shared.token_keys import SigningKey, load_signing_key
 
 
 @dataclass(frozen=True)
 class AccountsConfig:
-    secret: str
+    signing_key: SigningKey  # held by the accounts service only (issue 13 part 6)
     token_ttl: timedelta
+    refresh_ttl: timedelta
     link_base: str
     mail_from: str
     limits: Mapping[Action, Limits] = field(default_factory=lambda: LIMITS)
@@ -57,13 +67,15 @@ class AccountsPorts:
     config: AccountsConfig
     passwords: Passwords
     attempts: AttemptCounter
+    refresh_tokens: RefreshTokens
 
 
 def ports(runtime: Runtime, mailer: Mailer | None = None, limits: Mapping[Action, Limits] = LIMITS) -> AccountsPorts:
     settings = runtime.settings
     config = AccountsConfig(
-        secret=settings.secret(),
+        signing_key=load_signing_key(settings.signing_key_path()),
         token_ttl=timedelta(minutes=settings.token_ttl_minutes),
+        refresh_ttl=timedelta(hours=settings.refresh_ttl_hours),
         link_base=settings.activation_link_base,
         mail_from=settings.mail_from,
         limits=limits,
@@ -76,6 +88,7 @@ def ports(runtime: Runtime, mailer: Mailer | None = None, limits: Mapping[Action
         config,
         Passwords(),
         PgAttemptCounter(pool),
+        PgRefreshTokens(pool),
     )
 
 
@@ -226,8 +239,19 @@ def api(runtime: Runtime, pipeline: Pipeline[AccountsPorts], ports: AccountsPort
     from archipel.accounts.v1 import accounts_pb2_grpc as pb_grpc  # noqa: PLC0415 (generated stubs)
     from services.accounts.api import PUBLIC_METHODS, SERVICE_NAME, AccountsServicer  # noqa: PLC0415
 
-    servicer = AccountsServicer(pipeline, ports, runtime.clock)
+    servicer = AccountsServicer(pipeline, ports, runtime.verifier("accounts"), runtime.clock)
     return Api([SERVICE_NAME], lambda server: pb_grpc.add_AccountsServicer_to_server(servicer, server), PUBLIC_METHODS)
+
+
+class StreamVersions:
+    """The accounts' token versions from their own streams: the accounts service knows at once."""
+
+    def __init__(self, pipeline: Pipeline[AccountsPorts]) -> None:
+        self.pipeline = pipeline
+
+    async def current(self, account: UUID) -> int | None:
+        state, version = await self.pipeline.load(ACCOUNT, account_stream(account))
+        return state.token_version if version else None
 
 
 SERVICE = Service(
@@ -239,4 +263,5 @@ SERVICE = Service(
     projections=lambda: [AccountsReadModel()],
     projection_topics=("accounts",),
     tables=TABLES,
+    token_versions=lambda runtime, pipeline: StreamVersions(pipeline),
 )

@@ -1,6 +1,7 @@
-"""The accounts' public flows (no principal yet: creation, activation, a new link, login) and
-the staff bootstrap. Each prepares its command (a fresh token, the password's hash, the account
-a token or an email names) and sends it through the pipeline.
+"""The accounts' public flows (no principal yet: creation, activation, a new link) and the staff
+bootstrap (login and refresh: services.accounts.sessions). Each prepares its command (a fresh
+token, the password's hash, the account a token or an email names) and sends it through the
+pipeline.
 
 Issue 13 (accounts that resist abuse): a candidate's password is chosen at activation, by whoever
 opens the link mailed to the address; `create`, `resend` and `login` answer the same whether the
@@ -28,28 +29,19 @@ from services.accounts.domain import (
     AccountState,
     AccountStatus,
 )
-from services.accounts.passwords import check_new_password, check_password_bound
+from services.accounts.passwords import check_new_password
 from services.accounts.service import AccountsPorts
 from services.accounts.streams import account_stream
-from shared.auth import Principal, Role, issue_token
+from shared.auth import Role
 from shared.contracts.accounts import AccountActivated, ActivationLinkSent
-from shared.errors import AlreadyExists, InvalidInput, NotFound, Unauthenticated
+from shared.errors import AlreadyExists, InvalidInput, NotFound
 from shared.pipeline import Pipeline
-
-WRONG_CREDENTIALS = "wrong email or password, or an account not activated yet"
 
 
 @dataclass(frozen=True)
 class CreatedAccount:
     account_id: UUID
     activation_expires_at: datetime | None
-
-
-@dataclass(frozen=True)
-class Session:
-    token: str
-    principal: Principal
-    expires_at: datetime
 
 
 def digest(token: str) -> str:
@@ -177,25 +169,6 @@ async def resend_activation(pipeline: Pipeline[AccountsPorts], email: str) -> da
     if account_id is not None and (await load_account(pipeline, account_id)).status is AccountStatus.PENDING:
         return (await _send_link(pipeline, account_id)).expires_at
     return now + ACTIVATION_LINK_VALIDITY
-
-
-async def login(pipeline: Pipeline[AccountsPorts], email: str, password: str) -> Session:
-    """One refusal whatever went wrong, in the same time: without a hash, a dummy one is verified."""
-    check_password_bound(password)
-    ports = pipeline.ports
-    account_id = await ports.facts.account_for_email(email.strip().lower())
-    password_hash = await ports.facts.password_hash(account_id) if account_id is not None else None
-    if not await ports.passwords.verify(password_hash, password) or account_id is None:
-        raise Unauthenticated(WRONG_CREDENTIALS)
-    state = await load_account(pipeline, account_id)
-    if state.status is not AccountStatus.ACTIVE:
-        raise Unauthenticated(WRONG_CREDENTIALS)
-    principal = Principal(
-        subject=str(account_id), role=state.role, academy=state.academy, token_version=state.token_version
-    )
-    now = pipeline.clock()
-    ttl = ports.config.token_ttl
-    return Session(issue_token(principal, ports.config.secret, now, ttl), principal, now + ttl)
 
 
 async def load_account(pipeline: Pipeline[AccountsPorts], account_id: UUID) -> AccountState:

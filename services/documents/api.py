@@ -18,7 +18,7 @@ from services.documents.queries import StoredDossier
 from services.documents.service import DocumentsPorts
 from services.documents.streams import DossierKey
 from services.documents.upload import upload
-from shared.auth import Principal, Role
+from shared.auth import Principal, Role, TokenVerifier
 from shared.clock import Clock, to_paris
 from shared.errors import InvalidInput, NotFound, PermissionDenied
 from shared.events import Envelope
@@ -113,11 +113,13 @@ def dossier_view(key: DossierKey, dossier: StoredDossier, fallback_deadline: dat
 
 
 class DocumentsServicer(Authenticated, pb_grpc.DocumentsServicer):
-    def __init__(self, pipeline: Pipeline[DocumentsPorts], ports: DocumentsPorts, secret: str, clock: Clock) -> None:
+    def __init__(
+        self, pipeline: Pipeline[DocumentsPorts], ports: DocumentsPorts, verifier: TokenVerifier, clock: Clock
+    ) -> None:
         self.pipeline = pipeline
         self.queries = ports.queries
         self.blobs = ports.blobs
-        super().__init__(secret, clock)
+        super().__init__(verifier, clock)
 
     def _key(self, message: pb.DossierKey, principal: Principal) -> DossierKey:
         return DossierKey(*candidate_key(message, principal))

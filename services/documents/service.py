@@ -162,7 +162,7 @@ def api(runtime: Runtime, pipeline: Pipeline[DocumentsPorts], ports: DocumentsPo
     from archipel.documents.v1 import documents_pb2_grpc as pb_grpc  # noqa: PLC0415 (generated stubs)
     from services.documents.api import SERVICE_NAME, DocumentsServicer  # noqa: PLC0415
 
-    servicer = DocumentsServicer(pipeline, ports, runtime.settings.secret(), runtime.clock)
+    servicer = DocumentsServicer(pipeline, ports, runtime.verifier("documents"), runtime.clock)
     return Api([SERVICE_NAME], lambda server: pb_grpc.add_DocumentsServicer_to_server(servicer, server))
 
 
@@ -172,6 +172,7 @@ SERVICE = Service(
     ports=ports,
     commands=COMMANDS,
     api=api,
+    token_versions=known_accounts.versions,
     projections=lambda: [known_accounts.KnownAccounts("documents"), CalendarsReadModel(), DossierListReadModel()],
     projection_topics=("accounts", "registration", "documents"),
     inbound=INBOUND,

@@ -14,7 +14,7 @@ from archipel.dossier.v1 import dossier_pb2_grpc as pb_grpc
 from services.dossier.convocations.api import ConvocationRpcs
 from services.dossier.fold import STATES, DossierSummary, SpecialtyStatus
 from services.dossier.queries import DossierQueries
-from shared.auth import Role
+from shared.auth import Role, TokenVerifier
 from shared.clock import Clock
 from shared.errors import InvalidInput, NotFound, PermissionDenied
 from shared.rpc import rpc
@@ -77,9 +77,9 @@ def _session(session: int, *, optional: bool) -> int | None:
 
 
 class DossierServicer(ConvocationRpcs, pb_grpc.DossierServicer):
-    def __init__(self, queries: DossierQueries, secret: str, clock: Clock) -> None:
+    def __init__(self, queries: DossierQueries, verifier: TokenVerifier, clock: Clock) -> None:
         self.queries = queries
-        super().__init__(secret, clock)
+        super().__init__(verifier, clock)
 
     @rpc
     async def GetDossier(self, request: pb.GetDossierRequest, context: grpc.aio.ServicerContext) -> pb.DossierView:

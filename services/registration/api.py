@@ -18,7 +18,7 @@ from services.registration.schedule_api import ScheduleRpcs
 from services.registration.service import RegistrationPorts
 from services.registration.streams import registration_stream
 from services.registration.views import calendar_view, iso, registration_view
-from shared.auth import Principal
+from shared.auth import Principal, TokenVerifier
 from shared.clock import Clock
 from shared.errors import InvalidInput, NotFound
 from shared.pipeline import Pipeline
@@ -40,9 +40,9 @@ def _decimal(field: str, text: str) -> Decimal:
 
 class RegistrationServicer(ScheduleRpcs, pb_grpc.RegistrationServicer):
     def __init__(
-        self, pipeline: Pipeline[RegistrationPorts], ports: RegistrationPorts, secret: str, clock: Clock
+        self, pipeline: Pipeline[RegistrationPorts], ports: RegistrationPorts, verifier: TokenVerifier, clock: Clock
     ) -> None:
-        super().__init__(secret, clock)
+        super().__init__(verifier, clock)
         self.pipeline = pipeline
         self.ports = ports
 

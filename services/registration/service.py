@@ -184,7 +184,7 @@ def api(runtime: Runtime, pipeline: Pipeline[RegistrationPorts], ports: Registra
     from archipel.registration.v1 import registration_pb2_grpc as pb_grpc  # noqa: PLC0415 (generated stubs)
     from services.registration.api import SERVICE_NAME, RegistrationServicer  # noqa: PLC0415
 
-    servicer = RegistrationServicer(pipeline, ports, runtime.settings.secret(), runtime.clock)
+    servicer = RegistrationServicer(pipeline, ports, runtime.verifier("registration"), runtime.clock)
     return Api([SERVICE_NAME], lambda server: pb_grpc.add_RegistrationServicer_to_server(servicer, server))
 
 
@@ -198,6 +198,7 @@ SERVICE = Service(
     ports=ports,
     commands=COMMANDS,
     api=api,
+    token_versions=known_accounts.versions,
     projections=lambda: [known_accounts.KnownAccounts("registration"), GrantedBenefits(), RegistrationsView()],
     projection_topics=("accounts", "registration", "results"),
     inbound=INBOUND,

@@ -16,7 +16,7 @@ from services.results.score_sheet_view import score_sheet
 from services.results.service import ResultsPorts
 from services.results.state import ResultsState
 from services.results.streams import ResultsKey, results_stream
-from shared.auth import Principal, Role
+from shared.auth import Principal, Role, TokenVerifier
 from shared.clock import Clock
 from shared.errors import InvalidInput, NotFound, PermissionDenied
 from shared.pipeline import Pipeline
@@ -77,8 +77,10 @@ def results_view(state: ResultsState, version: int) -> pb.ResultsView:
 
 
 class ResultsServicer(Authenticated, pb_grpc.ResultsServicer):
-    def __init__(self, pipeline: Pipeline[ResultsPorts], ports: ResultsPorts, secret: str, clock: Clock) -> None:
-        super().__init__(secret, clock)
+    def __init__(
+        self, pipeline: Pipeline[ResultsPorts], ports: ResultsPorts, verifier: TokenVerifier, clock: Clock
+    ) -> None:
+        super().__init__(verifier, clock)
         self.pipeline = pipeline
         self.ports = ports
 

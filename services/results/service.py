@@ -104,7 +104,7 @@ def api(runtime: Runtime, pipeline: Pipeline[ResultsPorts], ports: ResultsPorts)
     from archipel.results.v1 import results_pb2_grpc as pb_grpc  # noqa: PLC0415 (generated stubs)
     from services.results.api import SERVICE_NAME, ResultsServicer  # noqa: PLC0415
 
-    servicer = ResultsServicer(pipeline, ports, runtime.settings.secret(), runtime.clock)
+    servicer = ResultsServicer(pipeline, ports, runtime.verifier("results"), runtime.clock)
     return Api([SERVICE_NAME], lambda server: pb_grpc.add_ResultsServicer_to_server(servicer, server))
 
 
@@ -114,6 +114,7 @@ SERVICE = Service(
     ports=ports,
     commands=COMMANDS,
     api=api,
+    token_versions=known_accounts.versions,
     projections=lambda: [known_accounts.KnownAccounts("results"), OutcomesReadModel()],
     projection_topics=("accounts", "registration", "results"),
     inbound=INBOUND,

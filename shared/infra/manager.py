@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
-import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,6 +15,7 @@ from shared.infra import kafka, postgres
 from shared.infra.process import InfraError
 from shared.infra.topics import ensure_topics
 from shared.settings import SERVICES, Settings
+from shared.token_keys import ensure_keys
 
 
 @dataclass(frozen=True)
@@ -60,7 +59,7 @@ def up(settings: Settings) -> Endpoints:
     with _lock(settings):
         if settings.database_url:
             if not postgres.answers(settings.database_url):
-                raise InfraError(f"DATABASE_URL does not answer: {redact(settings.database_url)}")
+                raise InfraError(f"DATABASE_URL does not answer: {_redact(settings.database_url)}")
         else:
             postgres.start(settings)
         if settings.kafka_bootstrap_servers:
@@ -76,7 +75,8 @@ def up(settings: Settings) -> Endpoints:
             settings.kafka_partitions,
             replication,
         )
-        _ensure_auth_key(settings.home / "auth.key")
+        if settings.token_signing_key_file is None:  # the local default: the token keys under home/keys
+            ensure_keys(settings.home / "keys")
         _write_json(
             settings.infra_file,
             {
@@ -115,9 +115,7 @@ def status(settings: Settings) -> list[ServerStatus]:
     """Whether each server in force answers."""
     found = endpoints(settings)
     return [
-        ServerStatus(
-            "postgres", redact(found.database_url), not settings.database_url, postgres.answers(found.database_url)
-        ),
+        ServerStatus("postgres", found.database_url, not settings.database_url, postgres.answers(found.database_url)),
         ServerStatus(
             "kafka",
             found.kafka_bootstrap_servers,
@@ -127,23 +125,14 @@ def status(settings: Settings) -> list[ServerStatus]:
     ]
 
 
-def _ensure_auth_key(path: Path) -> None:
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(secrets.token_hex(32) + "\n")
-
-
 def _write_json(path: Path, content: dict[str, object]) -> None:
     staging = path.with_suffix(".json.tmp")
     staging.write_text(json.dumps(content, indent=2) + "\n")
     staging.replace(path)
 
 
-def redact(url: str) -> str:
-    """The URL without its password, for messages and banners."""
+def _redact(url: str) -> str:
+    """The URL without its password, for error messages."""
     head, at, tail = url.rpartition("@")
     if not at or ":" not in head.split("//", 1)[-1]:
         return url

@@ -26,6 +26,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from shared.db import drop_schema
 from shared.settings import SERVICES, Settings
+from shared.token_keys import ensure_keys
 from tests.conftest import env_of
 
 RUNNING = ("accounts", "registration", "documents", "results", "dossier")
@@ -119,13 +120,13 @@ async def _running_system(
             "database_url": base_settings.resolved_database_url(),
             "kafka_bootstrap_servers": base_settings.resolved_kafka(),
             "db_schema_prefix": f"e2e{int(time.time() * 1000) % 10**9}_",
-            "auth_secret": "e2e-secret",
             "home": home,
             "grpc_port_base": _free_port_block(len(SERVICES)),
             "smtp_host": "127.0.0.1" if inbox is not None else None,
             "smtp_port": inbox.port if inbox is not None else base_settings.smtp_port,
         }
     )
+    ensure_keys(settings.signing_key_path().parent)  # the token keys of this system's home
     env = env_of(settings)
     if inbox is None:
         env.pop("SMTP_HOST", None)

@@ -20,12 +20,13 @@ import pytest
 
 from archipel.commands.v1 import commands_pb2 as pb
 from archipel.commands.v1 import commands_pb2_grpc as pb_grpc
-from shared.auth import Principal, Role, issue_token
+from shared.auth import Principal, Role
 from shared.db import drop_schema
 from shared.infra.topics import ensure_topics
 from shared.settings import Settings
 from tests.conftest import env_of
 from tests.e2e.conftest import _free_port_block, _wait_serving
+from tests.tokens import mint, signing_key
 
 MODULE = "tests.e2e.throwaway_service"
 BAD_UUID = '{"candidate_id": "not-a-uuid", "academy": "lyon", "text": "x"}'
@@ -41,11 +42,11 @@ async def throwaway(base_settings: Settings, tmp_path_factory: pytest.TempPathFa
             "kafka_bootstrap_servers": base_settings.resolved_kafka(),
             "db_schema_prefix": f"{tag}_",
             "topic_prefix": tag,
-            "auth_secret": f"secret-{tag}-0123456789abcdef0123456789",
             "home": home,
             "grpc_ports": {"throwaway": _free_port_block(1)},
         }
     )
+    signing_key(settings)  # the token keys of this home
     await asyncio.to_thread(ensure_topics, settings.resolved_kafka(), [settings.topic("throwaway")], 3)
     env = {**env_of(settings), "ARCHIPEL_GRPC_PORTS": json.dumps(settings.grpc_ports)}
     processes = [
@@ -72,7 +73,7 @@ async def throwaway(base_settings: Settings, tmp_path_factory: pytest.TempPathFa
 
 
 def _bearer(settings: Settings, principal: Principal) -> tuple[tuple[str, str], ...]:
-    token = issue_token(principal, settings.secret(), datetime.now(UTC), timedelta(minutes=10))
+    token = mint(settings, principal, datetime.now(UTC), timedelta(minutes=10), audience=["throwaway"])
     return (("authorization", f"Bearer {token}"),)
 
 

@@ -26,7 +26,7 @@ from archipel.documents.v1 import documents_pb2_grpc as pb_grpc
 from services.documents.projections import CalendarsReadModel, DossierListReadModel
 from services.documents.service import REQUIREMENTS_INTAKE, SERVICE, DocumentsPorts, ports
 from services.documents.streams import dossier_stream
-from shared.auth import Principal, Role, issue_token
+from shared.auth import Principal, Role
 from shared.chain_check import LocalChain
 from shared.clock import FixedClock
 from shared.contracts.accounts import AccountCreated
@@ -41,6 +41,7 @@ from shared.rpc import mark_serving
 from shared.service import Runtime, build_grpc_server, open_store
 from shared.settings import Settings
 from tests.integration.grpc_fixtures import ListMailer
+from tests.tokens import mint
 
 CHAIN = LocalChain()  # what a relay publishes for events fed in-process (shared.chain_check)
 
@@ -104,7 +105,7 @@ class DocumentsServer:
         return count
 
     def auth(self, principal: Principal) -> Metadata:
-        token = issue_token(principal, self.settings.secret(), self.clock(), timedelta(days=400))
+        token = mint(self.settings, principal, self.clock(), timedelta(days=400))
         return (("authorization", f"Bearer {token}"),)
 
     def staff(self, academy: str = ACADEMY, role: Role = Role.STAFF) -> Metadata:

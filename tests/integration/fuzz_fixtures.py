@@ -17,7 +17,7 @@ import pytest
 from google.protobuf import descriptor_pool
 from google.protobuf.descriptor import MethodDescriptor
 
-from shared.auth import Principal, Role, issue_token
+from shared.auth import Principal, Role
 from shared.clock import Clock, system_clock
 from shared.eventstore import EventStore
 from shared.launch import load_service
@@ -25,7 +25,9 @@ from shared.names import SERVICES
 from shared.rpc import mark_serving
 from shared.service import Runtime, build_grpc_server, open_store
 from shared.settings import Settings
+from shared.token_keys import SigningKey
 from tests.integration.grpc_fixtures import ListMailer
+from tests.tokens import mint
 
 ACADEMY = "aix-marseille"
 UPLOAD_MAX_BYTES = 64 * 1024
@@ -50,6 +52,7 @@ class Fleet:
     stores: dict[str, EventStore]
     endpoints: list[Endpoint]
     clock: Clock
+    mailer: ListMailer
 
     async def event_count(self) -> int:
         """The events of every service, each counted through its own store (a service's database
@@ -60,13 +63,13 @@ class Fleet:
             total += count
         return total
 
-    def token(self, role: Role, subject: str, academy: str = ACADEMY, *, secret: str | None = None) -> str:
+    def token(self, role: Role, subject: str, academy: str = ACADEMY, *, key: SigningKey | None = None) -> str:
         principal = Principal(subject=subject, role=role, academy=academy)
-        return issue_token(principal, secret or self.settings.secret(), self.clock(), timedelta(hours=1))
+        return mint(self.settings, principal, self.clock(), timedelta(hours=1), key=key)
 
     def expired_token(self, subject: str) -> str:
         principal = Principal(subject=subject, role=Role.STAFF, academy=ACADEMY)
-        return issue_token(principal, self.settings.secret(), self.clock() - timedelta(hours=3), timedelta(hours=1))
+        return mint(self.settings, principal, self.clock() - timedelta(hours=3), timedelta(hours=1))
 
 
 def _ports(name: str, runtime: Runtime, mailer: ListMailer) -> object:
@@ -99,4 +102,4 @@ async def fleet_of_servers(isolated_settings: Settings) -> AsyncIterator[Fleet]:
             for full_name in built.names:
                 described = descriptor_pool.Default().FindServiceByName(full_name)
                 endpoints += [Endpoint(name, channel, method) for method in described.methods]
-        yield Fleet(settings, stores, endpoints, system_clock)
+        yield Fleet(settings, stores, endpoints, system_clock, mailer)

@@ -21,7 +21,7 @@ from archipel.accounts.v1 import accounts_pb2 as pb
 from archipel.accounts.v1 import accounts_pb2_grpc as pb_grpc
 from services.accounts.projections import AccountsReadModel
 from services.accounts.service import SERVICE, ports
-from shared.auth import Principal, Role, issue_token
+from shared.auth import Principal, Role
 from shared.chain_check import LocalChain
 from shared.clock import FixedClock
 from shared.contracts.accounts import REGISTRY
@@ -31,6 +31,8 @@ from shared.projections import ProjectionRunner
 from shared.rpc import mark_serving
 from shared.service import Runtime, build_grpc_server, open_store
 from shared.settings import Settings
+from shared.token_keys import SigningKey
+from tests.tokens import mint
 
 CHAIN = LocalChain()  # what a relay publishes for events fed in-process (shared.chain_check)
 
@@ -81,9 +83,9 @@ class AccountsServer:
             for envelope in await self.store.read_stream(row["stream_id"]):
                 await runner.handle_raw(*CHAIN.record(envelope))
 
-    def token(self, principal: Principal, *, secret: str | None = None, issued: datetime | None = None) -> str:
+    def token(self, principal: Principal, *, key: SigningKey | None = None, issued: datetime | None = None) -> str:
         issued_at = issued or self.clock()
-        return issue_token(principal, secret or self.settings.secret(), issued_at, timedelta(hours=1))
+        return mint(self.settings, principal, issued_at, timedelta(hours=1), key=key)
 
     async def create(self, email: str | None = None, password: str = PASSWORD, academy: str = ACADEMY) -> str:
         """A pending candidate account; returns its email."""

@@ -22,7 +22,7 @@ from archipel.registration.v1 import registration_pb2 as pb
 from archipel.registration.v1 import registration_pb2_grpc as pb_grpc
 from services.registration.service import SERVICE
 from services.registration.streams import registration_stream
-from shared.auth import Principal, Role, issue_token
+from shared.auth import Principal, Role
 from shared.chain_check import LocalChain
 from shared.clock import FixedClock
 from shared.contracts.accounts import AccountActivated, AccountCreated
@@ -33,6 +33,7 @@ from shared.projections import ProjectionRunner
 from shared.rpc import mark_serving
 from shared.service import Runtime, build_grpc_server, open_store
 from shared.settings import Settings
+from tests.tokens import mint
 
 CHAIN = LocalChain()  # what a relay publishes for events fed in-process (shared.chain_check)
 
@@ -64,7 +65,7 @@ class RegistrationServer:
 
     def auth(self, principal: Principal) -> Metadata:
         """Bearer metadata; the token outlives any move of the clock a test makes."""
-        token = issue_token(principal, self.settings.secret(), self.clock(), timedelta(days=400))
+        token = mint(self.settings, principal, self.clock(), timedelta(days=400))
         return (("authorization", f"Bearer {token}"),)
 
     async def _inbound(self, stream: str, version: int, event: DomainEvent, account: uuid.UUID) -> None:

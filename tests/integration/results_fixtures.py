@@ -30,7 +30,7 @@ from archipel_cli.main import main
 from services.results.projections import OutcomesReadModel
 from services.results.service import REGISTRATION_INTAKE, SERVICE
 from services.results.streams import results_stream
-from shared.auth import Principal, Role, issue_token
+from shared.auth import Principal, Role
 from shared.chain_check import LocalChain
 from shared.clock import FixedClock
 from shared.contracts.accounts import AccountCreated
@@ -44,6 +44,7 @@ from shared.projections import Projection, ProjectionRunner
 from shared.rpc import mark_serving
 from shared.service import Runtime, build_grpc_server, open_store
 from shared.settings import Settings
+from tests.tokens import mint
 
 CHAIN = LocalChain()  # what a relay publishes for events fed in-process (shared.chain_check)
 
@@ -80,7 +81,7 @@ class ResultsServer:
     pipeline: Pipeline[Any]
 
     def auth(self, principal: Principal) -> Metadata:
-        token = issue_token(principal, self.settings.secret(), self.clock(), timedelta(days=30))
+        token = mint(self.settings, principal, self.clock(), timedelta(days=30))
         return (("authorization", f"Bearer {token}"),)
 
     def staff(self, academy: str = ACADEMY, role: Role = Role.STAFF) -> Metadata:

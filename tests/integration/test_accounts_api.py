@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from archipel.accounts.v1 import accounts_pb2 as pb
 from services.accounts.api import SERVICE_NAME
+from shared.token_keys import SigningKey
 from tests.integration.grpc_fixtures import (  # noqa: F401 (accounts_server is the `accounts` fixture)
     ACADEMY,
     PASSWORD,
@@ -258,7 +259,7 @@ async def test_the_interceptor_and_the_read_rules_of_get_account(accounts: Accou
     cases = [
         (None, Code.UNAUTHENTICATED),
         ((("authorization", "Basic dXNlcjpwYXNz"),), Code.UNAUTHENTICATED),
-        (bearer(accounts.token(me, secret="another-secret-of-32-bytes-or-more!")), Code.UNAUTHENTICATED),
+        (bearer(accounts.token(me, key=SigningKey.generate())), Code.UNAUTHENTICATED),
         (bearer(accounts.token(me, issued=now - timedelta(hours=2))), Code.UNAUTHENTICATED),  # 1 h ttl
         (bearer(accounts.token(candidate(theirs))), Code.PERMISSION_DENIED),
         (bearer(accounts.token(staff("ac-lyon"))), Code.PERMISSION_DENIED),

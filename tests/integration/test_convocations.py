@@ -23,7 +23,7 @@ from services.dossier.api import SERVICE_NAME
 from services.dossier.convocations import Convocation, ConvocationFeedReadModel, fold
 from services.dossier.projections import DossierReadModel
 from services.dossier.service import SERVICE as SPEC
-from shared.auth import Principal, Role, issue_token
+from shared.auth import Principal, Role
 from shared.chain_check import LocalChain
 from shared.clock import FixedClock
 from shared.projections import ProjectionRunner
@@ -32,6 +32,7 @@ from shared.rpc import mark_serving
 from shared.service import Runtime, build_grpc_server, open_store
 from shared.settings import Settings
 from tests.integration.registration_fixtures import pdf_text
+from tests.tokens import mint
 from tests.unit.convocation_samples import ACADEMY, SESSION, SPECIALTY, Publisher
 
 CHAIN = LocalChain()  # what a relay publishes for events fed in-process (shared.chain_check)
@@ -50,7 +51,7 @@ class FeedServer:
 
     def auth(self, role: Role, academy: str = ACADEMY) -> Metadata:
         principal = Principal(subject=f"{role.value}-{uuid.uuid4().hex[:6]}", role=role, academy=academy)
-        token = issue_token(principal, self.settings.secret(), self.clock(), timedelta(days=100))
+        token = mint(self.settings, principal, self.clock(), timedelta(days=100))
         return (("authorization", f"Bearer {token}"),)
 
     async def deliver(self, publisher: Publisher, seed: int) -> int:

@@ -24,7 +24,7 @@ from services.dossier.api import SERVICE_NAME
 from services.dossier.fold import DossierSummary, fold
 from services.dossier.projections import DossierReadModel
 from services.dossier.service import SERVICE as SPEC
-from shared.auth import Principal, Role, issue_token
+from shared.auth import Principal, Role
 from shared.chain_check import LocalChain
 from shared.clock import FixedClock
 from shared.events import Envelope
@@ -32,6 +32,7 @@ from shared.projections import ProjectionRunner
 from shared.rpc import mark_serving
 from shared.service import Runtime, build_grpc_server, open_store
 from shared.settings import Settings
+from tests.tokens import mint
 from tests.unit.dossier_samples import (
     ACADEMY,
     DEADLINE,
@@ -59,7 +60,7 @@ class DossierServer:
 
     def auth(self, role: Role, academy: str = ACADEMY, subject: str | None = None) -> Metadata:
         principal = Principal(subject=subject or f"{role.value}-{uuid.uuid4().hex[:6]}", role=role, academy=academy)
-        token = issue_token(principal, self.settings.secret(), self.clock(), timedelta(hours=1))
+        token = mint(self.settings, principal, self.clock(), timedelta(hours=1))
         return (("authorization", f"Bearer {token}"),)
 
     async def deliver(self, streams: list[Streams], topics: list[list[Envelope]], seed: int) -> int:

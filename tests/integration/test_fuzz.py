@@ -23,6 +23,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from shared.auth import Role
+from shared.token_keys import SigningKey
 from tests.integration.fuzz_fixtures import (  # noqa: F401 (fleet_of_servers is the `fleet` fixture)
     UPLOAD_MAX_BYTES,
     Endpoint,
@@ -176,7 +177,7 @@ def metadata_of(fleet: Fleet, rng: random.Random) -> tuple[str, tuple[tuple[str,
         "garbage": "not.a.jwt",
         "basic": None,
         "expired": fleet.expired_token(subject),
-        "wrong secret": fleet.token(Role.STAFF, subject, secret="another-secret-0123456789-abcdefghij"),
+        "wrong secret": fleet.token(Role.STAFF, subject, key=SigningKey.generate()),
         "candidate": fleet.token(Role.CANDIDATE, subject),
         "staff": fleet.token(Role.STAFF, subject),
         "staff lyon": fleet.token(Role.STAFF, subject, "lyon"),

@@ -9,6 +9,7 @@ import pytest
 
 from shared.infra import describe_topic, ensure_topics, status, up
 from shared.settings import SERVICES, Settings
+from shared.token_keys import load_key_set, load_signing_key
 
 pytestmark = pytest.mark.integration
 
@@ -34,7 +35,9 @@ def test_a_second_up_is_idempotent_and_records_the_endpoints(settings: Settings)
 
     assert found.database_url == settings.resolved_database_url()
     assert found.kafka_bootstrap_servers == settings.resolved_kafka()
-    assert len(settings.secret()) >= 32
+    keys = settings.signing_key_path()
+    assert keys.stat().st_mode & 0o777 == 0o600  # the accounts service's only
+    assert load_signing_key(keys).kid in load_key_set(settings.token_keys_path()).keys
 
 
 @pytest.mark.parametrize("service", SERVICES)

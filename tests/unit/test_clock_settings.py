@@ -9,6 +9,7 @@ import pytest
 
 from shared.clock import PARIS, FixedClock, system_clock, to_paris
 from shared.settings import SERVICES, Settings
+from shared.token_keys import ensure_keys, load_key_set, load_signing_key
 
 T0 = datetime(2025, 10, 10, 8, 0, tzinfo=UTC)
 
@@ -17,7 +18,8 @@ _ENV = (
     "KAFKA_BOOTSTRAP_SERVERS",
     "SMTP_HOST",
     "SMTP_PORT",
-    "ARCHIPEL_AUTH_SECRET",
+    "ARCHIPEL_TOKEN_KEYS_FILE",
+    "ARCHIPEL_TOKEN_SIGNING_KEY_FILE",
     "ARCHIPEL_HOME",
     "ARCHIPEL_TOPIC_PREFIX",
     "ARCHIPEL_DB_SCHEMA_PREFIX",
@@ -88,7 +90,7 @@ def test_settings_are_read_from_the_environment(clean_env: pytest.MonkeyPatch, t
     clean_env.setenv("ARCHIPEL_GRPC_PORT_BASE", "6000")
     clean_env.setenv("DATABASE_URL", "postgresql://db/archipel")
     clean_env.setenv("KAFKA_BOOTSTRAP_SERVERS", "kafka:9092")
-    clean_env.setenv("ARCHIPEL_AUTH_SECRET", "s3cret")
+    clean_env.setenv("ARCHIPEL_TOKEN_KEYS_FILE", "/etc/archipel/token-keys.json")
     clean_env.setenv("ARCHIPEL_HOME", str(tmp_path))
     settings = Settings()
     assert settings.topic("registration") == "t1.registration.events"
@@ -96,7 +98,8 @@ def test_settings_are_read_from_the_environment(clean_env: pytest.MonkeyPatch, t
     assert settings.grpc_port("results") == 6003
     assert settings.resolved_database_url() == "postgresql://db/archipel"
     assert settings.resolved_kafka() == "kafka:9092"
-    assert settings.secret() == "s3cret"
+    assert settings.token_keys_path() == Path("/etc/archipel/token-keys.json")
+    assert settings.signing_key_path() == tmp_path / "keys" / "signing-key.pem"
     assert settings.home == tmp_path
 
 
@@ -124,9 +127,12 @@ def test_missing_servers_say_to_run_infra_up(clean_env: pytest.MonkeyPatch, tmp_
         settings.resolved_kafka()
 
 
-def test_the_secret_falls_back_to_the_local_key(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_the_token_keys_fall_back_to_the_local_ones(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
     settings = Settings(home=tmp_path)
-    with pytest.raises(RuntimeError, match="ARCHIPEL_AUTH_SECRET"):
-        settings.secret()
-    (tmp_path / "auth.key").write_text("local-key\n")
-    assert settings.secret() == "local-key"
+    with pytest.raises(RuntimeError, match="archipel infra up"):
+        load_signing_key(settings.signing_key_path())
+    with pytest.raises(RuntimeError, match="archipel infra up"):
+        load_key_set(settings.token_keys_path())
+    key = ensure_keys(tmp_path / "keys")
+    assert load_signing_key(settings.signing_key_path()).kid == key.kid
+    assert list(load_key_set(settings.token_keys_path()).keys) == [key.kid]
