@@ -23,14 +23,15 @@ from shared.settings import SERVICES, Settings
 
 @asynccontextmanager
 async def _pools(config: Settings, services: Sequence[str]) -> AsyncIterator[dict[str, asyncpg.Pool]]:
-    """One pool per service whose schema holds an event store (an audit creates nothing)."""
-    dsn = config.resolved_database_url()
+    """One pool per service whose schema holds an event store (an audit creates nothing), as the
+    read-only auditor role when there is one."""
+    dsn = config.database_url_for("auditor")
     connection = await asyncpg.connect(dsn)
     try:
         present = {
-            row["table_schema"]
+            row["schemaname"]
             for row in await connection.fetch(
-                "SELECT table_schema FROM information_schema.tables WHERE table_name = 'events'"
+                "SELECT schemaname FROM pg_tables WHERE tablename = 'events'"  # even unreadable ones: say so
             )
         }
     finally:
@@ -39,7 +40,7 @@ async def _pools(config: Settings, services: Sequence[str]) -> AsyncIterator[dic
     try:
         for service in services:
             if config.db_schema(service) in present:
-                pools[service] = await create_pool(dsn, config.db_schema(service), max_size=2)
+                pools[service] = await create_pool(dsn, config.db_schema(service), max_size=2, create=False)
         yield pools
     finally:
         for pool in pools.values():

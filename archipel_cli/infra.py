@@ -25,6 +25,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _up(arguments: argparse.Namespace) -> int:
     from shared.infra import InfraError, up  # noqa: PLC0415 (keep `archipel --help` light)
+    from shared.infra.manager import redact  # noqa: PLC0415
     from shared.settings import Settings  # noqa: PLC0415
 
     started = time.monotonic()
@@ -33,7 +34,7 @@ def _up(arguments: argparse.Namespace) -> int:
         found = up(settings)
     except (InfraError, OSError, ValueError) as error:
         return _fail("infra up", error)
-    print(f"postgres  {found.database_url}")
+    print(f"postgres  {redact(found.database_url)}")
     print(f"kafka     {found.kafka_bootstrap_servers}")
     print(f"ready in {time.monotonic() - started:.1f} s; endpoints recorded in {settings.infra_file}")
     return 0

@@ -64,7 +64,7 @@ async def _replay(spec: Service[Any], projection: Projection, processes: int) ->
     from shared.rebuild import Workers, rebuild  # noqa: PLC0415
 
     config = settings()
-    dsn = config.resolved_database_url()
+    dsn = config.database_url_for(spec.name)  # the service's own role, owner of its read models
     pool = await create_pool(dsn, config.db_schema(spec.name))
     try:
         await migrate(pool, spec.migrations())

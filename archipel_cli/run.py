@@ -59,7 +59,7 @@ def _run(arguments: argparse.Namespace) -> int:
     except InfraError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    print(f"PostgreSQL  {endpoints.database_url}")
+    print(f"PostgreSQL  {manager.redact(endpoints.database_url)}")
     print(f"Kafka       {endpoints.kafka_bootstrap_servers}")
     logs = config.home / "logs"
     children = [

@@ -31,20 +31,27 @@ class Migration:
     sql: str
 
 
-async def create_pool(dsn: str, schema: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
-    """A pool whose connections work inside `schema` (created if missing).
+async def create_pool(
+    dsn: str, schema: str, *, min_size: int = 1, max_size: int = 10, create: bool = True
+) -> asyncpg.Pool:
+    """A pool whose connections work inside `schema` (created if missing, owned by the role of `dsn`,
+    unless `create` is false: a reader such as the auditor may create nothing).
 
     `CREATE SCHEMA IF NOT EXISTS` is not safe against itself: two sessions that both find the schema
     missing both insert it, and the loser fails on the catalogue's unique index. The processes of a
     service start together, so the creation is serialised by a transaction-scoped advisory lock."""
     check_identifier(schema)
-    connection = await asyncpg.connect(dsn)
-    try:
-        async with connection.transaction():
-            await connection.execute("SELECT pg_advisory_xact_lock(hashtext('archipel.schema.' || $1::text))", schema)
-            await connection.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-    finally:
-        await connection.close()
+    if create:
+        connection = await asyncpg.connect(dsn)
+        try:
+            async with connection.transaction():
+                await connection.execute(
+                    "SELECT pg_advisory_xact_lock(hashtext('archipel.schema.' || $1::text))", schema
+                )
+                if not await connection.fetchval("SELECT 1 FROM pg_namespace WHERE nspname = $1", schema):
+                    await connection.execute(f"CREATE SCHEMA {schema}")
+        finally:
+            await connection.close()
     pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, server_settings={"search_path": schema})
     assert pool is not None
     return pool

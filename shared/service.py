@@ -100,7 +100,8 @@ class Service(Generic[P]):
 async def open_store(
     settings: Settings, service: Service[Any], clock: Clock = system_clock, *, max_size: int = 10
 ) -> AsyncIterator[EventStore]:
-    pool = await create_pool(settings.resolved_database_url(), settings.db_schema(service.name), max_size=max_size)
+    dsn = settings.database_url_for(service.name)  # its own role, owner of its schema
+    pool = await create_pool(dsn, settings.db_schema(service.name), max_size=max_size)
     try:
         await migrate(pool, service.migrations())
         yield EventStore(pool, service.registry, clock=clock)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.names import SERVICES
@@ -42,6 +44,21 @@ class Settings(BaseSettings):
     blob_s3_bucket: str | None = None
     blob_s3_prefix: str = ""
     blob_s3_endpoint: str | None = None
+    db_role_passwords: dict[str, str] = Field(
+        default_factory=dict,
+        description="ARCHIPEL_DB_ROLE_PASSWORD_<ROLE>: a database role's password (see database_url_for)",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _role_passwords(cls, data: object) -> object:
+        """ARCHIPEL_DB_ROLE_PASSWORD_ACCOUNTS=… (one variable per role) into `db_role_passwords`."""
+        if isinstance(data, dict) and "db_role_passwords" not in data:
+            prefix = "ARCHIPEL_DB_ROLE_PASSWORD_"
+            found = {k[len(prefix) :].lower(): v for k, v in os.environ.items() if k.upper().startswith(prefix)}
+            if found:
+                data = {**data, "db_role_passwords": found}
+        return data
 
     def topic(self, service: str) -> str:
         return f"{self.topic_prefix}.{service}.events"
@@ -68,6 +85,27 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return str(self._recorded("database_url"))
+
+    def database_url_for(self, role: str) -> str:
+        """The URL a process of `role` (a service's name, or "auditor") connects with, as the database
+        role `archipel_<role>`: with the password ARCHIPEL_DB_ROLE_PASSWORD_<ROLE>, else with the pgpass
+        file `pg-<role>` beside the one the URL in force names (`?passfile=<dir>/pg-postgres`, as
+        `archipel infra up` records for the local server); without either, the URL in force itself
+        (an external server without roles: deploy/postgres-roles.sql says what to create)."""
+        url = self.resolved_database_url()
+        parts = urlsplit(url)
+        query = dict(parse_qsl(parts.query))
+        host = parts.netloc.rpartition("@")[2]
+        name = quote(f"archipel_{role}", safe="")
+        if role in self.db_role_passwords:
+            query.pop("passfile", None)
+            netloc = f"{name}:{quote(self.db_role_passwords[role], safe='')}@{host}"
+        elif "passfile" in query and (passfile := Path(query["passfile"]).with_name(f"pg-{role}")).is_file():
+            query["passfile"] = str(passfile)
+            netloc = f"{name}@{host}"
+        else:
+            return url
+        return urlunsplit(parts._replace(netloc=netloc, query=urlencode(query, safe="/")))
 
     def resolved_kafka(self) -> str:
         if self.kafka_bootstrap_servers:

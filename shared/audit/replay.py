@@ -21,7 +21,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import asyncpg
@@ -144,16 +144,17 @@ async def replay(
 ) -> ReplayResult:
     """Rebuilds every projection of `specs` into fresh schemas and compares them with the live ones;
     with `workers`, a partitioned one with a large backlog is rebuilt by several processes."""
-    dsn, bootstrap = settings.resolved_database_url(), settings.resolved_kafka()
+    bootstrap = settings.resolved_kafka()
     tag = uuid.uuid4().hex[:8]
     topic_of = {event_type: settings.topic(spec.name) for spec in specs for event_type in spec.registry.models}
-    schemas: list[str] = []
+    schemas: list[tuple[str, str]] = []  # (the role's URL, the scratch schema)
     results: list[ProjectionReplay] = []
     started = time.perf_counter()
     try:
         for spec in specs:
             schema = check_identifier(f"replay_{tag}_{spec.name}")
-            schemas.append(schema)
+            dsn = settings.database_url_for(spec.name)  # the service's role: its scratch schema, its live one
+            schemas.append((dsn, schema))
             fresh = await create_pool(dsn, schema, max_size=3)
             live = await create_pool(dsn, settings.db_schema(spec.name), max_size=2)
             try:
@@ -169,7 +170,8 @@ async def replay(
                     runner = ProjectionRunner(fresh, spec.projection_registry, tally)
                     began = time.perf_counter()
                     dead_letters = dead_letter_topic(settings.topic_prefix)
-                    report = await rebuild(runner, bootstrap, topics, workers=workers, dead_letter_topic=dead_letters)
+                    own = replace(workers, dsn=dsn) if workers is not None else None
+                    report = await rebuild(runner, bootstrap, topics, workers=own, dead_letter_topic=dead_letters)
                     result.seconds = time.perf_counter() - began
                     result.records_read, result.events_applied = report.events_read, report.events_applied
                     result.processes = report.processes
@@ -182,9 +184,9 @@ async def replay(
                 await live.close()
     finally:
         if not keep:
-            for schema in schemas:
+            for dsn, schema in schemas:
                 await drop_schema(dsn, schema)
-    return ReplayResult(schemas, results, time.perf_counter() - started, keep)
+    return ReplayResult([schema for _, schema in schemas], results, time.perf_counter() - started, keep)
 
 
 async def _compare(live: asyncpg.Pool, fresh: asyncpg.Pool, table: str, result: ProjectionReplay) -> None:

