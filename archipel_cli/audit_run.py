@@ -18,6 +18,7 @@ from shared.audit.timeline import TimelineEntry, as_of, timeline
 from shared.audit.verify import MissingTopic, Report, check_store, judge_records, read_records, store_hashes
 from shared.clock import PARIS, to_paris
 from shared.db import create_pool
+from shared.kafka import AUDITOR, kafka_access
 from shared.settings import SERVICES, Settings
 
 
@@ -71,7 +72,7 @@ async def _check(config: Settings, services: Sequence[str]) -> list[Report]:
         for service in services:
             topic = config.topic(service)
             try:
-                records = await asyncio.to_thread(read_records, config.resolved_kafka(), topic)
+                records = await asyncio.to_thread(read_records, kafka_access(config, AUDITOR), topic)
             except MissingTopic:
                 print(f"note: no topic {topic}", file=sys.stderr)
                 continue

@@ -25,10 +25,11 @@ def _read(arguments: argparse.Namespace) -> int:
     from kafka import KafkaConsumer, TopicPartition  # noqa: PLC0415 (keep `archipel --help` light)
 
     from archipel_cli.runtime import settings  # noqa: PLC0415
+    from shared.kafka import AUDITOR, consumer_config, kafka_access  # noqa: PLC0415
 
     config = settings()
     topic = config.topic(arguments.service)
-    consumer = KafkaConsumer(bootstrap_servers=config.resolved_kafka().split(","), enable_auto_commit=False)
+    consumer = KafkaConsumer(**consumer_config(kafka_access(config, AUDITOR)))  # reads, writes nothing
     try:
         partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
         if not partitions:

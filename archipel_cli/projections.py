@@ -60,6 +60,7 @@ async def _replay(spec: Service[Any], projection: Projection, processes: int) ->
     from archipel_cli.runtime import settings  # noqa: PLC0415
     from shared.db import create_pool, migrate  # noqa: PLC0415
     from shared.dead_letter import dead_letter_topic  # noqa: PLC0415
+    from shared.kafka import kafka_access  # noqa: PLC0415
     from shared.projections import ProjectionRunner  # noqa: PLC0415
     from shared.rebuild import Workers, rebuild  # noqa: PLC0415
 
@@ -72,7 +73,11 @@ async def _replay(spec: Service[Any], projection: Projection, processes: int) ->
         topics = [config.topic(name) for name in spec.projection_topics]
         dead_letters = dead_letter_topic(config.topic_prefix)
         report = await rebuild(
-            runner, config.resolved_kafka(), topics, workers=Workers(dsn, processes), dead_letter_topic=dead_letters
+            runner,
+            kafka_access(config, spec.name),  # the service's principal: its topics, its dead letters
+            topics,
+            workers=Workers(dsn, processes),
+            dead_letter_topic=dead_letters,
         )
     finally:
         await pool.close()

@@ -21,6 +21,7 @@ from bench.campaign import Candidate, event_count, generate
 from bench.common import PHASES, Config, Json, Recorder, sandbox
 from bench.profiles import ACADEMIES
 from shared.eventstore import MIGRATIONS
+from shared.kafka import ADMIN, kafka_access
 from shared.settings import Settings
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -51,7 +52,7 @@ def parse(argv: Sequence[str] | None = None) -> Config:
     settings = Settings()
     config = Config(
         dsn=settings.resolved_database_url(),
-        kafka=settings.resolved_kafka(),
+        kafka=kafka_access(settings, ADMIN),
         scale=args.scale,
         candidates=args.candidates or candidates,
         academies=args.academies or academies,

@@ -27,14 +27,14 @@ from shared.consumers import subscribe_projection
 from shared.db import create_pool
 from shared.eventstore import EventStore
 from shared.infra.process import peak_rss_kb
-from shared.kafka import producer_config
+from shared.kafka import KafkaAccess, producer_config
 from shared.projections import ProjectionRunner
 from shared.relay import Relay
 
 
 async def relays(spec: dict[str, Any], stop: asyncio.Event) -> None:
     pools = [await create_pool(spec["dsn"], f"{spec['prefix']}_{s}", max_size=3) for s in SERVICES]
-    producers = [KafkaProducer(**producer_config(spec["kafka"])) for _ in SERVICES]
+    producers = [KafkaProducer(**producer_config(KafkaAccess(**spec["kafka"]))) for _ in SERVICES]
     running = [
         asyncio.create_task(Relay(EventStore(pool, REGISTRY), producer, topic, name=f"{service}-relay").run(stop))
         for service, pool, producer, topic in zip(SERVICES, pools, producers, spec["topics"], strict=True)
@@ -49,7 +49,8 @@ async def relays(spec: dict[str, Any], stop: asyncio.Event) -> None:
 
 async def projection(spec: dict[str, Any], stop: asyncio.Event) -> None:
     pool = await create_pool(spec["dsn"], f"{spec['prefix']}_lag", max_size=10)
-    broker = KafkaBroker(spec["kafka"], logger=logging.getLogger("bench.faststream"), graceful_timeout=10)
+    access = KafkaAccess(**spec["kafka"])
+    broker = KafkaBroker(**access.faststream(), logger=logging.getLogger("bench.faststream"), graceful_timeout=10)
     subscribe_projection(broker, ProjectionRunner(pool, REGISTRY, LagView()), spec["topics"], f"{spec['prefix']}-")
     await broker.start()
     print("ready", flush=True)

@@ -22,6 +22,7 @@ from kafka.errors import KafkaError
 from shared.db import Migration, create_pool, drop_schema, migrate
 from shared.infra.process import InfraError
 from shared.infra.topics import admin_client, ensure_topics
+from shared.kafka import KafkaAccess
 
 SERVICES = ("accounts", "registration", "documents", "results")
 PHASES = ("grpc", "store", "relay", "lag", "replay", "deliberation")  # in the order they run
@@ -30,7 +31,7 @@ PHASES = ("grpc", "store", "relay", "lag", "replay", "deliberation")  # in the o
 @dataclass(frozen=True)
 class Config:
     dsn: str
-    kafka: str
+    kafka: KafkaAccess  # the admin's: the bench makes topics and groups of its own prefix
     scale: str
     candidates: int
     academies: int

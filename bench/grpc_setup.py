@@ -69,7 +69,7 @@ async def servers(config: Config, box: Sandbox) -> AsyncIterator[Servers]:
     settings = Settings().model_copy(
         update={
             "database_url": config.dsn,
-            "kafka_bootstrap_servers": config.kafka,
+            "kafka_bootstrap_servers": config.kafka.bootstrap_servers,
             "db_schema_prefix": f"{box.prefix}_",
             "topic_prefix": box.prefix,
             "home": Path(tempfile.mkdtemp()),

@@ -12,7 +12,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from bench.common import SERVICES, Config, Recorder, Sandbox
 from shared.eventstore import EventStore, LogPosition
-from shared.kafka import Headers, headers_for, producer_config
+from shared.kafka import Headers, consumer_config, headers_for, producer_config
 
 Message = tuple[str, bytes, bytes, Headers]
 
@@ -43,7 +43,7 @@ def _produce(config: Config, batch: Sequence[Message]) -> float:
 
 
 def _consume(config: Config, topics: Sequence[str], expected: int) -> float:
-    consumer = KafkaConsumer(bootstrap_servers=config.kafka.split(","), enable_auto_commit=False, group_id=None)
+    consumer = KafkaConsumer(**consumer_config(config.kafka))
     try:
         partitions = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
         consumer.assign(partitions)

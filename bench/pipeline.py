@@ -6,6 +6,7 @@ processes (bench.child). The replay rate is measured on a campaign of its own (b
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import signal
 import sys
@@ -128,7 +129,7 @@ async def lag(config: Config, campaign: Sequence[Candidate], rec: Recorder, box:
     by_service = await stores(box)
     topics = await box.topics()
     lag_pool = await box.pool("lag", (*projections.MIGRATIONS, *LagView.migrations), max_size=10)
-    spec: Json = {"dsn": config.dsn, "kafka": config.kafka, "prefix": box.prefix, "topics": topics}
+    spec: Json = {"dsn": config.dsn, "kafka": dataclasses.asdict(config.kafka), "prefix": box.prefix, "topics": topics}
     if config.profile:
         spec["profile"] = str(rec.results_dir / f"{rec.run_id}-profile-ROLE-child.txt")
         rec.profiles["relay child, projection child"] = spec["profile"]

@@ -18,6 +18,8 @@ from typing import Any, Protocol
 
 from aiokafka import AIOKafkaProducer
 
+from shared.kafka import KafkaAccess
+
 log = logging.getLogger(__name__)
 
 HEADER = "dead_letter."
@@ -86,16 +88,16 @@ class LogOnly:
 class KafkaDeadLetters:
     """Parks on a topic with a producer of its own, started at the first parked record."""
 
-    def __init__(self, bootstrap_servers: str, topic: str) -> None:
+    def __init__(self, access: KafkaAccess, topic: str) -> None:
         self.topic = topic
-        self._bootstrap = bootstrap_servers
+        self._access = access
         self._producer: AIOKafkaProducer | None = None
 
     async def park(self, records: Sequence[Parked]) -> None:
         if not records:
             return
         if self._producer is None:
-            producer = AIOKafkaProducer(bootstrap_servers=self._bootstrap.split(","), acks="all")
+            producer = AIOKafkaProducer(**self._access.aiokafka(), acks="all")
             await producer.start()
             self._producer = producer
         sent = [

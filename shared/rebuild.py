@@ -36,7 +36,7 @@ from shared.db import Connection, check_identifier
 from shared.dead_letter import DeadLetters, KafkaDeadLetters, LogOnly, Parked, Source, log_parked
 from shared.events import Envelope, EventRegistry
 from shared.infra.process import peak_rss_kb
-from shared.kafka import decode_headers
+from shared.kafka import KafkaAccess, decode_headers
 from shared.projections import Projection, ProjectionRunner, lock_key, record_heads
 from shared.record_check import RecordCheck
 from shared.topic_reader import Ranges, Record, TopicReader
@@ -156,7 +156,7 @@ class _Replay:
 
 async def rebuild(
     runner: ProjectionRunner,
-    bootstrap_servers: str,
+    access: KafkaAccess,
     topics: Sequence[str],
     batch_size: int = 5000,
     *,
@@ -184,11 +184,11 @@ async def rebuild(
                 for table in projection.tables:
                     await connection.execute(f"DELETE FROM {check_identifier(table)}")
                 await connection.execute("DELETE FROM projection_streams WHERE projection = $1", projection.name)
-            async with TopicReader(bootstrap_servers, topics) as reader:
+            async with TopicReader(access, topics) as reader:
                 split = _split(reader, workers)
                 if split is None:
                     await processes.dismiss()
-                    async with _dead_letters(bootstrap_servers, dead_letter_topic, runner.dead_letters) as sink:
+                    async with _dead_letters(access, dead_letter_topic, runner.dead_letters) as sink:
                         replay = _Replay(projection, runner.registry, connection, dead_letters=sink)
                         startup = time.perf_counter() - started
                         with _collector_paused():
@@ -203,7 +203,7 @@ async def rebuild(
                 Job(
                     workers.dsn,
                     schema,
-                    bootstrap_servers,
+                    access,
                     names,
                     part,
                     projection,
@@ -225,12 +225,12 @@ async def rebuild(
 
 
 @contextlib.asynccontextmanager
-async def _dead_letters(bootstrap: str, topic: str | None, otherwise: DeadLetters) -> AsyncIterator[DeadLetters]:
+async def _dead_letters(access: KafkaAccess, topic: str | None, otherwise: DeadLetters) -> AsyncIterator[DeadLetters]:
     """A producer of its own on `topic` for the rebuild's time, else `otherwise`."""
     if topic is None:
         yield otherwise
         return
-    sink = KafkaDeadLetters(bootstrap, topic)
+    sink = KafkaDeadLetters(access, topic)
     try:
         yield sink
     finally:
@@ -278,7 +278,7 @@ class Job:
 
     dsn: str
     schema: str
-    bootstrap_servers: str
+    access: KafkaAccess  # the rebuilding service's principal
     topics: tuple[str, ...]
     ranges: Ranges
     projection: Projection
@@ -367,8 +367,8 @@ async def replay_job(job: Job) -> Done:
     connection = await asyncpg.connect(job.dsn, server_settings={"search_path": check_identifier(job.schema)})
     try:
         async with (
-            _dead_letters(job.bootstrap_servers, job.dead_letter_topic, LogOnly()) as sink,
-            TopicReader(job.bootstrap_servers, job.topics, job.ranges) as reader,
+            _dead_letters(job.access, job.dead_letter_topic, LogOnly()) as sink,
+            TopicReader(job.access, job.topics, job.ranges) as reader,
         ):
             replay = _Replay(job.projection, job.registry, connection, job.coordinator, sink)
             began = time.perf_counter()

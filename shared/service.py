@@ -26,7 +26,7 @@ from shared.dead_letter import dead_letter_topic
 from shared.events import EventRegistry
 from shared.eventstore import EventStore
 from shared.intake import Intake, IntakeProjection
-from shared.kafka import producer_config
+from shared.kafka import kafka_access, producer_config
 from shared.pipeline import CommandSpec, Pipeline
 from shared.projections import Projection, ProjectionRunner
 from shared.relay import Relay
@@ -118,8 +118,10 @@ async def open_runtime(
 
 
 async def run_relay(settings: Settings, service: Service[Any], stop: asyncio.Event) -> None:
+    access = kafka_access(settings, service.name)  # its own principal: it may write its topic only
+
     def new_producer() -> KafkaProducer:
-        return KafkaProducer(**producer_config(settings.resolved_kafka()))
+        return KafkaProducer(**producer_config(access))
 
     relay: Relay | None = None
     try:
@@ -138,7 +140,8 @@ async def run_projections(
 ) -> None:
     registry = service.projection_registry
     async with open_runtime(settings, service, clock) as runtime:
-        broker = KafkaBroker(settings.resolved_kafka(), logger=log, log_level=logging.DEBUG, graceful_timeout=10)
+        access = kafka_access(settings, service.name)  # reads its topics, in its own groups
+        broker = KafkaBroker(**access.faststream(), logger=log, log_level=logging.DEBUG, graceful_timeout=10)
         topics = [settings.topic(name) for name in service.projection_topics]
         pipeline = service.pipeline(runtime)
         consumers = [*service.projections(), *(IntakeProjection(intake, pipeline) for intake in service.intakes)]

@@ -31,6 +31,14 @@ class Settings(BaseSettings):
     kafka_port: int = 59092
     kafka_controller_port: int = 59093
     kafka_version: str = "4.1.1"
+    # Kafka clients (shared.kafka): SASL_SSL (SCRAM-SHA-512 over TLS) unless set; without a username,
+    # each process's principal and its password come from the local broker's secrets (secrets_dir).
+    kafka_security_protocol: str | None = None  # None: what `infra up` recorded, else SASL_SSL
+    kafka_sasl_mechanism: str = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: str | None = None
+    kafka_ca_file: Path | None = None
+    secrets_dir: Path | None = Field(default=None, description="keys and passwords; <home>/secrets by default")
     grpc_host: str = "127.0.0.1"
     token_ttl_minutes: int = Field(default=15, ge=1, description="access tokens (issue 13: short)")
     refresh_ttl_hours: int = Field(default=12, ge=1, description="refresh tokens (single use, rotating)")
@@ -111,6 +119,18 @@ class Settings(BaseSettings):
         if self.kafka_bootstrap_servers:
             return self.kafka_bootstrap_servers
         return str(self._recorded("kafka_bootstrap_servers"))
+
+    def resolved_kafka_security(self) -> str:
+        """ARCHIPEL_KAFKA_SECURITY_PROTOCOL, else the local broker's (recorded by infra up), else SASL_SSL."""
+        if self.kafka_security_protocol:
+            return self.kafka_security_protocol
+        try:
+            return str(json.loads(self.infra_file.read_text()).get("kafka_security_protocol") or "PLAINTEXT")
+        except (OSError, ValueError):
+            return "SASL_SSL"
+
+    def secrets_path(self) -> Path:
+        return self.secrets_dir or self.home / "secrets"
 
     def _recorded(self, key: str) -> object:
         try:

@@ -8,6 +8,8 @@ from collections.abc import Mapping, Sequence
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from shared.kafka import KafkaAccess
+
 _FETCH_MAX_BYTES = 32 * 1024 * 1024
 # A record's value, headers, and where it was read: topic, partition, offset, key.
 Record = tuple[bytes | None, Sequence[tuple[str, bytes]], str, int, int, bytes | None]
@@ -22,12 +24,12 @@ class TopicReader:
 
     def __init__(
         self,
-        bootstrap_servers: str,
+        access: KafkaAccess,
         topics: Sequence[str],
         ranges: Mapping[TopicPartition, tuple[int, int]] | None = None,
     ) -> None:
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap_servers.split(","),
+            **access.aiokafka(),
             enable_auto_commit=False,
             group_id=None,
             auto_offset_reset="earliest",

@@ -28,8 +28,8 @@ import asyncpg
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
 from shared.db import Connection, check_identifier, create_pool, drop_schema, migrate
-from shared.dead_letter import dead_letter_topic
 from shared.events import Envelope
+from shared.kafka import AUDITOR, consumer_config, kafka_access
 from shared.projections import Projection, ProjectionRunner
 from shared.rebuild import Workers, rebuild
 from shared.service import Service
@@ -144,7 +144,7 @@ async def replay(
 ) -> ReplayResult:
     """Rebuilds every projection of `specs` into fresh schemas and compares them with the live ones;
     with `workers`, a partitioned one with a large backlog is rebuilt by several processes."""
-    bootstrap = settings.resolved_kafka()
+    access = kafka_access(settings, AUDITOR)  # reads every topic, writes none
     tag = uuid.uuid4().hex[:8]
     topic_of = {event_type: settings.topic(spec.name) for spec in specs for event_type in spec.registry.models}
     schemas: list[tuple[str, str]] = []  # (the role's URL, the scratch schema)
@@ -169,9 +169,9 @@ async def replay(
                     tally = _Tally(projection, f"replay_{tag}_{projection.name}"[:63], topic_of, progress)
                     runner = ProjectionRunner(fresh, spec.projection_registry, tally)
                     began = time.perf_counter()
-                    dead_letters = dead_letter_topic(settings.topic_prefix)
                     own = replace(workers, dsn=dsn) if workers is not None else None
-                    report = await rebuild(runner, bootstrap, topics, workers=own, dead_letter_topic=dead_letters)
+                    # What does not chain is logged, never parked again: a replay writes no topic.
+                    report = await rebuild(runner, access, topics, workers=own)
                     result.seconds = time.perf_counter() - began
                     result.records_read, result.events_applied = report.events_read, report.events_applied
                     result.processes = report.processes
@@ -253,9 +253,9 @@ async def _primary_key(pool: asyncpg.Pool, table: str) -> list[str]:
 def lagging_groups(settings: Settings, specs: Sequence[Service[Any]]) -> dict[str, int]:
     """Each live projection consumer group (with tables) still behind its topics' end offsets, with
     the number of records it has yet to commit; empty when every one has caught up."""
-    bootstrap = settings.resolved_kafka().split(",")
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    access = kafka_access(settings, AUDITOR)
+    admin = KafkaAdminClient(**access.kafka_python())
+    consumer = KafkaConsumer(**consumer_config(access))
     try:
         behind: dict[str, int] = {}
         for spec in specs:

@@ -61,7 +61,7 @@ from shared.audit.chain import (
 )
 from shared.events import canonical_json
 from shared.eventstore import stored_envelope
-from shared.kafka import decode_headers
+from shared.kafka import KafkaAccess, consumer_config, decode_headers
 
 __all__ = [
     "ALTERED",
@@ -172,9 +172,11 @@ class _Record:
         )
 
 
-def read_records(bootstrap: str, topic: str, timeout: float = 60.0) -> list[tuple[int, int, bytes, dict[str, str]]]:
+def read_records(
+    access: KafkaAccess, topic: str, timeout: float = 60.0
+) -> list[tuple[int, int, bytes, dict[str, str]]]:
     """(partition, offset, value, headers) of every record up to the end offsets seen now."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","), group_id=None, enable_auto_commit=False)
+    consumer = KafkaConsumer(**consumer_config(access))
     try:
         partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
         if not partitions:
@@ -198,11 +200,11 @@ def read_records(bootstrap: str, topic: str, timeout: float = 60.0) -> list[tupl
         consumer.close()
 
 
-def check_topic(bootstrap: str, topic: str, expected: dict[str, str] | None = None) -> Report:
+def check_topic(access: KafkaAccess, topic: str, expected: dict[str, str] | None = None) -> Report:
     """The chain of every stream on `topic`; `expected` (event id -> hex hash, from the store)
     also flags records whose hash differs from the store's or whose event the store lacks. Read the
     store's hashes AFTER the topic, or a record published in between looks forged."""
-    return judge_records(topic, read_records(bootstrap, topic), expected)
+    return judge_records(topic, read_records(access, topic), expected)
 
 
 def judge_records(
@@ -288,5 +290,5 @@ def _genuine(
     return candidates[0]
 
 
-def verify_topic(bootstrap: str, topic: str, expected: dict[str, str] | None = None) -> list[Finding]:
-    return check_topic(bootstrap, topic, expected).findings
+def verify_topic(access: KafkaAccess, topic: str, expected: dict[str, str] | None = None) -> list[Finding]:
+    return check_topic(access, topic, expected).findings

@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import logging
 import os
-import re
 import shutil
 import subprocess
 import time
@@ -16,11 +15,19 @@ from pathlib import Path
 
 from kafka import KafkaAdminClient
 
+from shared.infra.kafka_jars import check_java, ensure_jars
+from shared.infra.kafka_security import (
+    SCRAM_MARKER,
+    add_admin_through_controller,
+    format_arguments,
+    security_properties,
+)
 from shared.infra.process import InfraError, port_open, process_alive, read_pid, tail, terminate
+from shared.infra.tls import ensure_password, write_private
+from shared.kafka import ADMIN, KafkaAccess, ca_file, password_file
 from shared.settings import Settings
 
 _MAIN_CLASS = "kafka.Kafka"
-_MIN_JAVA = 17
 _DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "kafka"
 START_TIMEOUT_SECONDS = 90.0
 
@@ -46,19 +53,45 @@ def local_bootstrap(settings: Settings) -> str:
     return f"127.0.0.1:{settings.kafka_port}"
 
 
-def cache_dir(settings: Settings) -> Path:
-    """Where the broker's jars are kept across work trees: $XDG_CACHE_HOME/archipel, by default
-    ~/.cache/archipel."""
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "archipel" / f"kafka-{settings.kafka_version}"
+def local_protocol(settings: Settings) -> str:
+    """The client listener of the local broker: SASL_SSL (SCRAM over TLS) unless
+    ARCHIPEL_KAFKA_SECURITY_PROTOCOL=PLAINTEXT asks for an open one."""
+    protocol = settings.kafka_security_protocol or "SASL_SSL"
+    if protocol not in ("SASL_SSL", "PLAINTEXT"):
+        raise InfraError(f"the local Kafka broker listens SASL_SSL or PLAINTEXT, not {protocol}")
+    return protocol
 
 
-def answers(bootstrap: str, timeout: float = 5.0) -> bool:
-    """Whether the cluster at `bootstrap` answers a metadata request."""
+def running_protocol(settings: Settings) -> str:
+    """The client listener's protocol in the properties the local broker was started with."""
+    try:
+        text = _properties_file(settings).read_text()
+    except OSError:
+        return local_protocol(settings)
+    return "SASL_SSL" if "listeners=SASL_SSL://" in text else "PLAINTEXT"
+
+
+def local_admin(settings: Settings, protocol: str | None = None) -> KafkaAccess:
+    """The admin's access to the local broker (the super user; only PLAINTEXT when it is open)."""
+    protocol = protocol or running_protocol(settings)
+    if protocol == "PLAINTEXT":
+        return KafkaAccess(local_bootstrap(settings))
+    return KafkaAccess(
+        local_bootstrap(settings),
+        protocol,
+        ADMIN,
+        ensure_password(password_file(settings, ADMIN)),
+        str(ca_file(settings)),
+        settings.kafka_sasl_mechanism,
+    )
+
+
+def answers(access: KafkaAccess, timeout: float = 5.0) -> bool:
+    """Whether the cluster answers a metadata request (to these credentials)."""
     logging.getLogger("kafka").setLevel(logging.CRITICAL)  # refused connections are expected here
     try:
         admin = KafkaAdminClient(
-            bootstrap_servers=bootstrap,
+            **access.kafka_python(),
             bootstrap_timeout_ms=int(timeout * 1000),
             request_timeout_ms=int(timeout * 1000),
             client_id="archipel-infra",
@@ -74,77 +107,15 @@ def answers(bootstrap: str, timeout: float = 5.0) -> bool:
         admin.close()
 
 
-def check_java() -> str:
-    """The `java` executable, if it is at least Java 17."""
-    java = shutil.which("java")
-    if java is None:
-        raise InfraError("`java` not found: install Java >= 17 (apt-get install openjdk-17-jre-headless)")
-    result = subprocess.run([java, "-version"], capture_output=True, text=True, check=False)
-    found = re.search(r'version "(\d+)(?:\.(\d+))?', result.stderr + result.stdout)
-    if found is None:
-        raise InfraError(f"cannot read the version of {java}: {result.stderr.strip()}")
-    major = int(found.group(1))
-    if major == 1 and found.group(2):
-        major = int(found.group(2))  # "1.8.0" is Java 8
-    if major < _MIN_JAVA:
-        raise InfraError(f"Kafka {_MIN_JAVA}+ needs Java >= {_MIN_JAVA}, found Java {major} at {java}")
-    return java
-
-
-def ensure_jars(settings: Settings) -> Path:
-    """The folder of the broker's jars, fetched with Maven on first use."""
-    lib = cache_dir(settings) / "lib"
-    if (lib / f"kafka_2.13-{settings.kafka_version}.jar").exists():
-        return lib
-    mvn = shutil.which("mvn")
-    if mvn is None:
-        raise InfraError("`mvn` not found: Maven fetches the Kafka jars once (apt-get install maven)")
-    staging = lib.with_name(f"lib.partial-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.parent.mkdir(parents=True, exist_ok=True)
-    command = [
-        mvn,
-        "-q",
-        "-B",
-        "-Dstyle.color=never",
-        "-f",
-        str(_DEPLOY / "pom.xml"),
-        "dependency:copy-dependencies",
-        f"-Dkafka.version={settings.kafka_version}",
-        f"-DoutputDirectory={staging}",
-        "-DincludeScope=runtime",
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=900)
-    if result.returncode != 0 or not (staging / f"kafka_2.13-{settings.kafka_version}.jar").exists():
-        shutil.rmtree(staging, ignore_errors=True)
-        raise InfraError(
-            f"Maven could not fetch kafka_2.13:{settings.kafka_version}: {_first_error(result.stdout + result.stderr)}"
-        )
-    shutil.rmtree(lib, ignore_errors=True)
-    staging.rename(lib)
-    return lib
-
-
-def _first_error(output: str) -> str:
-    """Maven's first [ERROR] line, without colour codes."""
-    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in output.splitlines()]
-    errors = [line.removeprefix("[ERROR]").strip() for line in lines if line.startswith("[ERROR]")]
-    return next((line for line in errors if line), lines[-1] if lines else "no output")
-
-
-def _properties(settings: Settings) -> str:
+def _properties(settings: Settings, protocol: str) -> str:
     data = root_dir(settings) / "data"
-    listener = local_bootstrap(settings)
     controller = f"127.0.0.1:{settings.kafka_controller_port}"
     lines = {
         "process.roles": "broker,controller",
         "node.id": "1",
         "controller.quorum.bootstrap.servers": controller,
-        "listeners": f"PLAINTEXT://{listener},CONTROLLER://{controller}",
-        "advertised.listeners": f"PLAINTEXT://{listener}",
-        "inter.broker.listener.name": "PLAINTEXT",
         "controller.listener.names": "CONTROLLER",
-        "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+        **security_properties(settings, protocol, local_bootstrap(settings)),
         "log.dirs": str(data),
         "num.partitions": str(settings.kafka_partitions),
         "offsets.topic.replication.factor": "1",
@@ -165,10 +136,11 @@ def _classpath(lib: Path) -> str:
     return f"{lib}{os.sep}*"
 
 
-def _format_storage(settings: Settings, java: str, lib: Path, properties: Path) -> None:
+def _format_storage(settings: Settings, java: str, lib: Path, properties: Path, protocol: str) -> None:
     data = root_dir(settings) / "data"
     if (data / "meta.properties").exists():
         return
+    scram = format_arguments(settings, protocol)
     cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
     result = subprocess.run(
         [
@@ -179,10 +151,10 @@ def _format_storage(settings: Settings, java: str, lib: Path, properties: Path) 
             "kafka.tools.StorageTool",
             "format",
             "--standalone",
-            "-t",
-            cluster_id,
+            f"--cluster-id={cluster_id}",  # an id may start with "-"
             "-c",
             str(properties),
+            *scram,
         ],
         capture_output=True,
         text=True,
@@ -191,6 +163,8 @@ def _format_storage(settings: Settings, java: str, lib: Path, properties: Path) 
     )
     if result.returncode != 0:
         raise InfraError(f"formatting the Kafka storage failed: {(result.stdout + result.stderr).strip()}")
+    if scram:
+        (data / SCRAM_MARKER).touch()
 
 
 def _log_options(settings: Settings) -> list[str]:
@@ -207,8 +181,11 @@ def is_running(settings: Settings) -> bool:
 
 
 def start(settings: Settings) -> None:
-    """Start the local broker unless it already runs, and wait until it answers."""
+    """Start the local broker unless it already runs, and wait until it answers. One that runs keeps
+    the listener it was started with (`running_protocol`): `archipel infra down` then `up` secures a
+    broker started before issue 13, whose storage then gets its admin through the controller."""
     bootstrap = local_bootstrap(settings)
+    protocol = local_protocol(settings)
     if not is_running(settings):
         for port, setting in (
             (settings.kafka_port, "KAFKA_PORT"),
@@ -224,8 +201,8 @@ def start(settings: Settings) -> None:
         root = root_dir(settings)
         (root / "logs").mkdir(parents=True, exist_ok=True)
         properties = _properties_file(settings)
-        properties.write_text(_properties(settings))
-        _format_storage(settings, java, lib, properties)
+        write_private(properties, _properties(settings, protocol).encode())  # it holds the admin's password
+        _format_storage(settings, java, lib, properties, protocol)
         with broker_log(settings).open("ab") as log:
             process = subprocess.Popen(
                 [
@@ -247,13 +224,17 @@ def start(settings: Settings) -> None:
                 start_new_session=True,
             )
         pid_file(settings).write_text(f"{process.pid}\n")
+        if protocol != "PLAINTEXT":
+            java_command = [java, "-cp", _classpath(lib), *_log_options(settings)]
+            add_admin_through_controller(settings, java_command, root, START_TIMEOUT_SECONDS)
     _wait_until_answers(settings, bootstrap)
 
 
 def _wait_until_answers(settings: Settings, bootstrap: str) -> None:
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    access = local_admin(settings)
     while time.monotonic() < deadline:
-        if answers(bootstrap, timeout=2.0):
+        if answers(access, timeout=2.0):
             return
         if not is_running(settings):
             raise InfraError(

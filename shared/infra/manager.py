@@ -11,9 +11,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared.infra import kafka, postgres
+from shared.infra import acls, kafka, postgres
 from shared.infra.process import InfraError
 from shared.infra.topics import ensure_topics
+from shared.kafka import ADMIN, kafka_access
 from shared.settings import SERVICES, Settings
 from shared.token_keys import ensure_keys
 
@@ -63,14 +64,17 @@ def up(settings: Settings) -> Endpoints:
         else:
             postgres.start(settings)
         if settings.kafka_bootstrap_servers:
-            if not kafka.answers(found.kafka_bootstrap_servers, timeout=10.0):
+            admin = kafka_access(settings, ADMIN)
+            if not kafka.answers(admin, timeout=10.0):
                 raise InfraError(f"KAFKA_BOOTSTRAP_SERVERS does not answer: {found.kafka_bootstrap_servers}")
             replication = None
         else:
             kafka.start(settings)
+            admin = kafka.local_admin(settings)
+            acls.secure_local(settings, admin)  # its principals and their ACLs
             replication = 1
         ensure_topics(
-            found.kafka_bootstrap_servers,
+            admin,
             [settings.topic(service) for service in SERVICES],
             settings.kafka_partitions,
             replication,
@@ -82,6 +86,7 @@ def up(settings: Settings) -> Endpoints:
             {
                 "database_url": found.database_url,
                 "kafka_bootstrap_servers": found.kafka_bootstrap_servers,
+                "kafka_security_protocol": admin.security_protocol,
                 "started": {
                     "postgres": not settings.database_url,
                     "kafka": not settings.kafka_bootstrap_servers,
@@ -122,7 +127,9 @@ def status(settings: Settings) -> list[ServerStatus]:
             "kafka",
             found.kafka_bootstrap_servers,
             not settings.kafka_bootstrap_servers,
-            kafka.answers(found.kafka_bootstrap_servers),
+            kafka.answers(
+                kafka_access(settings, ADMIN) if settings.kafka_bootstrap_servers else kafka.local_admin(settings)
+            ),
         ),
     ]
 

@@ -15,6 +15,7 @@ from kafka.errors import KafkaError
 
 from shared.dead_letter import dead_letter_topic
 from shared.infra.process import InfraError
+from shared.kafka import KafkaAccess
 
 UNLIMITED_RETENTION = {"retention.ms": "-1", "retention.bytes": "-1"}
 _TOPIC_ALREADY_EXISTS = 36  # Kafka protocol error code
@@ -30,11 +31,12 @@ class TopicInfo:
 
 
 @contextmanager
-def admin_client(bootstrap: str, timeout: float = 15.0) -> Iterator[KafkaAdminClient]:
+def admin_client(access: KafkaAccess, timeout: float = 15.0) -> Iterator[KafkaAdminClient]:
     logging.getLogger("kafka").setLevel(logging.CRITICAL)
+    bootstrap = access.bootstrap_servers
     try:
         admin = KafkaAdminClient(
-            bootstrap_servers=bootstrap,
+            **access.kafka_python(),
             bootstrap_timeout_ms=int(timeout * 1000),
             request_timeout_ms=int(timeout * 1000),
             client_id="archipel-infra",
@@ -48,7 +50,7 @@ def admin_client(bootstrap: str, timeout: float = 15.0) -> Iterator[KafkaAdminCl
 
 
 def ensure_topics(
-    bootstrap: str, topics: Sequence[str], partitions: int, replication_factor: int | None = None
+    access: KafkaAccess, topics: Sequence[str], partitions: int, replication_factor: int | None = None
 ) -> None:
     """Create the missing `topics` with `partitions` partitions and unlimited retention, and wait
     until every partition has a leader. Topics that already exist are left as they are.
@@ -58,7 +60,8 @@ def ensure_topics(
     if not topics:
         return
     topics = with_dead_letters(topics)
-    with admin_client(bootstrap) as admin:
+    bootstrap = access.bootstrap_servers
+    with admin_client(access) as admin:
         if replication_factor is None:
             brokers = len(admin.describe_cluster().get("brokers") or [])
             replication_factor = max(1, min(_MAX_REPLICATION, brokers))
@@ -91,9 +94,10 @@ def with_dead_letters(topics: Sequence[str]) -> list[str]:
     return [*topics, *(name for name in extra if name not in topics)]
 
 
-def describe_topic(bootstrap: str, topic: str) -> TopicInfo:
+def describe_topic(access: KafkaAccess, topic: str) -> TopicInfo:
     """Partition count, replication factor and effective configuration of one topic."""
-    with admin_client(bootstrap) as admin:
+    bootstrap = access.bootstrap_servers
+    with admin_client(access) as admin:
         try:
             (description,) = admin.describe_topics([topic])
             if description.get("error_code", 0) != 0:

@@ -27,7 +27,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from shared.db import drop_schema
 from shared.settings import SERVICES, Settings
 from shared.token_keys import ensure_keys
-from tests.conftest import env_of
+from tests.conftest import derived_settings, env_of, kafka_grants
 
 RUNNING = ("accounts", "registration", "documents", "results", "dossier")
 
@@ -115,8 +115,9 @@ async def _running_system(
     """Every RUNNING service (serve, relay, projections) as subprocesses; mail to `inbox` by SMTP,
     or into home/mail when `inbox` is None."""
     home = tmp_path_factory.mktemp("e2e-home")
-    settings = base_settings.model_copy(
-        update={
+    settings = derived_settings(
+        base_settings,
+        **{
             "database_url": base_settings.resolved_database_url(),
             "kafka_bootstrap_servers": base_settings.resolved_kafka(),
             "db_schema_prefix": f"e2e{int(time.time() * 1000) % 10**9}_",
@@ -124,9 +125,11 @@ async def _running_system(
             "grpc_port_base": _free_port_block(len(SERVICES)),
             "smtp_host": "127.0.0.1" if inbox is not None else None,
             "smtp_port": inbox.port if inbox is not None else base_settings.smtp_port,
-        }
+        },
     )
     ensure_keys(settings.signing_key_path().parent)  # the token keys of this system's home
+    grants = kafka_grants(base_settings, settings)  # its services' groups (db_schema_prefix) on Kafka
+    grants.__enter__()
     env = env_of(settings)
     if inbox is None:
         env.pop("SMTP_HOST", None)
@@ -154,6 +157,7 @@ async def _running_system(
                 process.kill()
         for service in SERVICES:
             await drop_schema(settings.resolved_database_url(), settings.db_schema(service))
+        grants.__exit__(None, None, None)
 
 
 async def _wait_serving(target: str, processes: list[subprocess.Popen[bytes]], home: Path) -> None:

@@ -54,7 +54,7 @@ async def test_account_created_mailed_activated_published_and_projected(system: 
 
         events = await asyncio.to_thread(
             events_of,
-            settings.resolved_kafka(),
+            settings,
             "archipel.accounts.events",
             created.account_id,
             {"AccountCreated", "AccountActivated"},

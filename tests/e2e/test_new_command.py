@@ -22,10 +22,13 @@ from archipel.commands.v1 import commands_pb2 as pb
 from archipel.commands.v1 import commands_pb2_grpc as pb_grpc
 from shared.auth import Principal, Role
 from shared.db import drop_schema
+from shared.infra.acls import ensure_principals, grant, revoke, service_grants
 from shared.infra.topics import ensure_topics
+from shared.kafka import ADMIN, kafka_access
 from shared.settings import Settings
-from tests.conftest import env_of
+from tests.conftest import derived_settings, env_of
 from tests.e2e.conftest import _free_port_block, _wait_serving
+from tests.e2e.throwaway_service import SERVICE as THROWAWAY
 from tests.tokens import mint, signing_key
 
 MODULE = "tests.e2e.throwaway_service"
@@ -36,18 +39,27 @@ BAD_UUID = '{"candidate_id": "not-a-uuid", "academy": "lyon", "text": "x"}'
 async def throwaway(base_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Settings]:
     home = tmp_path_factory.mktemp("throwaway-home")
     tag = f"tw{int(time.time() * 1000) % 10**9}"
-    settings = base_settings.model_copy(
-        update={
+    settings = derived_settings(
+        base_settings,
+        **{
             "database_url": base_settings.resolved_database_url(),
             "kafka_bootstrap_servers": base_settings.resolved_kafka(),
             "db_schema_prefix": f"{tag}_",
             "topic_prefix": tag,
             "home": home,
             "grpc_ports": {"throwaway": _free_port_block(1)},
-        }
+        },
     )
     signing_key(settings)  # the token keys of this home
-    await asyncio.to_thread(ensure_topics, settings.resolved_kafka(), [settings.topic("throwaway")], 3)
+    admin = kafka_access(base_settings, ADMIN)
+    await asyncio.to_thread(ensure_topics, admin, [settings.topic("throwaway")], 3)
+    # A service of its own gets a principal of its own, with the rules `infra up` gives every service.
+    groups = [projection.name for projection in THROWAWAY.projections()]
+    grants = service_grants(settings, "throwaway", THROWAWAY.projection_topics, groups) if admin.sasl else []
+    if admin.sasl:
+        names = ["throwaway"]
+        ensure_principals(admin, settings.secrets_path(), names, settings.kafka_sasl_mechanism)
+        grant(admin, grants)
     env = {**env_of(settings), "ARCHIPEL_GRPC_PORTS": json.dumps(settings.grpc_ports)}
     processes = [
         subprocess.Popen(
@@ -70,6 +82,7 @@ async def throwaway(base_settings: Settings, tmp_path_factory: pytest.TempPathFa
             except subprocess.TimeoutExpired:
                 process.kill()
         await drop_schema(settings.resolved_database_url(), settings.db_schema("throwaway"))
+        revoke(admin, grants)
 
 
 def _bearer(settings: Settings, principal: Principal) -> tuple[tuple[str, str], ...]:

@@ -144,7 +144,7 @@ async def test_candidate_registers_confirms_and_the_events_are_published(system:
 
         events = await asyncio.to_thread(
             events_of,
-            settings.resolved_kafka(),
+            settings,
             "archipel.registration.events",
             candidate_id,
             {"RegistrationConfirmed", "DocumentsRequired", "SummaryIssued"},
@@ -197,7 +197,7 @@ async def _documents_until_complete(
         assert view.complete and not view.missing
     events = await asyncio.to_thread(
         events_of,
-        settings.resolved_kafka(),
+        settings,
         "archipel.documents.events",
         candidate_id,
         {"DocumentUploaded", "DossierComplete"},
@@ -239,7 +239,7 @@ async def _graded_and_deliberated(system: RunningSystem, candidate_id: str, toke
         assert "11.23" in text and "Admis" in text
     events = await asyncio.to_thread(
         events_of,
-        settings.resolved_kafka(),
+        settings,
         "archipel.results.events",
         candidate_id,
         {"DeliberationCompleted", "FinalResultPublished"},

@@ -7,10 +7,15 @@ import time
 
 from kafka import KafkaConsumer, TopicPartition
 
+from shared.kafka import ADMIN, consumer_config, kafka_access
+from shared.settings import Settings
 
-def events_of(bootstrap: str, topic: str, key: str, wanted: set[str], timeout: float = 30.0) -> list[dict[str, object]]:
+
+def events_of(
+    settings: Settings, topic: str, key: str, wanted: set[str], timeout: float = 30.0
+) -> list[dict[str, object]]:
     """Reads the whole topic with a consumer of its own until the wanted event types of `key` are seen."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    consumer = KafkaConsumer(**consumer_config(kafka_access(settings, ADMIN)))
     try:
         partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
         consumer.assign(partitions)

@@ -10,7 +10,7 @@ import pytest
 from kafka import KafkaProducer
 
 from shared.eventstore import EventStore
-from shared.kafka import producer_config
+from shared.kafka import KafkaAccess, producer_config
 from tests.integration.sample_events import CounterTotals, open_store
 
 
@@ -22,7 +22,7 @@ async def store(database_url: str, schema: str) -> AsyncIterator[EventStore]:
 
 
 @pytest.fixture
-async def producer(kafka_bootstrap: str) -> AsyncIterator[KafkaProducer]:
-    producer = KafkaProducer(**producer_config(kafka_bootstrap))
+async def producer(kafka_admin: KafkaAccess) -> AsyncIterator[KafkaProducer]:
+    producer = KafkaProducer(**producer_config(kafka_admin))
     yield producer
     await asyncio.to_thread(producer.close, 10)

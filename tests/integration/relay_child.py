@@ -19,8 +19,9 @@ from kafka import KafkaProducer
 
 from shared.db import create_pool
 from shared.eventstore import EventStore
-from shared.kafka import producer_config
+from shared.kafka import ADMIN, kafka_access, producer_config
 from shared.relay import Relay
+from shared.settings import Settings
 from tests.integration.sample_events import registry
 
 
@@ -48,7 +49,7 @@ class SlowFlush:
 async def main() -> None:
     env = os.environ
     pool = await create_pool(env["DATABASE_URL"], env["RELAY_SCHEMA"], max_size=3)
-    producer = KafkaProducer(**producer_config(env["KAFKA_BOOTSTRAP_SERVERS"]))
+    producer = KafkaProducer(**producer_config(kafka_access(Settings(), ADMIN)))  # the test's own topic
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     relay = Relay(

@@ -17,7 +17,7 @@ from shared import eventstore, projections, relay
 from shared.db import Connection, Migration, create_pool, migrate
 from shared.events import CommandContext, DomainEvent, Envelope, EventRegistry
 from shared.eventstore import EventStore, ExtraWrite
-from shared.kafka import decode_headers
+from shared.kafka import KafkaAccess, consumer_config, decode_headers
 from shared.relay import Producer, Relay
 
 ACADEMY = "ac-lyon"
@@ -143,10 +143,10 @@ class TopicRecord:
         self.headers = headers
 
 
-def read_topic(bootstrap: str, topic: str, timeout: float = 60.0) -> list[TopicRecord]:
+def read_topic(access: KafkaAccess, topic: str, timeout: float = 60.0) -> list[TopicRecord]:
     """Every record of `topic` from the first offset to the end offsets seen now, per partition in
     offset order (a separate consumer with no group, so nothing is committed)."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","), group_id=None, enable_auto_commit=False)
+    consumer = KafkaConsumer(**consumer_config(access))
     try:
         partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
         assert partitions, f"topic {topic} has no partitions"

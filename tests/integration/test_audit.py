@@ -23,7 +23,7 @@ from shared.clock import FixedClock
 from shared.events import DomainEvent, EventRegistry, canonical_json
 from shared.eventstore import EventStore, stored_envelope
 from shared.infra.topics import ensure_topics
-from shared.kafka import producer_config
+from shared.kafka import ADMIN, KafkaAccess, kafka_access, producer_config
 from shared.relay import Relay
 from shared.settings import Settings
 from tests.integration.sample_events import Counted, Noted, context, open_store, read_topic
@@ -150,14 +150,14 @@ async def test_swapped_versions_and_rows_out_of_log_order_are_reordered(store: E
 
 
 @pytest.fixture
-async def topic(kafka_bootstrap: str, unique: str) -> str:
+async def topic(kafka_admin: KafkaAccess, unique: str) -> str:
     name = f"t{unique}.audit.events"
-    await asyncio.to_thread(ensure_topics, kafka_bootstrap, [name], 3)
+    await asyncio.to_thread(ensure_topics, kafka_admin, [name], 3)
     return name
 
 
-async def publish(store: EventStore, kafka_bootstrap: str, topic: str) -> None:
-    producer = KafkaProducer(**producer_config(kafka_bootstrap))
+async def publish(store: EventStore, kafka_admin: KafkaAccess, topic: str) -> None:
+    producer = KafkaProducer(**producer_config(kafka_admin))
     try:
         while await Relay(store, producer, topic).publish_batch():
             pass
@@ -165,8 +165,8 @@ async def publish(store: EventStore, kafka_bootstrap: str, topic: str) -> None:
         await asyncio.to_thread(producer.close, 10)
 
 
-def produce(kafka_bootstrap: str, topic: str, value: bytes, key: bytes, headers: dict[str, str]) -> None:
-    producer = KafkaProducer(**producer_config(kafka_bootstrap))
+def produce(kafka_admin: KafkaAccess, topic: str, value: bytes, key: bytes, headers: dict[str, str]) -> None:
+    producer = KafkaProducer(**producer_config(kafka_admin))
     try:
         producer.send(topic, value=value, key=key, headers=[(k, v.encode()) for k, v in headers.items()]).get(30)
     finally:
@@ -174,26 +174,26 @@ def produce(kafka_bootstrap: str, topic: str, value: bytes, key: bytes, headers:
 
 
 async def test_topic_redeliveries_are_ignored_and_a_tampered_copy_or_forged_record_is_named(
-    store: EventStore, topic: str, kafka_bootstrap: str
+    store: EventStore, topic: str, kafka_admin: KafkaAccess
 ) -> None:
-    await publish(store, kafka_bootstrap, topic)
-    records = await asyncio.to_thread(read_topic, kafka_bootstrap, topic)
+    await publish(store, kafka_admin, topic)
+    records = await asyncio.to_thread(read_topic, kafka_admin, topic)
     bodies = [(json.loads(r.value), r) for r in records]
     first, second, third = (
         next(r for b, r in bodies if (b["stream_id"], b["stream_version"]) == ("counter-1", v)) for v in (1, 2, 3)
     )
-    await asyncio.to_thread(produce, kafka_bootstrap, topic, second.value, second.key, second.headers)  # a redelivery
+    await asyncio.to_thread(produce, kafka_admin, topic, second.value, second.key, second.headers)  # a redelivery
     expected = await store_hashes(store.pool)
-    report = await asyncio.to_thread(check_topic, kafka_bootstrap, topic, expected)
+    report = await asyncio.to_thread(check_topic, kafka_admin, topic, expected)
     assert (report.findings, report.events, report.streams) == ([], 5, 2)
 
     # A tampered copy of version 2, with a hash header recomputed over its new content.
     body = json.loads(second.value)
     forged = canonical_json({**body, "payload": {"text": "forged"}})
     headers = {**second.headers, "hash": hashlib.sha256(bytes.fromhex(first.headers["hash"]) + forged).hexdigest()}
-    await asyncio.to_thread(produce, kafka_bootstrap, topic, forged, second.key, headers)
+    await asyncio.to_thread(produce, kafka_admin, topic, forged, second.key, headers)
     for known in (None, expected):  # which copy is genuine: the one version 3 chains from / the store's
-        findings = await asyncio.to_thread(verify_topic, kafka_bootstrap, topic, known)
+        findings = await asyncio.to_thread(verify_topic, kafka_admin, topic, known)
         assert ("ALTERED", "counter-1", 2, body["event_id"]) in summary(findings)
         assert all(f.event_id == body["event_id"] and f.where == f"topic:{topic}" for f in findings)
         assert any("a different copy of the event" in f.detail for f in findings)
@@ -201,17 +201,17 @@ async def test_topic_redeliveries_are_ignored_and_a_tampered_copy_or_forged_reco
     # A forged next event, correctly chained: the chain cannot tell, the store's hashes can.
     invented = canonical_json({**json.loads(third.value), "stream_version": 4, "event_id": str(uuid.uuid4())})
     digest = hashlib.sha256(bytes.fromhex(third.headers["hash"]) + invented).hexdigest()
-    await asyncio.to_thread(produce, kafka_bootstrap, topic, invented, third.key, {**third.headers, "hash": digest})
-    findings = await asyncio.to_thread(verify_topic, kafka_bootstrap, topic, expected)
+    await asyncio.to_thread(produce, kafka_admin, topic, invented, third.key, {**third.headers, "hash": digest})
+    findings = await asyncio.to_thread(verify_topic, kafka_admin, topic, expected)
     assert ("INSERTED", "counter-1", 4, json.loads(invented)["event_id"]) in summary(findings)
-    assert await asyncio.to_thread(verify_topic, kafka_bootstrap, topic, None) == findings[:1]  # the copy only
+    assert await asyncio.to_thread(verify_topic, kafka_admin, topic, None) == findings[:1]  # the copy only
 
     # Records without a hash header (an older relay): the store's hash stands in; else UNVERIFIED.
     legacy = {k: v for k, v in third.headers.items() if k != "hash"}
-    await asyncio.to_thread(produce, kafka_bootstrap, topic, third.value, third.key, legacy)
+    await asyncio.to_thread(produce, kafka_admin, topic, third.value, third.key, legacy)
     orphan = {**json.loads(third.value), "stream_id": "legacy-1", "stream_version": 1, "event_id": str(uuid.uuid4())}
-    await asyncio.to_thread(produce, kafka_bootstrap, topic, canonical_json(orphan), b"legacy-1", legacy)
-    findings = await asyncio.to_thread(verify_topic, kafka_bootstrap, topic, expected)
+    await asyncio.to_thread(produce, kafka_admin, topic, canonical_json(orphan), b"legacy-1", legacy)
+    findings = await asyncio.to_thread(verify_topic, kafka_admin, topic, expected)
     assert [f[0] for f in summary(findings) if f[1] == "legacy-1"] == ["UNVERIFIED", "INSERTED"]
 
 
@@ -267,7 +267,7 @@ async def test_timeline_across_two_stores_as_of_a_moment_and_the_cli(
         ]
 
         for service, store in stores.items():
-            await publish(store, settings.resolved_kafka(), settings.topic(service))
+            await publish(store, kafka_access(settings, ADMIN), settings.topic(service))
         monkeypatch.setenv("DATABASE_URL", url)
         monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", settings.resolved_kafka())
         monkeypatch.setenv("ARCHIPEL_TOPIC_PREFIX", settings.topic_prefix)

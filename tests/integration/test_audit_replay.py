@@ -13,6 +13,7 @@ from services.accounts.projections import AccountsReadModel
 from services.accounts.service import SERVICE as SPEC
 from shared.audit.replay import ReplayResult, replay
 from shared.db import drop_schema
+from shared.kafka import ADMIN, kafka_access
 from shared.projections import ProjectionRunner
 from shared.relay import Relay
 from shared.settings import Settings
@@ -33,7 +34,7 @@ async def _live_read_model(accounts: AccountsServer, producer: KafkaProducer) ->
         assert time.monotonic() < deadline, "the relay did not publish every event"
         published += await relay.publish_batch()
     runner = ProjectionRunner(accounts.store.pool, SPEC.projection_registry, AccountsReadModel())
-    for record in await asyncio.to_thread(read_topic, settings.resolved_kafka(), topic):
+    for record in await asyncio.to_thread(read_topic, kafka_access(settings, ADMIN), topic):
         await runner.handle_raw(record.value, record.headers)
     return activated
 

@@ -15,7 +15,7 @@ from kafka.admin import NewTopic
 from shared.errors import InvalidInput
 from shared.eventstore import MAX_EVENT_BYTES, Append, EventStore
 from shared.infra.topics import admin_client
-from shared.kafka import producer_config
+from shared.kafka import KafkaAccess, producer_config
 from shared.relay import Relay
 from tests.integration.sample_events import Counted, Noted, context, read_topic
 
@@ -53,12 +53,12 @@ async def test_an_event_over_the_bound_is_refused_naming_its_type_and_size_and_n
 
 
 @pytest.fixture
-async def small_topic(kafka_bootstrap: str, unique: str) -> str:
+async def small_topic(kafka_admin: KafkaAccess, unique: str) -> str:
     """A real topic that takes no record over 4 KiB (max.message.bytes), one partition."""
     name = f"t{unique}.small.events"
 
     def create() -> None:
-        with admin_client(kafka_bootstrap) as admin:
+        with admin_client(kafka_admin) as admin:
             admin.create_topics([NewTopic(name, 1, 1, topic_configs={"max.message.bytes": "4096"})])
 
     await asyncio.to_thread(create)
@@ -67,7 +67,7 @@ async def small_topic(kafka_bootstrap: str, unique: str) -> str:
 
 async def test_a_record_the_broker_refuses_is_said_counted_and_passed_over(
     store: EventStore,
-    kafka_bootstrap: str,
+    kafka_admin: KafkaAccess,
     small_topic: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -76,7 +76,7 @@ async def test_a_record_the_broker_refuses_is_said_counted_and_passed_over(
     after = await store.append("counter-1", 3, [Counted(amount=2)], context("cand-1"))
 
     def new_producer() -> KafkaProducer:
-        return KafkaProducer(**producer_config(kafka_bootstrap))
+        return KafkaProducer(**producer_config(kafka_admin))
 
     relay = Relay(store, new_producer(), small_topic, name="small-relay", send_timeout=30, renew=new_producer)
 
@@ -88,15 +88,13 @@ async def test_a_record_the_broker_refuses_is_said_counted_and_passed_over(
     [line] = [r.getMessage() for r in caplog.records if r.name == "shared.relay"]
     for part in (str(big.event_id), "stream counter-1 version 3", "Noted", small_topic, "MessageSizeTooLarge"):
         assert part in line, (part, line)
-    published = [
-        json.loads(r.value)["event_id"] for r in await asyncio.to_thread(read_topic, kafka_bootstrap, small_topic)
-    ]
+    published = [json.loads(r.value)["event_id"] for r in await asyncio.to_thread(read_topic, kafka_admin, small_topic)]
     expected = [str(e.event_id) for e in (*before, *after)]
     assert list(dict.fromkeys(published)) == expected  # in order; a record published twice is allowed
 
     [later] = await store.append("counter-1", 4, [Counted(amount=3)], context("cand-1"))
     assert await relay.publish_batch() == 1
-    records = await asyncio.to_thread(read_topic, kafka_bootstrap, small_topic)
+    records = await asyncio.to_thread(read_topic, kafka_admin, small_topic)
     assert json.loads(records[-1].value)["event_id"] == str(later.event_id)
     assert relay.unpublishable == 1
     await asyncio.to_thread(relay.producer.close, 10)

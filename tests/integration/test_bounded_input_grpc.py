@@ -13,7 +13,7 @@ from google.protobuf.message import Message
 from kafka import KafkaProducer
 
 from archipel.registration.v1 import registration_pb2 as pb
-from shared.kafka import producer_config
+from shared.kafka import ADMIN, kafka_access, producer_config
 from shared.relay import Relay
 from tests.integration.registration_fixtures import (  # noqa: F401 (registration_server is the `registration` fixture)
     ACADEMY,
@@ -92,13 +92,13 @@ async def test_oversized_strings_and_lists_are_refused_naming_the_field_and_noth
 
     await registration.stub.SetCalendar(calendar("ouverture de la session 2027"), metadata=staff)
     topic = registration.settings.topic("registration")
-    producer = KafkaProducer(**producer_config(registration.settings.resolved_kafka()))
+    producer = KafkaProducer(**producer_config(kafka_access(registration.settings, ADMIN)))
     try:
         relay = Relay(registration.store, producer, topic, name="bounded-input-test")
         while await relay.publish_batch():
             pass
     finally:
         await asyncio.to_thread(producer.close, 10)
-    records = await asyncio.to_thread(read_topic, registration.settings.resolved_kafka(), topic)
+    records = await asyncio.to_thread(read_topic, kafka_access(registration.settings, ADMIN), topic)
     sets = [json.loads(r.value)["payload"] for r in records if r.headers["event_type"] == "CalendarSet"]
     assert [s["reason"] for s in sets if s["session"] == 2027] == ["ouverture de la session 2027"]

@@ -32,6 +32,7 @@ from shared.events import CommandContext, EventRegistry, canonical_json
 from shared.eventstore import Append as StoreAppend
 from shared.eventstore import EventStore, plan_envelopes
 from shared.infra.topics import ensure_topics
+from shared.kafka import KafkaAccess
 from shared.projections import ProjectionRunner
 from shared.rebuild import rebuild
 from tests.integration.sample_events import (
@@ -51,9 +52,9 @@ NOW = datetime(2025, 7, 1, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-async def topics(kafka_bootstrap: str, unique: str) -> tuple[str, str]:
+async def topics(kafka_admin: KafkaAccess, unique: str) -> tuple[str, str]:
     topic = f"t{unique}.counters.events"
-    await asyncio.to_thread(ensure_topics, kafka_bootstrap, [topic], 3)  # and its dead-letter topic
+    await asyncio.to_thread(ensure_topics, kafka_admin, [topic], 3)  # and its dead-letter topic
     return topic, dead_letter_topic(f"t{unique}")
 
 
@@ -86,7 +87,7 @@ async def test_forged_garbage_and_unknown_records_are_parked_and_the_stream_goes
     *,
     store: EventStore,
     producer: KafkaProducer,
-    kafka_bootstrap: str,
+    kafka_admin: KafkaAccess,
     topics: tuple[str, str],
     unique: str,
     caplog: pytest.LogCaptureFixture,
@@ -94,7 +95,7 @@ async def test_forged_garbage_and_unknown_records_are_parked_and_the_stream_goes
     topic, dead = topics
     written = await store.append("counter-1", 0, [Counted(amount=1), Noted(text="a;")], context("cand-1"))
     await relay_all(store, producer, topic)
-    genuine = await asyncio.to_thread(read_topic, kafka_bootstrap, topic)
+    genuine = await asyncio.to_thread(read_topic, kafka_admin, topic)
     v2 = next(r for r in genuine if version(r) == 2)
     key = v2.key or b""
     counted = {"event_type": "Counted", "payload": {"amount": 1000, "label": ""}}
@@ -115,7 +116,7 @@ async def test_forged_garbage_and_unknown_records_are_parked_and_the_stream_goes
 
     projection = CounterTotals()
     runner = ProjectionRunner(store.pool, store.registry, projection)
-    broker = KafkaBroker(kafka_bootstrap)
+    broker = KafkaBroker(**kafka_admin.faststream())
     subscribe_projection(broker, runner, [topic], f"t{unique}-", dead)
     caplog.set_level(logging.ERROR, "shared.dead_letter")
     async with broker:
@@ -127,7 +128,7 @@ async def test_forged_garbage_and_unknown_records_are_parked_and_the_stream_goes
         await relay_all(store, producer, topic)
         await wait_until(lambda: _equal(store, expected_totals(written)), "the next genuine event applied")
 
-    letters = await asyncio.to_thread(read_topic, kafka_bootstrap, dead)
+    letters = await asyncio.to_thread(read_topic, kafka_admin, dead)
     assert len(letters) == len(placed)
     by_offset = parked_by_offset(letters)
     reasons = {name: by_offset[where]["dead_letter.reason"] for name, where in placed.items()}
@@ -145,10 +146,10 @@ async def test_forged_garbage_and_unknown_records_are_parked_and_the_stream_goes
         assert sum(line in message for message in logged) == 1
 
     # A rebuild reads the same records from the first offset: same read model, the same ones parked.
-    report = await rebuild(runner, kafka_bootstrap, [topic], dead_letter_topic=dead)
+    report = await rebuild(runner, kafka_admin, [topic], dead_letter_topic=dead)
     assert await totals(store.pool) == expected_totals(written)
     assert report.events_parked == len(placed)
-    again = parked_by_offset((await asyncio.to_thread(read_topic, kafka_bootstrap, dead))[len(letters) :])
+    again = parked_by_offset((await asyncio.to_thread(read_topic, kafka_admin, dead))[len(letters) :])
     assert {k: v["dead_letter.reason"] for k, v in again.items()} == {placed[n]: r for n, r in reasons.items()}
 
 
@@ -165,7 +166,7 @@ async def benefits_pool(database_url: str, schema: str) -> AsyncIterator[asyncpg
 
 
 async def test_a_forged_benefit_granted_never_reaches_the_registration(
-    benefits_pool: asyncpg.Pool, producer: KafkaProducer, kafka_bootstrap: str, topics: tuple[str, str]
+    benefits_pool: asyncpg.Pool, producer: KafkaProducer, kafka_admin: KafkaAccess, topics: tuple[str, str]
 ) -> None:
     """The attack of issue 13: BenefitGranted records copied from a genuine one and changed (another
     grade, a version far ahead; the next version with a link of its own making) on the results
@@ -196,9 +197,9 @@ async def test_a_forged_benefit_granted_never_reaches_the_registration(
     produce(producer, topic, jump, key, headers)
     produce(producer, topic, next_link, key, {**headers, "hash": hashlib.sha256(b"guess" + next_link).hexdigest()})
 
-    sink = KafkaDeadLetters(kafka_bootstrap, dead)
+    sink = KafkaDeadLetters(kafka_admin, dead)
     runner = ProjectionRunner(benefits_pool, EventRegistry([BenefitGranted]), GrantedBenefits(), dead_letters=sink)
-    records = await asyncio.to_thread(read_topic, kafka_bootstrap, topic)
+    records = await asyncio.to_thread(read_topic, kafka_admin, topic)
     try:
         applied = await runner.handle_records(
             [(r.value, r.headers, Source(topic, r.partition, r.offset, r.key)) for r in records]
@@ -212,6 +213,6 @@ async def test_a_forged_benefit_granted_never_reaches_the_registration(
     assert (applied, again) == (1, 0)
     rows = await benefits_pool.fetch("SELECT unit, grade FROM granted_benefits")
     assert [(r["unit"], r["grade"]) for r in rows] == [("U3", Decimal("7.00"))]
-    letters = await asyncio.to_thread(read_topic, kafka_bootstrap, dead)
+    letters = await asyncio.to_thread(read_topic, kafka_admin, dead)
     assert sorted(letter.value for letter in letters) == sorted([jump, next_link] * 2)
     assert {letter.headers["dead_letter.consumer"] for letter in letters} == {GrantedBenefits.name}

@@ -21,7 +21,7 @@ from pypdf import PdfReader, PdfWriter
 from archipel.documents.v1 import documents_pb2 as pb
 from shared.auth import Role
 from shared.contracts.documents import REGISTRY, DossierComplete
-from shared.kafka import producer_config
+from shared.kafka import KafkaAccess, producer_config
 from shared.relay import Relay
 from tests.integration.documents_fixtures import (  # noqa: F401 (documents_server is the `documents` fixture)
     DEADLINE,
@@ -198,7 +198,7 @@ async def test_only_the_owner_and_their_academy_staff_download(documents: Docume
 
 
 async def test_documents_events_travel_through_kafka_without_the_bytes(
-    documents: DocumentsServer, kafka_bootstrap: str
+    documents: DocumentsServer, kafka_admin: KafkaAccess
 ) -> None:
     me = await documents.candidate()
     await documents.require(me, ["identity"])
@@ -208,7 +208,7 @@ async def test_documents_events_travel_through_kafka_without_the_bytes(
     stored = await documents.event_count()
     topic = documents.settings.topic("documents")
 
-    producer = KafkaProducer(**producer_config(kafka_bootstrap))
+    producer = KafkaProducer(**producer_config(kafka_admin))
     try:
         relay = Relay(documents.store, producer, topic, name="documents-test")
         published, deadline = 0, time.monotonic() + 240
@@ -219,7 +219,7 @@ async def test_documents_events_travel_through_kafka_without_the_bytes(
     finally:
         await asyncio.to_thread(producer.close, 10)
 
-    records = await asyncio.to_thread(read_topic, kafka_bootstrap, topic)
+    records = await asyncio.to_thread(read_topic, kafka_admin, topic)
     assert [r.headers["event_type"] for r in records] == [
         "RequirementsRecorded",
         "DocumentUploaded",

@@ -9,7 +9,7 @@ import pytest
 from kafka import KafkaProducer
 
 from archipel_cli.main import main
-from shared.kafka import producer_config
+from shared.kafka import ADMIN, kafka_access, producer_config
 from shared.relay import Relay
 from shared.settings import Settings
 from tests.integration.sample_events import Counted, Noted, context, open_store
@@ -20,7 +20,7 @@ async def test_events_read_filters_by_candidate_and_type(
 ) -> None:
     settings = isolated_settings
     store = await open_store(settings.resolved_database_url(), schema)
-    producer = KafkaProducer(**producer_config(settings.resolved_kafka()))
+    producer = KafkaProducer(**producer_config(kafka_access(settings, ADMIN)))
     try:
         await store.append("a-1", 0, [Counted(amount=1), Noted(text="première")], context("cand-a"))
         await store.append("b-1", 0, [Counted(amount=2)], context("cand-b"))

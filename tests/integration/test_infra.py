@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from shared.infra import describe_topic, ensure_topics, status, up
+from shared.kafka import ADMIN, kafka_access
 from shared.settings import SERVICES, Settings
 from shared.token_keys import load_key_set, load_signing_key
 
@@ -42,7 +43,7 @@ def test_a_second_up_is_idempotent_and_records_the_endpoints(settings: Settings)
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_service_topics_keep_events_forever(settings: Settings, service: str) -> None:
-    topic = describe_topic(settings.resolved_kafka(), settings.topic(service))
+    topic = describe_topic(kafka_access(settings, ADMIN), settings.topic(service))
 
     assert topic.partitions == settings.kafka_partitions
     assert topic.config["retention.ms"] == "-1"
@@ -50,7 +51,7 @@ def test_service_topics_keep_events_forever(settings: Settings, service: str) ->
 
 
 def test_ensure_topics_creates_a_test_topic_once(settings: Settings) -> None:
-    bootstrap = settings.resolved_kafka()
+    bootstrap = kafka_access(settings, ADMIN)
     name = f"archipel.test-infra-{uuid.uuid4().hex[:8]}.events"
 
     ensure_topics(bootstrap, [name], partitions=3)

@@ -16,6 +16,7 @@ from shared.chain_check import LocalChain
 from shared.consumers import subscribe_projection
 from shared.eventstore import EventStore
 from shared.infra.topics import ensure_topics
+from shared.kafka import KafkaAccess
 from shared.projections import ProjectionRunner
 from shared.rebuild import rebuild
 from tests.integration.sample_events import (
@@ -37,9 +38,9 @@ CANDIDATES, ROUNDS = 20, 3
 
 
 @pytest.fixture
-async def topic(kafka_bootstrap: str, unique: str) -> str:
+async def topic(kafka_admin: KafkaAccess, unique: str) -> str:
     name = f"t{unique}.projections.events"
-    await asyncio.to_thread(ensure_topics, kafka_bootstrap, [name], 3)
+    await asyncio.to_thread(ensure_topics, kafka_admin, [name], 3)
     return name
 
 
@@ -54,11 +55,11 @@ async def wait_for(store: EventStore, wanted: list[TotalsRow], timeout: float = 
 
 
 async def test_a_record_delivered_twice_changes_the_read_model_once(
-    store: EventStore, topic: str, producer: KafkaProducer, kafka_bootstrap: str
+    store: EventStore, topic: str, producer: KafkaProducer, kafka_admin: KafkaAccess
 ) -> None:
     written = await fill_counters(store, CANDIDATES, ROUNDS)
     assert await relay_all(store, producer, topic) == len(written)
-    records = await asyncio.to_thread(read_topic, kafka_bootstrap, topic)
+    records = await asyncio.to_thread(read_topic, kafka_admin, topic)
     runner = ProjectionRunner(store.pool, store.registry, CounterTotals())
 
     first = [await runner.handle_raw(r.value, r.headers) for r in records]
@@ -86,13 +87,13 @@ async def test_a_record_of_a_type_the_projection_ignores_is_not_applied(store: E
 
 
 async def test_the_faststream_subscriber_feeds_the_read_model_and_a_rebuild_gives_it_back(
-    store: EventStore, topic: str, producer: KafkaProducer, kafka_bootstrap: str, unique: str
+    store: EventStore, topic: str, producer: KafkaProducer, kafka_admin: KafkaAccess, unique: str
 ) -> None:
     started = time.monotonic()
     written = await fill_counters(store, CANDIDATES, ROUNDS)
     assert await relay_all(store, producer, topic) == len(written)
     runner = ProjectionRunner(store.pool, store.registry, CounterTotals(f"totals_{unique}"))
-    broker = KafkaBroker(kafka_bootstrap, logger=logging.getLogger("test.projections"), graceful_timeout=10)
+    broker = KafkaBroker(**kafka_admin.faststream(), logger=logging.getLogger("test.projections"), graceful_timeout=10)
     subscribe_projection(broker, runner, [topic])
     await broker.start()
     try:
@@ -100,7 +101,7 @@ async def test_the_faststream_subscriber_feeds_the_read_model_and_a_rebuild_give
         live = await totals(store.pool)
         caught_up = time.monotonic() - started
 
-        report = await rebuild(runner, kafka_bootstrap, [topic], batch_size=50)
+        report = await rebuild(runner, kafka_admin, [topic], batch_size=50)
 
         assert await totals(store.pool) == live
         assert (report.projection, report.events_read, report.events_applied) == (
@@ -111,7 +112,7 @@ async def test_the_faststream_subscriber_feeds_the_read_model_and_a_rebuild_give
 
         # A redelivery of an old record, then a new event on the same key (same partition, after
         # it): once the new event shows, the duplicate has been handled, and it changed nothing.
-        records = await asyncio.to_thread(read_topic, kafka_bootstrap, topic)
+        records = await asyncio.to_thread(read_topic, kafka_admin, topic)
         old = next(r for r in records if r.key == b"cand-3")
         old_headers = [(k, v.encode()) for k, v in old.headers.items()]
         await asyncio.to_thread(producer.send(topic, value=old.value, key=old.key, headers=old_headers).get, 30)
@@ -123,7 +124,7 @@ async def test_the_faststream_subscriber_feeds_the_read_model_and_a_rebuild_give
             ("counter-3-0", "cand-3", ACADEMY, 1000 + sum(30 + n for n in range(ROUNDS)), 2 * ROUNDS + 1, "0;1;2;")
         ]
 
-        again = await rebuild(runner, kafka_bootstrap, [topic])
+        again = await rebuild(runner, kafka_admin, [topic])
         assert (again.events_read, again.events_applied) == (len(written) + 1, len(written))
         assert await totals(store.pool) == after
     finally:
@@ -135,7 +136,7 @@ async def test_the_faststream_subscriber_feeds_the_read_model_and_a_rebuild_give
 
 
 async def test_a_rebuild_over_an_empty_topic_and_one_not_made_yet_leaves_an_empty_read_model(
-    store: EventStore, topic: str, kafka_bootstrap: str, unique: str
+    store: EventStore, topic: str, kafka_admin: KafkaAccess, unique: str
 ) -> None:
     """A new deployment rebuilds before any event: the rebuild neither waits nor fails."""
     runner = ProjectionRunner(store.pool, store.registry, CounterTotals(f"totals_{unique}"))
@@ -143,7 +144,7 @@ async def test_a_rebuild_over_an_empty_topic_and_one_not_made_yet_leaves_an_empt
     assert await runner.handle_raw(*CHAIN.record(written[0]))
     assert len(await totals(store.pool)) == 1
 
-    report = await rebuild(runner, kafka_bootstrap, [topic, f"t{unique}.never.events"])
+    report = await rebuild(runner, kafka_admin, [topic, f"t{unique}.never.events"])
 
     assert (report.events_read, report.events_applied) == (0, 0)
     assert await totals(store.pool) == []

@@ -25,7 +25,7 @@ from shared.db import create_pool, migrate
 from shared.events import Envelope
 from shared.eventstore import EventStore
 from shared.infra.topics import ensure_topics
-from shared.kafka import headers_for
+from shared.kafka import ADMIN, KafkaAccess, headers_for, kafka_access
 from shared.projections import ProjectionRunner
 from shared.rebuild import Job, RebuildFailed, Workers, rebuild, replay_job
 from shared.settings import Settings
@@ -51,9 +51,9 @@ CHAIN = LocalChain()  # what a relay publishes for events fed in-process (shared
 CANDIDATES, ROUNDS = 24, 3
 
 
-async def topic_of(kafka_bootstrap: str, unique: str, name: str, partitions: int) -> str:
+async def topic_of(kafka_admin: KafkaAccess, unique: str, name: str, partitions: int) -> str:
     topic = f"t{unique}.{name}.events"
-    await asyncio.to_thread(ensure_topics, kafka_bootstrap, [topic], partitions)
+    await asyncio.to_thread(ensure_topics, kafka_admin, [topic], partitions)
     return topic
 
 
@@ -87,9 +87,9 @@ async def versions(store: EventStore, projection: str) -> list[tuple[str, int]]:
 
 
 async def test_two_processes_rebuild_the_read_model_one_process_gives_duplicates_included(
-    store: EventStore, producer: KafkaProducer, kafka_bootstrap: str, database_url: str, unique: str
+    store: EventStore, producer: KafkaProducer, kafka_admin: KafkaAccess, database_url: str, unique: str
 ) -> None:
-    topic = await topic_of(kafka_bootstrap, unique, "counters", 4)
+    topic = await topic_of(kafka_admin, unique, "counters", 4)
     written = await fill(store)
     assert await relay_all(store, producer, topic) == len(written)
     # The relay's at-least-once: the whole log published a second time, under another checkpoint.
@@ -97,10 +97,10 @@ async def test_two_processes_rebuild_the_read_model_one_process_gives_duplicates
     runner = ProjectionRunner(store.pool, store.registry, PartitionedTotals(f"totals_{unique}"))
 
     assert gc.isenabled()
-    alone = await rebuild(runner, kafka_bootstrap, [topic])
+    alone = await rebuild(runner, kafka_admin, [topic])
     assert gc.isenabled()  # paused during the replay in this process, then given back
     alone_rows, alone_versions = await totals(store.pool), await versions(store, f"totals_{unique}")
-    split = await rebuild(runner, kafka_bootstrap, [topic], workers=Workers(database_url, 2, from_records=0))
+    split = await rebuild(runner, kafka_admin, [topic], workers=Workers(database_url, 2, from_records=0))
 
     assert (alone.processes, split.processes) == (1, 2)
     assert alone_rows == expected_totals(written)
@@ -113,12 +113,12 @@ async def test_two_processes_rebuild_the_read_model_one_process_gives_duplicates
 
 
 async def test_one_process_rebuilds_what_cannot_or_need_not_be_split(
-    store: EventStore, producer: KafkaProducer, kafka_bootstrap: str, database_url: str, unique: str
+    store: EventStore, producer: KafkaProducer, kafka_admin: KafkaAccess, database_url: str, unique: str
 ) -> None:
     """Not partitioned; a backlog below `from_records`; topics of 4 and 3 partitions (a key's events
     could sit in partitions of different indices): each is rebuilt in this process, and right."""
-    four = await topic_of(kafka_bootstrap, unique, "four", 4)
-    three = await topic_of(kafka_bootstrap, unique, "three", 3)
+    four = await topic_of(kafka_admin, unique, "four", 4)
+    three = await topic_of(kafka_admin, unique, "three", 3)
     written = await fill(store)
     assert await relay_all(store, producer, four) == len(written)
     assert await relay_all(store, producer, three, name="to-three") == len(written)
@@ -130,39 +130,39 @@ async def test_one_process_rebuilds_what_cannot_or_need_not_be_split(
     ]
     for projection, topics, given in cases:
         runner = ProjectionRunner(store.pool, store.registry, projection)
-        report = await rebuild(runner, kafka_bootstrap, topics, workers=given)
+        report = await rebuild(runner, kafka_admin, topics, workers=given)
         assert report.processes == 1, projection.name
         assert await totals(store.pool) == expected_totals(written), projection.name
 
 
 async def test_a_failing_process_fails_the_rebuild_and_releases_the_projection(
-    store: EventStore, producer: KafkaProducer, kafka_bootstrap: str, database_url: str, unique: str
+    store: EventStore, producer: KafkaProducer, kafka_admin: KafkaAccess, database_url: str, unique: str
 ) -> None:
-    topic = await topic_of(kafka_bootstrap, unique, "failing", 4)
+    topic = await topic_of(kafka_admin, unique, "failing", 4)
     written = await fill(store, notes=["boom;"])
     assert await relay_all(store, producer, topic) == len(written)
     name = f"totals_{unique}"
     failing = ProjectionRunner(store.pool, store.registry, FailingTotals(name))
 
     with pytest.raises(RebuildFailed, match="cannot apply the note 'boom;'"):
-        await rebuild(failing, kafka_bootstrap, [topic], workers=Workers(database_url, 2, from_records=0))
+        await rebuild(failing, kafka_admin, [topic], workers=Workers(database_url, 2, from_records=0))
 
     # The projection's lock is free again: live handling goes on, and a fixed projection rebuilds.
     (more,) = await store.append("counter-9-9", 0, [Counted(amount=1)], context("cand-9"))
     fixed = ProjectionRunner(store.pool, store.registry, PartitionedTotals(name))
     assert await asyncio.wait_for(fixed.handle_raw(*CHAIN.record(more)), 10)
-    report = await rebuild(fixed, kafka_bootstrap, [topic], workers=Workers(database_url, 2, from_records=0))
+    report = await rebuild(fixed, kafka_admin, [topic], workers=Workers(database_url, 2, from_records=0))
     assert report.processes == 2
     assert await totals(store.pool) == expected_totals(written)
 
 
 async def test_the_dossier_rebuilt_by_two_processes_is_the_dossier_rebuilt_by_one(
-    producer: KafkaProducer, kafka_bootstrap: str, database_url: str, schema: str, unique: str
+    producer: KafkaProducer, kafka_admin: KafkaAccess, database_url: str, schema: str, unique: str
 ) -> None:
     """The dossier folds a candidate's view from four topics: split by partition index, each
     candidate is still folded by one process, because every topic is keyed by the candidate."""
     names = ("accounts", "registration", "documents", "results")
-    topics = {name: await topic_of(kafka_bootstrap, unique, name, 6) for name in names}
+    topics = {name: await topic_of(kafka_admin, unique, name, 6) for name in names}
     await publish_dossiers(producer, lambda service: topics[service], 12)
     projection = DossierReadModel()
     pool = await create_pool(database_url, schema)
@@ -170,9 +170,9 @@ async def test_the_dossier_rebuilt_by_two_processes_is_the_dossier_rebuilt_by_on
         await migrate(pool, [*projections.MIGRATIONS, *projection.migrations])
         runner = ProjectionRunner(pool, INBOUND, projection)
         query = "SELECT candidate_id, session, academy, state, view::text FROM dossier_views ORDER BY 1, 2"
-        alone = await rebuild(runner, kafka_bootstrap, list(topics.values()))
+        alone = await rebuild(runner, kafka_admin, list(topics.values()))
         views = [tuple(r) for r in await pool.fetch(query)]
-        split = await rebuild(runner, kafka_bootstrap, list(topics.values()), workers=Workers(database_url, 2, 0))
+        split = await rebuild(runner, kafka_admin, list(topics.values()), workers=Workers(database_url, 2, 0))
         assert (alone.processes, split.processes) == (1, 2)
         assert len(views) == 12
         assert [tuple(r) for r in await pool.fetch(query)] == views
@@ -221,7 +221,7 @@ async def test_an_audit_replay_by_two_processes_finds_the_live_dossier_unchanged
         for projection in DOSSIER.projections():
             runner = ProjectionRunner(pool, DOSSIER.projection_registry, projection)
             for name in DOSSIER.projection_topics:
-                for record in await asyncio.to_thread(read_topic, settings.resolved_kafka(), settings.topic(name)):
+                for record in await asyncio.to_thread(read_topic, kafka_access(settings, ADMIN), settings.topic(name)):
                     await runner.handle_raw(record.value, record.headers)
     finally:
         await pool.close()
@@ -238,18 +238,18 @@ async def test_an_audit_replay_by_two_processes_finds_the_live_dossier_unchanged
 
 
 async def test_a_rebuild_process_whose_coordinator_is_gone_stops_before_writing(
-    store: EventStore, producer: KafkaProducer, kafka_bootstrap: str, database_url: str, unique: str
+    store: EventStore, producer: KafkaProducer, kafka_admin: KafkaAccess, database_url: str, unique: str
 ) -> None:
     """The coordinator holds the projection's lock; once it is gone (killed), live handling or a
     new rebuild may write the read model, so a rebuild process must not go on writing it."""
-    topic = await topic_of(kafka_bootstrap, unique, "orphan", 2)
+    topic = await topic_of(kafka_admin, unique, "orphan", 2)
     written = await fill(store)
     assert await relay_all(store, producer, topic) == len(written)
-    async with TopicReader(kafka_bootstrap, [topic]) as probe:
+    async with TopicReader(kafka_admin, [topic]) as probe:
         ranges = probe.ranges
     not_our_parent, schema = os.getppid() + 1, await store.pool.fetchval("SELECT current_schema()")
     job = Job(
-        database_url, schema, kafka_bootstrap, (topic,), ranges, PartitionedTotals(), store.registry, 50, not_our_parent
+        database_url, schema, kafka_admin, (topic,), ranges, PartitionedTotals(), store.registry, 50, not_our_parent
     )
 
     with pytest.raises(RebuildFailed, match=f"the coordinating process {not_our_parent} is gone"):
@@ -258,28 +258,28 @@ async def test_a_rebuild_process_whose_coordinator_is_gone_stops_before_writing(
     assert await totals(store.pool) == []
 
 
-async def test_a_reader_given_nothing_to_read_opens_and_closes_cleanly(kafka_bootstrap: str, unique: str) -> None:
+async def test_a_reader_given_nothing_to_read_opens_and_closes_cleanly(kafka_admin: KafkaAccess, unique: str) -> None:
     """aiokafka's stop() raised CancelledError out of a consumer without a group stopped before its
     background task ran: what a rebuild process given empty partitions did (a CI failure)."""
-    topic = await topic_of(kafka_bootstrap, unique, "nothing", 2)
+    topic = await topic_of(kafka_admin, unique, "nothing", 2)
     for _ in range(3):
-        async with TopicReader(kafka_bootstrap, [topic], {}) as reader:
+        async with TopicReader(kafka_admin, [topic], {}) as reader:
             assert await reader.next_batch(10) == []
 
 
 async def test_partitions_without_records_are_given_to_no_process(
-    store: EventStore, producer: KafkaProducer, kafka_bootstrap: str, database_url: str, unique: str
+    store: EventStore, producer: KafkaProducer, kafka_admin: KafkaAccess, database_url: str, unique: str
 ) -> None:
     """One candidate's events sit in one partition of four: the second process would have nothing
     to read, so the rebuild stays in this process."""
-    topic = await topic_of(kafka_bootstrap, unique, "one-key", 4)
+    topic = await topic_of(kafka_admin, unique, "one-key", 4)
     written: list[Envelope] = []
     for n in range(5):
         written += await store.append(f"counter-solo-{n}", 0, [Counted(amount=n)], context("solo"))
     assert await relay_all(store, producer, topic) == len(written)
     runner = ProjectionRunner(store.pool, store.registry, PartitionedTotals(f"totals_{unique}"))
 
-    report = await rebuild(runner, kafka_bootstrap, [topic], workers=Workers(database_url, 2, from_records=0))
+    report = await rebuild(runner, kafka_admin, [topic], workers=Workers(database_url, 2, from_records=0))
 
     assert report.processes == 1
     assert await totals(store.pool) == expected_totals(written)

@@ -20,7 +20,7 @@ from kafka import KafkaProducer
 from archipel.registration.v1 import registration_pb2 as pb
 from shared.auth import Principal, Role
 from shared.contracts.registration import OptionalUnitsChosen
-from shared.kafka import producer_config
+from shared.kafka import ADMIN, kafka_access, producer_config
 from shared.relay import Relay
 from tests.integration.registration_fixtures import (  # noqa: F401 (registration_server is the `registration` fixture)
     ACADEMY,
@@ -258,7 +258,7 @@ async def test_confirmation_and_documents_reach_the_registration_topic(registrat
     view = await confirmed(registration, me, key())
     settings = registration.settings
     topic = settings.topic("registration")
-    producer = KafkaProducer(**producer_config(settings.resolved_kafka()))
+    producer = KafkaProducer(**producer_config(kafka_access(settings, ADMIN)))
     try:
         relay = Relay(registration.store, producer, topic)
         published, deadline = 0, time.monotonic() + 30
@@ -267,7 +267,7 @@ async def test_confirmation_and_documents_reach_the_registration_topic(registrat
             published += await relay.publish_batch()
     finally:
         await asyncio.to_thread(producer.close, 10)
-    records = await asyncio.to_thread(read_topic, settings.resolved_kafka(), topic)
+    records = await asyncio.to_thread(read_topic, kafka_access(settings, ADMIN), topic)
     mine = [r for r in records if r.key == candidate_id.encode()]
     bodies = {r.headers["event_type"]: json.loads(r.value) for r in mine}
     assert {"RegistrationStarted", "RegistrationConfirmed", "SummaryIssued", "DocumentsRequired"} <= set(bodies)

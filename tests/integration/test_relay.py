@@ -20,7 +20,7 @@ from kafka import KafkaProducer
 from shared.events import Envelope
 from shared.eventstore import EventStore
 from shared.infra.topics import ensure_topics
-from shared.kafka import producer_config
+from shared.kafka import KafkaAccess, producer_config
 from shared.relay import Relay
 from tests.integration.sample_events import Counted, Noted, context, read_topic
 
@@ -30,9 +30,9 @@ TOTAL = CANDIDATES * STREAMS_PER_CANDIDATE * ROUNDS * PER_APPEND
 
 
 @pytest.fixture
-async def topic(kafka_bootstrap: str, unique: str) -> str:
+async def topic(kafka_admin: KafkaAccess, unique: str) -> str:
     name = f"t{unique}.relay.events"
-    await asyncio.to_thread(ensure_topics, kafka_bootstrap, [name], 3)
+    await asyncio.to_thread(ensure_topics, kafka_admin, [name], 3)
     return name
 
 
@@ -68,14 +68,14 @@ async def relayed(store: EventStore, name: str) -> int:
 
 
 async def start_child(
-    database_url: str, kafka: str, schema: str, topic: str, *, flush_delay: float, log: Path
+    database_url: str, kafka: KafkaAccess, schema: str, topic: str, *, flush_delay: float, log: Path
 ) -> asyncio.subprocess.Process:
     """The relay in a child process, batches of 100; it logs to `log` and counts its flushes in
     `log` with the suffix .flushes."""
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
-        "KAFKA_BOOTSTRAP_SERVERS": kafka,
+        "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
         "RELAY_SCHEMA": schema,
         "RELAY_TOPIC": topic,
         "RELAY_NAME": "crash-relay",
@@ -101,7 +101,7 @@ async def wait_for_progress(
 
 
 async def test_a_relay_killed_mid_publish_resumes_and_every_event_reaches_kafka(
-    store: EventStore, topic: str, database_url: str, kafka_bootstrap: str, tmp_path: Path
+    store: EventStore, topic: str, database_url: str, kafka_admin: KafkaAccess, tmp_path: Path
 ) -> None:
     started = time.monotonic()
     schema = await store.pool.fetchval("SELECT current_schema()")
@@ -110,7 +110,7 @@ async def test_a_relay_killed_mid_publish_resumes_and_every_event_reaches_kafka(
     log = tmp_path / "relay.log"
 
     flushes = log.with_suffix(".flushes")
-    first = await start_child(database_url, kafka_bootstrap, schema, topic, flush_delay=0.3, log=log)
+    first = await start_child(database_url, kafka_admin, schema, topic, flush_delay=0.3, log=log)
     try:
         deadline = time.monotonic() + 60
         while not flushes.exists() or int(flushes.read_text()) < 11:
@@ -125,7 +125,7 @@ async def test_a_relay_killed_mid_publish_resumes_and_every_event_reaches_kafka(
     assert first.returncode == -signal.SIGKILL
     assert at_kill == 1000, f"the kill did not land between batch 11's flush and its checkpoint ({at_kill})"
 
-    second = await start_child(database_url, kafka_bootstrap, schema, topic, flush_delay=0.0, log=log)
+    second = await start_child(database_url, kafka_admin, schema, topic, flush_delay=0.0, log=log)
     try:
         await wait_for_progress(store, second, log, TOTAL, 120)
     finally:
@@ -133,7 +133,7 @@ async def test_a_relay_killed_mid_publish_resumes_and_every_event_reaches_kafka(
         await asyncio.wait_for(second.wait(), 30)
     assert second.returncode == 0, log.read_text()[-3000:]
 
-    records = await asyncio.to_thread(read_topic, kafka_bootstrap, topic)
+    records = await asyncio.to_thread(read_topic, kafka_admin, topic)
     bodies = [json.loads(r.value) for r in records]
     ids = [UUID(b["event_id"]) for b in bodies]
     by_id = {e.event_id: e for e in written}
@@ -167,11 +167,11 @@ async def test_a_relay_killed_mid_publish_resumes_and_every_event_reaches_kafka(
 
 
 async def test_publish_batch_publishes_in_log_order_and_stores_its_checkpoint(
-    store: EventStore, topic: str, kafka_bootstrap: str
+    store: EventStore, topic: str, kafka_admin: KafkaAccess
 ) -> None:
     written = await store.append("counter-1", 0, [Counted(amount=1), Noted(text="a")], context("cand-1"))
     written += await store.append("counter-2", 0, [Counted(amount=2)], context(None))
-    producer = KafkaProducer(**producer_config(kafka_bootstrap))
+    producer = KafkaProducer(**producer_config(kafka_admin))
     try:
         relay = Relay(store, producer, topic, name="one", batch_size=2)
         assert [await relay.publish_batch() for _ in range(3)] == [2, 1, 0]
@@ -179,17 +179,17 @@ async def test_publish_batch_publishes_in_log_order_and_stores_its_checkpoint(
         await asyncio.to_thread(producer.close, 10)
 
     assert await store.read_log(await relay.checkpoint(), 10) == []
-    records = await asyncio.to_thread(read_topic, kafka_bootstrap, topic)
+    records = await asyncio.to_thread(read_topic, kafka_admin, topic)
     assert sorted(r.value for r in records) == sorted(e.to_json() for e in written)
     assert {r.key for r in records} == {b"cand-1", b"counter-2"}  # no candidate: the stream id
 
 
 async def test_a_running_relay_wakes_on_every_commit_without_polling(
-    store: EventStore, topic: str, kafka_bootstrap: str
+    store: EventStore, topic: str, kafka_admin: KafkaAccess
 ) -> None:
     """Commits arriving while the relay publishes are not lost: with polling all but off (60 s),
     only the NOTIFY of each commit can wake it, and every event still reaches Kafka."""
-    producer = KafkaProducer(**producer_config(kafka_bootstrap))
+    producer = KafkaProducer(**producer_config(kafka_admin))
     relay = Relay(store, producer, topic, name="awake", poll_interval=60.0)
     stop = asyncio.Event()
     running = asyncio.create_task(relay.run(stop))
@@ -210,5 +210,5 @@ async def test_a_running_relay_wakes_on_every_commit_without_polling(
         stop.set()
         await asyncio.wait_for(running, 10)
         await asyncio.to_thread(producer.close, 10)
-    records = await asyncio.to_thread(read_topic, kafka_bootstrap, topic)
+    records = await asyncio.to_thread(read_topic, kafka_admin, topic)
     assert sorted(r.value for r in records) == sorted(e.to_json() for e in written)

@@ -20,7 +20,7 @@ from kafka import KafkaProducer
 
 from archipel.results.v1 import results_pb2 as pb
 from shared.contracts.results import BenefitGranted
-from shared.kafka import producer_config
+from shared.kafka import KafkaAccess, producer_config
 from shared.relay import Relay
 from tests.integration.results_fixtures import (  # noqa: F401 (results_server is the `results` fixture)
     SESSION,
@@ -229,14 +229,14 @@ async def test_who_may_read_and_write_results(results: ResultsServer) -> None:
     assert await results.event_count() == before
 
 
-async def test_the_jury_decisions_reach_the_results_topic(results: ResultsServer, kafka_bootstrap: str) -> None:
+async def test_the_jury_decisions_reach_the_results_topic(results: ResultsServer, kafka_admin: KafkaAccess) -> None:
     who = await results.candidate()  # general 12, professional 5: 180 / 22 = 8.18, professional 5 -> AJOURNE
     await results.grades(who, {**TWELVE, "U5": "5", "U6": "5", "U7": "5"})
     view = await results.stub.Deliberate(who.key(), metadata=results.staff())
     assert (view.outcome, view.average, view.final) == ("AJOURNE", "8.18", True)
     stored = await results.event_count()
     topic = results.settings.topic("results")
-    producer = KafkaProducer(**producer_config(kafka_bootstrap))
+    producer = KafkaProducer(**producer_config(kafka_admin))
     try:
         relay = Relay(results.store, producer, topic, name="results-test")
         published, deadline = 0, time.monotonic() + 240
@@ -247,7 +247,7 @@ async def test_the_jury_decisions_reach_the_results_topic(results: ResultsServer
     finally:
         await asyncio.to_thread(producer.close, 10)
 
-    records = await asyncio.to_thread(read_topic, kafka_bootstrap, topic)
+    records = await asyncio.to_thread(read_topic, kafka_admin, topic)
     assert {r.key for r in records} == {who.id.encode()}  # one candidate: one key, one partition, in order
     assert [r.headers["event_type"] for r in records] == [
         "RegistrationNoted", *["GradesRecorded"] * 7, "DeliberationCompleted", "FinalResultPublished",

@@ -17,7 +17,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from services.accounts.projections import AccountsReadModel
 from shared.contracts.accounts import REGISTRY
-from shared.kafka import producer_config
+from shared.kafka import KafkaAccess, producer_config
 from shared.projections import ProjectionRunner
 from shared.relay import Relay
 from shared.telemetry import setup_tracing
@@ -48,10 +48,10 @@ def spans() -> Iterator[InMemorySpanExporter]:
     exporter.shutdown()
 
 
-async def relay_all(accounts: AccountsServer, bootstrap: str, expected: int, timeout: float = 240.0) -> None:
+async def relay_all(accounts: AccountsServer, access: KafkaAccess, expected: int, timeout: float = 240.0) -> None:
     """Publishes the store's events to the service topic. The log shows an event once every older
     transaction on the whole server has ended, so another test's long transaction delays it."""
-    producer = KafkaProducer(**producer_config(bootstrap))
+    producer = KafkaProducer(**producer_config(access))
     try:
         relay = Relay(accounts.store, producer, accounts.settings.topic("accounts"), name="tracing-test")
         published, deadline = 0, time.monotonic() + timeout
@@ -73,15 +73,15 @@ def _named(spans: tuple[ReadableSpan, ...], name: str) -> list[ReadableSpan]:
 
 
 async def test_one_trace_from_the_grpc_call_through_kafka_to_the_projection(
-    accounts: AccountsServer, spans: InMemorySpanExporter, kafka_bootstrap: str
+    accounts: AccountsServer, spans: InMemorySpanExporter, kafka_admin: KafkaAccess
 ) -> None:
     spans.clear()
     created = await accounts.stub.CreateAccount(create_request())
     stored = await accounts.event_count()
     assert stored == 2  # AccountCreated, ActivationLinkSent
 
-    await relay_all(accounts, kafka_bootstrap, stored)
-    records = await asyncio.to_thread(read_topic, kafka_bootstrap, accounts.settings.topic("accounts"))
+    await relay_all(accounts, kafka_admin, stored)
+    records = await asyncio.to_thread(read_topic, kafka_admin, accounts.settings.topic("accounts"))
     assert len(records) == stored
     assert {record.key for record in records} == {created.account_id.encode()}
     runner = ProjectionRunner(accounts.store.pool, REGISTRY, AccountsReadModel())
