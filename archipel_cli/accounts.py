@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from archipel_cli.common import Later, Subparsers
 
-# The roles bootstrap-staff creates: shared.auth.Role.STAFF and Role.AUDITOR, told here so that the
+# The roles bootstrap-staff creates: shared.auth.Role.STAFF, Role.AUDITOR and Role.NATIONAL_AUDITOR
+# (its académie is where the account belongs; it reads every académie), told here so that the
 # parser imports no pydantic (a unit test keeps them equal).
-BOOTSTRAP_ROLES = ("staff", "auditor")
+BOOTSTRAP_ROLES = ("staff", "auditor", "national_auditor")
 
 
 def register(groups: Subparsers) -> None:

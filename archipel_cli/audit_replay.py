@@ -1,5 +1,6 @@
 """archipel audit replay: every projection rebuilt from the first offset into fresh schemas and
-compared with the live read models (shared/audit/replay.py). Exit 0 when they agree, 1 otherwise."""
+compared with the live read models (shared/audit/replay.py). Exit 0 when they agree, 1 otherwise.
+A national auditor's command: it rebuilds and compares every académie's read models."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from archipel_cli.common import Subparsers, positive
+from archipel_cli.common import Later, Subparsers, add_token, positive
 
 if TYPE_CHECKING:
     from shared.audit.replay import Difference, ReplayResult
@@ -33,7 +34,8 @@ def register(commands: Subparsers) -> None:
         default=2,
         help="processes replaying the partitions of a partitioned read model with a large backlog (default 2)",
     )
-    parser.set_defaults(handler=_replay)
+    add_token(parser, "national auditor")
+    parser.set_defaults(handler=Later("audit_run", "replay"))
 
 
 def _progress(projection: str, read: Mapping[str, int], done: bool) -> None:
@@ -59,7 +61,7 @@ def _wait(seconds: float) -> None:
         time.sleep(0.5)
 
 
-def _replay(arguments: argparse.Namespace) -> int:
+def run_replay(arguments: argparse.Namespace) -> int:
     import asyncio  # noqa: PLC0415
 
     from archipel_cli.runtime import settings  # noqa: PLC0415

@@ -18,7 +18,8 @@ else:  # not subscriptable at run time
     Subparsers = argparse._SubParsersAction
 Handler = Callable[[argparse.Namespace], int]
 EXIT_INVALID = 2
-__all__ = ["EXIT_INVALID", "SERVICES", "Handler", "Subparsers"]
+EXIT_REFUSED = 3  # a read without a valid token, or by a role that may not run it (archipel_cli.readers)
+__all__ = ["EXIT_INVALID", "EXIT_REFUSED", "SERVICES", "Handler", "Subparsers"]
 
 
 def positive(text: str) -> int:
@@ -52,3 +53,8 @@ class Later:
 
     def __repr__(self) -> str:
         return f"Later({', '.join(repr(part) for part in (self.module, self.function, *self.args))})"
+
+
+def add_token(parser: argparse.ArgumentParser, who: str = "staff or auditor") -> None:
+    """The --token of a command that reads on the server (archipel_cli.readers)."""
+    parser.add_argument("--token", help=f"a {who} bearer token (default ARCHIPEL_TOKEN)")

@@ -29,6 +29,11 @@ class Role(StrEnum):
     CANDIDATE = "candidate"
     STAFF = "staff"
     AUDITOR = "auditor"
+    NATIONAL_AUDITOR = "national_auditor"  # reads every académie's data; writes nothing
+
+
+READERS = frozenset({Role.STAFF, Role.AUDITOR, Role.NATIONAL_AUDITOR})  # may list and read an académie's data
+AUDITORS = frozenset({Role.AUDITOR, Role.NATIONAL_AUDITOR})
 
 
 # The services a role's token is for (login issues one token for them). Every role uses every
@@ -48,13 +53,22 @@ class Principal(BaseModel):
 
     def require_writer(self) -> None:
         """Auditors read; they never write."""
-        if self.role is Role.AUDITOR:
+        if self.role in AUDITORS:
             raise PermissionDenied("auditors have read-only access")
 
     def may_read(self, owner: str, academy: str) -> bool:
         if self.role is Role.CANDIDATE:
             return self.subject == owner
-        return self.academy == academy
+        return self.reads_academy(academy)
+
+    def reads_academy(self, academy: str) -> bool:
+        """Staff and auditors read their académie's data; a national auditor every académie's."""
+        return self.role is not Role.CANDIDATE and (self.role is Role.NATIONAL_AUDITOR or self.academy == academy)
+
+    @property
+    def read_scope(self) -> str | None:
+        """The académie a list query is limited to; None for a national auditor (every académie)."""
+        return None if self.role is Role.NATIONAL_AUDITOR else self.academy
 
 
 def issue_token(

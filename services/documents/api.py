@@ -236,7 +236,7 @@ class DocumentsServicer(Authenticated, pb_grpc.DocumentsServicer):
             raise InvalidInput("state", f"one of {', '.join(s for s in STATES if s)} (or empty)")
         if principal.role is Role.CANDIDATE:
             raise PermissionDenied("staff and auditors list dossiers")
-        rows = await self.queries.dossiers(principal.academy, request.session or None, request.state or None)
+        rows = await self.queries.dossiers(principal.read_scope, request.session or None, request.state or None)
         return pb.ListDossiersResponse(
             dossiers=[
                 pb.DossierLine(

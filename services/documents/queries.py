@@ -36,10 +36,12 @@ class DocumentsQueries:
     async def documents_deadline(self, academy: str, session: int) -> datetime | None:
         return await documents_deadline(self.pool, academy, session)
 
-    async def dossiers(self, academy: str, session: int | None, state: str | None) -> list[asyncpg.Record]:
+    async def dossiers(self, academy: str | None, session: int | None, state: str | None) -> list[asyncpg.Record]:
+        """The académie's dossiers (None: every académie's)."""
         rows: list[asyncpg.Record] = await self.pool.fetch(
             "SELECT candidate_id, session, specialty, state, missing, pending_review FROM dossier_list"
-            " WHERE academy = $1 AND ($2::int IS NULL OR session = $2) AND ($3::text IS NULL OR state = $3)"
+            " WHERE ($1::text IS NULL OR academy = $1) AND ($2::int IS NULL OR session = $2)"
+            " AND ($3::text IS NULL OR state = $3)"
             " ORDER BY session, specialty, candidate_id",
             academy,
             session,

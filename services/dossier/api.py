@@ -111,9 +111,9 @@ class DossierServicer(ConvocationRpcs, pb_grpc.DossierServicer):
             raise InvalidInput("state", f"one of {', '.join(STATES)}")
         now = self.clock()
         assert session is not None
-        counts = await self.queries.state_counts(principal.academy, session)
+        counts = await self.queries.state_counts(principal.read_scope, session)
         summaries = await self.queries.summaries(
-            principal.academy,
+            principal.read_scope,
             session,
             request.state,
             incomplete_before=now if request.incomplete_after_deadline else None,

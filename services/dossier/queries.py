@@ -26,22 +26,24 @@ class DossierQueries:
         )
         return None if row is None else (row["academy"], DossierSummary.model_validate_json(row["view"]))
 
-    async def state_counts(self, academy: str, session: int) -> dict[str, int]:
-        """How many of the académie's dossiers of `session` are in each state."""
+    async def state_counts(self, academy: str | None, session: int) -> dict[str, int]:
+        """How many of the académie's dossiers of `session` are in each state (None: every académie)."""
         rows = await self.pool.fetch(
-            "SELECT state, count(*) AS n FROM dossier_views WHERE academy = $1 AND session = $2 GROUP BY state",
+            "SELECT state, count(*) AS n FROM dossier_views WHERE ($1::text IS NULL OR academy = $1)"
+            " AND session = $2 GROUP BY state",
             academy,
             session,
         )
         return {row["state"]: row["n"] for row in rows}
 
     async def summaries(
-        self, academy: str, session: int, state: str, *, incomplete_before: datetime | None
+        self, academy: str | None, session: int, state: str, *, incomplete_before: datetime | None
     ) -> list[DossierSummary]:
-        """The académie's dossiers of `session` by candidate: in `state` unless "", and with
-        documents due before `incomplete_before` when given."""
+        """The académie's dossiers (None: every académie's) of `session` by candidate: in `state`
+        unless "", and with documents due before `incomplete_before` when given."""
         rows = await self.pool.fetch(
-            "SELECT view FROM dossier_views WHERE academy = $1 AND session = $2 AND ($3 = '' OR state = $3)"
+            "SELECT view FROM dossier_views WHERE ($1::text IS NULL OR academy = $1) AND session = $2"
+            " AND ($3 = '' OR state = $3)"
             " AND ($4::timestamptz IS NULL OR documents_deadline < $4) ORDER BY candidate_id",
             academy,
             session,
@@ -50,10 +52,12 @@ class DossierQueries:
         )
         return [DossierSummary.model_validate_json(row["view"]) for row in rows]
 
-    async def convocations(self, academy: str, session: int, today: date) -> list[Convocation]:
-        """The convocation of each candidate and specialty of the académie to show on `today` (Paris)."""
+    async def convocations(self, academy: str | None, session: int, today: date) -> list[Convocation]:
+        """The convocation of each candidate and specialty of the académie (None: every académie) to
+        show on `today` (Paris)."""
         rows = await self.pool.fetch(
-            "SELECT candidate_id, specialty, entry FROM convocation_feed WHERE academy = $1 AND session = $2"
+            "SELECT candidate_id, specialty, entry FROM convocation_feed"
+            " WHERE ($1::text IS NULL OR academy = $1) AND session = $2"
             " ORDER BY candidate_id, specialty, partial",
             academy,
             session,

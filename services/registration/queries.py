@@ -19,19 +19,19 @@ class RegistrationQueries:
     async def registrations(
         self, principal: Principal, session: int | None, specialty: str | None
     ) -> list[asyncpg.Record]:
-        """A candidate's own registrations; staff and auditors, their académie's."""
-        column, value = (
-            ("candidate_id", UUID(principal.subject))
-            if principal.role is Role.CANDIDATE
-            else ("academy", principal.academy)
-        )
+        """A candidate's own registrations; staff and auditors, their académie's (a national auditor,
+        every académie's)."""
+        candidate = UUID(principal.subject) if principal.role is Role.CANDIDATE else None
+        academy = None if candidate is not None else principal.read_scope
         rows: list[asyncpg.Record] = await self.pool.fetch(
-            f"SELECT * FROM registration_list WHERE {column} = $1"
+            "SELECT * FROM registration_list WHERE ($1::uuid IS NULL OR candidate_id = $1)"
+            " AND ($4::text IS NULL OR academy = $4)"
             " AND ($2::int IS NULL OR session = $2) AND ($3::text IS NULL OR specialty = $3)"
             " ORDER BY session, specialty, registration_id",
-            value,
+            candidate,
             session,
             specialty,
+            academy,
         )
         return rows
 

@@ -167,7 +167,7 @@ class ResultsServicer(Authenticated, pb_grpc.ResultsServicer):
         principal = self._principal(context)
         if principal.role is Role.CANDIDATE:
             raise PermissionDenied("staff and auditors list outcomes")
-        rows = await self.ports.queries.outcomes(principal.academy, request.session, request.specialty or None)
+        rows = await self.ports.queries.outcomes(principal.read_scope, request.session, request.specialty or None)
         counts: dict[str, int] = {}
         for row in rows:
             counts[row["outcome"] or ""] = counts.get(row["outcome"] or "", 0) + 1

@@ -12,11 +12,12 @@ class ResultsQueries:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
 
-    async def outcomes(self, academy: str, session: int, specialty: str | None) -> list[asyncpg.Record]:
-        """The outcome of every candidate of the académie at `session`, by specialty then candidate."""
+    async def outcomes(self, academy: str | None, session: int, specialty: str | None) -> list[asyncpg.Record]:
+        """The outcome of every candidate of the académie (None: every académie) at `session`, by
+        specialty then candidate."""
         rows: list[asyncpg.Record] = await self.pool.fetch(
             "SELECT candidate_id, specialty, form, outcome, average, final_average, final FROM outcomes"
-            " WHERE academy = $1 AND session = $2 AND ($3::text IS NULL OR specialty = $3)"
+            " WHERE ($1::text IS NULL OR academy = $1) AND session = $2 AND ($3::text IS NULL OR specialty = $3)"
             " ORDER BY specialty, candidate_id",
             academy,
             session,

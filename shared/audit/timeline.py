@@ -67,7 +67,8 @@ def summarise(payload: Mapping[str, Any]) -> str:
 _QUERY = (
     "SELECT position, stream_id, stream_version, event_type, recorded_at, actor, academy, event_id, payload"
     " FROM events WHERE (candidate_id = $1 OR (candidate_id IS NULL AND strpos(stream_id, $1) > 0))"
-    " AND ($2::timestamptz IS NULL OR recorded_at <= $2) ORDER BY recorded_at, position"
+    " AND ($2::timestamptz IS NULL OR recorded_at <= $2) AND ($3::text IS NULL OR academy = $3)"
+    " ORDER BY recorded_at, position"
 )
 
 
@@ -75,17 +76,20 @@ def _order(service: str) -> int:
     return SERVICES.index(service) if service in SERVICES else len(SERVICES)
 
 
-async def as_of(pools: Mapping[str, asyncpg.Pool], candidate_id: str, moment: datetime) -> list[TimelineEntry]:
+async def as_of(
+    pools: Mapping[str, asyncpg.Pool], candidate_id: str, moment: datetime, academy: str | None = None
+) -> list[TimelineEntry]:
     """The candidate's events recorded at or before `moment` (aware), ordered by recorded time, then
     service, then log position. An event without a candidate id counts when its stream id contains
-    the candidate id (streams named after the candidate)."""
+    the candidate id (streams named after the candidate). With `academy`, only that académie's events
+    (an auditor's scope; None: every académie, a national auditor's)."""
     if moment.tzinfo is None:
         raise ValueError("as_of needs an aware datetime")
-    return await _entries(pools, candidate_id, moment)
+    return await _entries(pools, candidate_id, moment, academy)
 
 
 async def _entries(
-    pools: Mapping[str, asyncpg.Pool], candidate_id: str, moment: datetime | None
+    pools: Mapping[str, asyncpg.Pool], candidate_id: str, moment: datetime | None, academy: str | None
 ) -> list[TimelineEntry]:
     entries = [
         TimelineEntry(
@@ -101,11 +105,13 @@ async def _entries(
             payload=json.loads(row["payload"]),
         )
         for service, pool in pools.items()
-        for row in await pool.fetch(_QUERY, candidate_id, moment)
+        for row in await pool.fetch(_QUERY, candidate_id, moment, academy)
     ]
     return sorted(entries, key=lambda e: (e.recorded_at, _order(e.service), e.service, e.position))
 
 
-async def timeline(pools: Mapping[str, asyncpg.Pool], candidate_id: str) -> list[TimelineEntry]:
+async def timeline(
+    pools: Mapping[str, asyncpg.Pool], candidate_id: str, academy: str | None = None
+) -> list[TimelineEntry]:
     """Every event of the candidate (see `as_of`)."""
-    return await _entries(pools, candidate_id, None)
+    return await _entries(pools, candidate_id, None, academy)

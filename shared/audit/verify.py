@@ -97,15 +97,19 @@ def _store_link(row: asyncpg.Record) -> Link:
     )
 
 
-async def check_store(pool: asyncpg.Pool) -> Report:
-    """Every stream of the store (`events` in the pool's schema), in one consistent snapshot."""
+async def check_store(pool: asyncpg.Pool, academy: str | None = None) -> Report:
+    """Every stream of the store (`events` in the pool's schema), in one consistent snapshot; with
+    `academy`, every stream with an event of that académie (an auditor's scope)."""
     report = Report()
     async with pool.acquire() as connection, connection.transaction(isolation="repeatable_read", readonly=True):
         where = f"store:{await connection.fetchval('SELECT current_schema()')}"
         stream: str | None = None
         links: list[Link] = []
-        query = "SELECT * FROM events ORDER BY stream_id, stream_version"
-        async for row in connection.cursor(query, prefetch=1000):
+        query = (
+            "SELECT * FROM events WHERE $1::text IS NULL OR stream_id IN"
+            " (SELECT stream_id FROM events WHERE academy = $1) ORDER BY stream_id, stream_version"
+        )
+        async for row in connection.cursor(query, academy, prefetch=1000):
             if row["stream_id"] != stream:
                 if stream is not None:
                     report.findings += judge_stream(where, stream, links)

@@ -12,7 +12,11 @@ from shared.events import DomainEvent, EventRegistry
 
 
 class AccountCreated(DomainEvent):
+    """An account was created: a candidate's at sign-up, staff's and auditors' on the server. Version 2:
+    `role` may be `national_auditor` (issue 13 part 8); a version-1 payload reads as a version-2 one."""
+
     event_type: ClassVar[str] = "AccountCreated"
+    schema_version: ClassVar[int] = 2
 
     account_id: UUID
     role: Role
@@ -72,3 +76,4 @@ class PasswordReset(DomainEvent):
 REGISTRY = EventRegistry(
     [AccountCreated, ActivationLinkSent, AccountActivated, AccountExpired, PasswordResetLinkSent, PasswordReset]
 )
+REGISTRY.register_upcaster("AccountCreated", 1, dict)  # v2 only adds a role: a v1 payload is a v2 one

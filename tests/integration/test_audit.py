@@ -19,6 +19,7 @@ from kafka import KafkaProducer
 from archipel_cli.main import main
 from shared.audit.timeline import as_of, timeline
 from shared.audit.verify import Finding, check_store, check_topic, store_hashes, verify_store, verify_topic
+from shared.auth import Role
 from shared.clock import FixedClock
 from shared.events import DomainEvent, EventRegistry, canonical_json
 from shared.eventstore import EventStore, stored_envelope
@@ -26,6 +27,7 @@ from shared.infra.topics import ensure_topics
 from shared.kafka import ADMIN, KafkaAccess, kafka_access, producer_config
 from shared.relay import Relay
 from shared.settings import Settings
+from tests.integration.cli_readers import token, use_settings
 from tests.integration.sample_events import Counted, Noted, context, open_store, read_topic
 
 
@@ -233,7 +235,7 @@ T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)  # 10:00 in Paris
 async def test_timeline_across_two_stores_as_of_a_moment_and_the_cli(
     isolated_settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    settings, url = isolated_settings, isolated_settings.resolved_database_url()
+    settings = isolated_settings
     clock = FixedClock(T0)
     registry = EventRegistry([ExamFormChosen, DocumentUploaded, Counted, Noted])
     stores = {}
@@ -268,10 +270,8 @@ async def test_timeline_across_two_stores_as_of_a_moment_and_the_cli(
 
         for service, store in stores.items():
             await publish(store, kafka_access(settings, ADMIN), settings.topic(service))
-        monkeypatch.setenv("DATABASE_URL", url)
-        monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", settings.resolved_kafka())
-        monkeypatch.setenv("ARCHIPEL_TOPIC_PREFIX", settings.topic_prefix)
-        monkeypatch.setenv("ARCHIPEL_DB_SCHEMA_PREFIX", settings.db_schema_prefix)
+        use_settings(monkeypatch, settings)
+        monkeypatch.setenv("ARCHIPEL_TOKEN", token(settings, Role.NATIONAL_AUDITOR, "national"))
         assert await asyncio.to_thread(main, ["audit", "verify"]) == 0
         assert capsys.readouterr().out.splitlines()[-1] == "8 events checked in 8 streams, 0 findings"
 

@@ -135,6 +135,11 @@ async def test_the_feed_whatever_the_order(feed: FeedServer, seed: int) -> None:
     assert set(shown) == {str(who[n]) for n in ("full", "exempted", "progressive")}
     assert [t.unit for t in shown[str(who["exempted"])].tests] == ["U2", "U1", "U5", "U6"]
     assert list(shown[str(who["full"])].unscheduled) == ["U7"]
+    national = feed.auth(Role.NATIONAL_AUDITOR, "national")  # the académie asked, or every académie's
+    for asked, wanted in ((ACADEMY, set(shown)), ("", {*shown, str(who["elsewhere"])})):
+        request = pb.ListConvocationsRequest(session=SESSION, academy=asked)
+        listed = await feed.stub.ListConvocations(request, metadata=national)
+        assert {c.candidate_id for c in listed.convocations} == wanted
 
 
 async def test_only_staff_and_auditors_of_the_academie(feed: FeedServer) -> None:
@@ -143,6 +148,11 @@ async def test_only_staff_and_auditors_of_the_academie(feed: FeedServer) -> None
         (
             feed.auth(Role.STAFF),
             pb.ListConvocationsRequest(session=SESSION, academy="lyon"),
+            grpc.StatusCode.PERMISSION_DENIED,
+        ),
+        (
+            feed.auth(Role.AUDITOR, "lyon"),
+            pb.ListConvocationsRequest(session=SESSION, academy=ACADEMY),
             grpc.StatusCode.PERMISSION_DENIED,
         ),
         (feed.auth(Role.STAFF), pb.ListConvocationsRequest(session=12), grpc.StatusCode.INVALID_ARGUMENT),

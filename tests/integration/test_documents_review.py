@@ -126,6 +126,8 @@ async def test_incomplete_and_rejected_dossiers_are_announced(documents: Documen
     assert await listed("", role=Role.AUDITOR) == {lea.id, noe.id, waiting.id, complete.id}
     assert await listed("") == await listed("", role=Role.AUDITOR)
     assert await listed("", academy="lyon") == set()
+    assert await listed("", academy="lyon", role=Role.AUDITOR) == set()
+    assert await listed("", academy="national", role=Role.NATIONAL_AUDITOR) == {lea.id, noe.id, waiting.id, complete.id}
     await refused(documents.stub.ListDossiers(pb.ListDossiersRequest(), metadata=lea.me), DENIED)
     await refused(
         documents.stub.ListDossiers(pb.ListDossiersRequest(state="lost"), metadata=documents.staff()), INVALID

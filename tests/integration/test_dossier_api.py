@@ -203,6 +203,12 @@ async def test_who_reads_what(dossier: DossierServer) -> None:
     await _refused(dossier.stub.GetDossier(other, metadata=lyon), grpc.StatusCode.NOT_FOUND)
     theirs = await dossier.stub.ListDossiers(pb.ListDossiersRequest(session=SESSION), metadata=lyon)
     assert [d.candidate_id for d in theirs.dossiers] == [str(c.elsewhere.candidate)]
+    national = dossier.auth(Role.NATIONAL_AUDITOR, "national")  # every académie's dossiers
+    every = await dossier.stub.ListDossiers(pb.ListDossiersRequest(session=SESSION), metadata=national)
+    assert {d.candidate_id for d in every.dossiers} == {
+        str(s.candidate) for s in (c.published, c.late, c.early, c.elsewhere)
+    }
+    assert (await dossier.stub.GetDossier(other, metadata=national)).state == "results_published"
     await _refused(dossier.stub.GetDossier(other), grpc.StatusCode.UNAUTHENTICATED)
     staff = dossier.auth(Role.STAFF)
     await _refused(dossier.stub.GetDossier(pb.GetDossierRequest(), metadata=staff), grpc.StatusCode.INVALID_ARGUMENT)

@@ -19,6 +19,7 @@ import pytest
 from kafka import KafkaProducer
 
 from archipel.results.v1 import results_pb2 as pb
+from shared.auth import Role
 from shared.contracts.results import BenefitGranted
 from shared.kafka import KafkaAccess, producer_config
 from shared.relay import Relay
@@ -218,6 +219,10 @@ async def test_who_may_read_and_write_results(results: ResultsServer) -> None:
     auditor = results.auditor()
     assert lines_of(await results.stub.GetResults(me.key(), metadata=auditor))["U1"][0] == "12.00"
     assert {row.candidate_id for row in (await results.outcomes(staff=auditor)).outcomes} == {me.id, other.id}
+    assert list((await results.outcomes(staff=results.auditor("lyon"))).outcomes) == []
+    national = results.staff("national", Role.NATIONAL_AUDITOR)  # every académie's; writes nothing
+    assert {row.candidate_id for row in (await results.outcomes(staff=national)).outcomes} == {me.id, other.id}
+    await refused(results.stub.RecordGrade(grade, metadata=national), Code.PERMISSION_DENIED)
     for call in (
         results.stub.RecordGrade(grade, metadata=auditor),
         results.stub.ImportGrades(file, metadata=auditor),

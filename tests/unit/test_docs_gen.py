@@ -5,6 +5,7 @@ committed docs that match what the generator produces."""
 from __future__ import annotations
 
 import json
+import shutil
 import types
 import typing
 from collections.abc import Mapping
@@ -160,6 +161,7 @@ def test_the_index_lists_every_schema() -> None:
 
 
 def test_the_committed_docs_are_up_to_date(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    shutil.copytree(COMMITTED, tmp_path, dirs_exist_ok=True)  # as `make docs` runs: the superseded schemas are there
     assert main(["--out", str(tmp_path)]) == 0
     generated = sorted(path.relative_to(tmp_path).as_posix() for path in tmp_path.rglob("*") if path.is_file())
     stale = [

@@ -54,8 +54,8 @@ class ConvocationRpcs(Authenticated):
         principal = self._principal(context)
         if principal.role is Role.CANDIDATE:
             raise PermissionDenied("only staff and auditors read the convocation feed")
-        academy = request.academy or principal.academy
-        if academy != principal.academy:
+        academy = request.academy or principal.read_scope  # a national auditor: every académie's
+        if academy is not None and not principal.reads_academy(academy):
             raise PermissionDenied("staff and auditors read only their académie's convocations")
         if not 2000 <= request.session <= 2100:
             raise InvalidInput("session", "a session year such as 2027")
