@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import logging
 import os
 import shutil
@@ -18,7 +19,7 @@ from kafka import KafkaAdminClient
 from shared.infra.kafka_jars import check_java, ensure_jars
 from shared.infra.kafka_security import (
     SCRAM_MARKER,
-    add_admin_through_controller,
+    add_admin_scram,
     format_arguments,
     security_properties,
 )
@@ -107,7 +108,7 @@ def answers(access: KafkaAccess, timeout: float = 5.0) -> bool:
         admin.close()
 
 
-def _properties(settings: Settings, protocol: str) -> str:
+def _properties(settings: Settings, protocol: str, *, admin_plain: bool = False) -> str:
     data = root_dir(settings) / "data"
     controller = f"127.0.0.1:{settings.kafka_controller_port}"
     lines = {
@@ -115,7 +116,7 @@ def _properties(settings: Settings, protocol: str) -> str:
         "node.id": "1",
         "controller.quorum.bootstrap.servers": controller,
         "controller.listener.names": "CONTROLLER",
-        **security_properties(settings, protocol, local_bootstrap(settings)),
+        **security_properties(settings, protocol, local_bootstrap(settings), admin_plain=admin_plain),
         "log.dirs": str(data),
         "num.partitions": str(settings.kafka_partitions),
         "offsets.topic.replication.factor": "1",
@@ -183,7 +184,8 @@ def is_running(settings: Settings) -> bool:
 def start(settings: Settings) -> None:
     """Start the local broker unless it already runs, and wait until it answers. One that runs keeps
     the listener it was started with (`running_protocol`): `archipel infra down` then `up` secures a
-    broker started before issue 13, whose storage then gets its admin through the controller."""
+    broker started before issue 13; its storage, formatted without the admin's SCRAM credential,
+    gets it from a first start where the admin alone may also log in with PLAIN (over TLS)."""
     bootstrap = local_bootstrap(settings)
     protocol = local_protocol(settings)
     if not is_running(settings):
@@ -203,36 +205,44 @@ def start(settings: Settings) -> None:
         properties = _properties_file(settings)
         write_private(properties, _properties(settings, protocol).encode())  # it holds the admin's password
         _format_storage(settings, java, lib, properties, protocol)
-        with broker_log(settings).open("ab") as log:
-            process = subprocess.Popen(
-                [
-                    java,
-                    "-Xms256m",
-                    "-Xmx768m",
-                    "-XX:+UseG1GC",
-                    "-Djava.awt.headless=true",
-                    *_log_options(settings),
-                    "-cp",
-                    _classpath(lib),
-                    _MAIN_CLASS,
-                    str(properties),
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=root,
-                start_new_session=True,
-            )
-        pid_file(settings).write_text(f"{process.pid}\n")
-        if protocol != "PLAINTEXT":
-            java_command = [java, "-cp", _classpath(lib), *_log_options(settings)]
-            add_admin_through_controller(settings, java_command, root, START_TIMEOUT_SECONDS)
-    _wait_until_answers(settings, bootstrap)
+        if protocol != "PLAINTEXT" and not (root / "data" / SCRAM_MARKER).exists():
+            write_private(properties, _properties(settings, protocol, admin_plain=True).encode())
+            _launch(settings, java, lib, properties)
+            plain = dataclasses.replace(local_admin(settings, protocol), mechanism="PLAIN")
+            _wait_until_answers(settings, bootstrap, plain)
+            add_admin_scram(plain, settings.secrets_path(), root / "data")
+            stop(settings)
+            write_private(properties, _properties(settings, protocol).encode())
+        _launch(settings, java, lib, properties)
+    _wait_until_answers(settings, bootstrap, local_admin(settings))
 
 
-def _wait_until_answers(settings: Settings, bootstrap: str) -> None:
+def _launch(settings: Settings, java: str, lib: Path, properties: Path) -> None:
+    with broker_log(settings).open("ab") as log:
+        process = subprocess.Popen(
+            [
+                java,
+                "-Xms256m",
+                "-Xmx768m",
+                "-XX:+UseG1GC",
+                "-Djava.awt.headless=true",
+                *_log_options(settings),
+                "-cp",
+                _classpath(lib),
+                _MAIN_CLASS,
+                str(properties),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=root_dir(settings),
+            start_new_session=True,
+        )
+    pid_file(settings).write_text(f"{process.pid}\n")
+
+
+def _wait_until_answers(settings: Settings, bootstrap: str, access: KafkaAccess) -> None:
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    access = local_admin(settings)
     while time.monotonic() < deadline:
         if answers(access, timeout=2.0):
             return

@@ -4,13 +4,10 @@ ACL allows (shared/infra/acls.py), the admin its super user, created with the st
 
 from __future__ import annotations
 
-import subprocess
-import time
 from pathlib import Path
 
-from shared.infra.process import InfraError, port_open
-from shared.infra.tls import ensure_password, ensure_server_keystore, write_private
-from shared.kafka import ADMIN, password_file
+from shared.infra.tls import ensure_password, ensure_server_keystore
+from shared.kafka import ADMIN, KafkaAccess, password_file
 from shared.settings import Settings
 
 _SCRAM_MODULE = "org.apache.kafka.common.security.scram.ScramLoginModule"
@@ -26,7 +23,9 @@ def format_arguments(settings: Settings, protocol: str) -> list[str]:
     return ["--add-scram", f"SCRAM-SHA-512=[name={ADMIN},password={password}]"]
 
 
-def security_properties(settings: Settings, protocol: str, listener: str) -> dict[str, str]:
+def security_properties(
+    settings: Settings, protocol: str, listener: str, *, admin_plain: bool = False
+) -> dict[str, str]:
     """SASL_SSL: SCRAM-SHA-512 over TLS (the broker's PEM keystore, signed by the local CA) for
     clients and between brokers; the controller listener, on 127.0.0.1 only, takes the admin
     alone (SASL PLAIN with a static password: SCRAM users live in the metadata it serves); an
@@ -65,31 +64,24 @@ def security_properties(settings: Settings, protocol: str, listener: str) -> dic
         "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
         "super.users": f"User:{ADMIN}",
         "allow.everyone.if.no.acl.found": "false",
+        **(_admin_plain(password) if admin_plain else {}),
     }
 
 
-def add_admin_through_controller(settings: Settings, java: list[str], root: Path, timeout: float) -> None:
-    """Storage formatted before the broker was secured has no SCRAM admin: the admin, known to the
-    controller listener by its static password, creates its own SCRAM credential there, once."""
-    data = root / "data"
-    if (data / SCRAM_MARKER).exists():
-        return
-    password = ensure_password(password_file(settings, ADMIN))
-    config = root / "controller-admin.properties"
-    jaas = f'{_PLAIN_MODULE} required username="{ADMIN}" password="{password}";'
-    write_private(config, f"security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\nsasl.jaas.config={jaas}\n".encode())
-    controller = f"127.0.0.1:{settings.kafka_controller_port}"
-    deadline = time.monotonic() + timeout
-    while not port_open("127.0.0.1", settings.kafka_controller_port) and time.monotonic() < deadline:
-        time.sleep(0.5)
-    command = [
-        *java, "kafka.admin.ConfigCommand",
-        "--bootstrap-controller", controller, "--command-config", str(config),
-        "--alter", "--entity-type", "users", "--entity-name", ADMIN,
-        "--add-config", f"SCRAM-SHA-512=[password={password}]",
-    ]  # fmt: skip
-    result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=120)
-    config.unlink(missing_ok=True)
-    if result.returncode != 0:
-        raise InfraError(f"creating the Kafka admin failed: {(result.stdout + result.stderr).strip()[-2000:]}")
+def _admin_plain(password: str) -> dict[str, str]:
+    """Once, for storage without the admin's SCRAM credential: the admin alone may log in with PLAIN."""
+    plain = f'{_PLAIN_MODULE} required username="{ADMIN}" password="{password}" user_{ADMIN}="{password}";'
+    return {
+        "listener.name.sasl_ssl.sasl.enabled.mechanisms": "SCRAM-SHA-512,PLAIN",
+        "listener.name.sasl_ssl.plain.sasl.jaas.config": plain,
+        "sasl.mechanism.inter.broker.protocol": "PLAIN",
+    }
+
+
+def add_admin_scram(plain_admin: KafkaAccess, secrets: Path, data: Path) -> None:
+    """Storage formatted before the broker was secured has no SCRAM admin: the admin, logged in with
+    PLAIN over TLS on a first start (`admin_plain`), creates its own SCRAM credential, once."""
+    from shared.infra.acls import ensure_principals  # noqa: PLC0415 (acls imports this module's users)
+
+    ensure_principals(plain_admin, secrets, [ADMIN], "SCRAM-SHA-512")
     (data / SCRAM_MARKER).touch()
