@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.names import SERVICES
@@ -67,6 +67,13 @@ class Settings(BaseSettings):
             if found:
                 data = {**data, "db_role_passwords": found}
         return data
+
+    @field_validator("home", "secrets_dir", "token_signing_key_file", "token_keys_file")
+    @classmethod
+    def _absolute(cls, path: Path | None) -> Path | None:
+        """Paths are made absolute once, here: the servers started from them (the broker reading its
+        keystore, PostgreSQL its data) do not run in the caller's working directory."""
+        return None if path is None else path.expanduser().absolute()
 
     def topic(self, service: str) -> str:
         return f"{self.topic_prefix}.{service}.events"

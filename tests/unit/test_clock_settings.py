@@ -136,3 +136,13 @@ def test_the_token_keys_fall_back_to_the_local_ones(clean_env: pytest.MonkeyPatc
     key = ensure_keys(tmp_path / "keys")
     assert load_signing_key(settings.signing_key_path()).kid == key.kid
     assert list(load_key_set(settings.token_keys_path()).keys) == [key.kid]
+
+
+def test_local_paths_are_absolute_whatever_the_working_directory(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """`make run` uses the default home, `.archipel`: the broker reads its keystore and PostgreSQL its
+    data from the paths written in their configuration, outside the caller's working directory."""
+    clean_env.chdir(tmp_path)
+    settings = Settings()
+    assert settings.home == tmp_path / ".archipel"
+    assert settings.secrets_path() == tmp_path / ".archipel" / "secrets"
+    assert Settings(home=Path("elsewhere"), secrets_dir=Path("s")).secrets_path() == tmp_path / "s"
