@@ -12,8 +12,9 @@ import time
 import uuid
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlparse
 
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
@@ -22,6 +23,7 @@ from bench.campaign import Candidate, event_count
 from bench.common import Config, Recorder, latency_figures
 from bench.profiles import Command
 from bench.store import shares, timed_workers
+from shared.infra.pg_roles import read_password
 
 _NAMESPACE = uuid.UUID("6b1a0e4e-3c55-4a52-9a0c-5b0f2f7d0b1e")
 
@@ -49,13 +51,15 @@ class Campaign(Application[uuid.UUID]):  # type: ignore[misc, unused-ignore]
 
 def environment(config: Config, schema: str) -> dict[str, str]:
     url = urlparse(config.dsn)
+    passfile = parse_qs(url.query).get("passfile", [""])[0]  # the local server's URLs carry no password
+    password = url.password or (read_password(Path(passfile)) if passfile else "")
     return {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
         "POSTGRES_DBNAME": url.path.lstrip("/"),
         "POSTGRES_HOST": url.hostname or "127.0.0.1",
         "POSTGRES_PORT": str(url.port or 5432),
         "POSTGRES_USER": url.username or "postgres",
-        "POSTGRES_PASSWORD": url.password or "",
+        "POSTGRES_PASSWORD": password,
         "POSTGRES_SCHEMA": schema,
         "POSTGRES_POOL_SIZE": str(config.tasks),
         "CREATE_TABLE": "y",
