@@ -3,7 +3,7 @@ the commit), its read model, its API. `python -m services accounts serve|relay|p
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -173,65 +173,34 @@ async def mail_reset_link(ports: AccountsPorts, decision: Decision[SendResetLink
     await mails.send(ports.mailer, message)
 
 
-# Sent through the public flows of services.accounts.signup (no principal yet): roles are empty.
+def _on_account(
+    command: type[Any],
+    writes: Callable[[AccountsPorts, Decision[Any, AccountState, Any]], Awaitable[ExtraWrite | None]] | None = None,
+    effects: Callable[[AccountsPorts, Decision[Any, AccountState, Any]], Awaitable[None]] | None = None,
+    facts: Callable[[AccountsPorts, Call[Any, AccountState]], Awaitable[Any]] = no_facts,
+    scope: Callable[[Any, AccountState, Any], Scope] = account_scope,
+) -> CommandSpec[Any, Any, Any, AccountsPorts]:
+    """A command on the account its `account_id` names, sent through the public flows of
+    services.accounts.signup, sessions and reset (no principal yet: no role may send it)."""
+    return CommandSpec(
+        command,
+        ACCOUNT,
+        lambda c: account_stream(c.account_id),
+        facts,
+        scope,
+        roles=frozenset(),
+        writes=writes,
+        effects=effects,
+    )
+
+
 COMMANDS: tuple[CommandSpec[Any, Any, Any, AccountsPorts], ...] = (
-    CommandSpec(
-        CreateAccount,
-        ACCOUNT,
-        lambda c: account_stream(c.account_id),
-        email_facts,
-        new_account_scope,
-        roles=frozenset(),
-        writes=new_account_rows,
-        effects=mail_link,
-    ),
-    CommandSpec(
-        SendActivationLink,
-        ACCOUNT,
-        lambda c: account_stream(c.account_id),
-        no_facts,
-        account_scope,
-        roles=frozenset(),
-        writes=new_link_row,
-        effects=mail_link,
-    ),
-    CommandSpec(
-        ActivateAccount,
-        ACCOUNT,
-        lambda c: account_stream(c.account_id),
-        no_facts,
-        account_scope,
-        roles=frozenset(),
-        writes=new_credentials,
-    ),
-    CommandSpec(
-        ExpireAccount,
-        ACCOUNT,
-        lambda c: account_stream(c.account_id),
-        no_facts,
-        account_scope,
-        roles=frozenset(),
-        writes=released,
-    ),
-    CommandSpec(
-        SendResetLink,
-        ACCOUNT,
-        lambda c: account_stream(c.account_id),
-        no_facts,
-        account_scope,
-        roles=frozenset(),
-        writes=new_reset_row,
-        effects=mail_reset_link,
-    ),
-    CommandSpec(
-        ResetPassword,
-        ACCOUNT,
-        lambda c: account_stream(c.account_id),
-        no_facts,
-        account_scope,
-        roles=frozenset(),
-        writes=new_credentials,
-    ),
+    _on_account(CreateAccount, new_account_rows, mail_link, email_facts, new_account_scope),
+    _on_account(SendActivationLink, new_link_row, mail_link),
+    _on_account(ActivateAccount, new_credentials),
+    _on_account(ExpireAccount, released),
+    _on_account(SendResetLink, new_reset_row, mail_reset_link),
+    _on_account(ResetPassword, new_credentials),
 )
 
 
