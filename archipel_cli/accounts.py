@@ -1,14 +1,18 @@
 """archipel accounts create | activate | resend-activation | login | request-reset | reset-password | show |
-bootstrap-staff"""
+bootstrap-staff | create-staff | deactivate"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from archipel_cli.common import Later, Subparsers
 
-# The roles bootstrap-staff creates: shared.auth.Role.STAFF, Role.AUDITOR and Role.NATIONAL_AUDITOR
-# (its académie is where the account belongs; it reads every académie), told here so that the
-# parser imports no pydantic (a unit test keeps them equal).
-BOOTSTRAP_ROLES = ("staff", "auditor", "national_auditor")
+# The roles bootstrap-staff creates: shared.auth.Role.ACADEMY_ADMIN and Role.NATIONAL_AUDITOR (its
+# académie is where the account belongs; it reads every académie), and those an académie's
+# administrator creates (create-staff): Role.STAFF and Role.AUDITOR, told here so that the parser
+# imports no pydantic (a unit test keeps them equal).
+BOOTSTRAP_ROLES = ("academy_admin", "national_auditor")
+STAFF_ROLES = ("staff", "auditor")
 
 
 def register(groups: Subparsers) -> None:
@@ -58,7 +62,8 @@ def register(groups: Subparsers) -> None:
     show.set_defaults(handler=Later("accounts_run", "show"))
 
     staff = commands.add_parser(
-        "bootstrap-staff", help="create an active staff or auditor account (on the server, no gRPC)"
+        "bootstrap-staff",
+        help="create an active académie administrator or national auditor account (on the server, no gRPC)",
     )
     staff.add_argument("--email", required=True)
     staff.add_argument("--academy", required=True)
@@ -67,3 +72,27 @@ def register(groups: Subparsers) -> None:
     staff.add_argument("--first-names", required=True)
     staff.add_argument("--password")
     staff.set_defaults(handler=Later("accounts_run", "bootstrap_staff"))
+    _administration(commands)
+
+
+def _administration(commands: Any) -> None:
+    """An académie administrator's commands (through the accounts service, with its token)."""
+    create_staff = commands.add_parser(
+        "create-staff",
+        help="(académie administrator) create a staff or auditor account; its owner activates it from the mail",
+    )
+    create_staff.add_argument("--email", required=True)
+    create_staff.add_argument("--role", choices=list(STAFF_ROLES), default=STAFF_ROLES[0])
+    create_staff.add_argument("--last-name", required=True)
+    create_staff.add_argument("--first-names", required=True)
+    create_staff.add_argument("--academy", default="", help="default: the administrator's")
+    create_staff.add_argument("--token", help="bearer token (default ARCHIPEL_TOKEN, else the session)")
+    create_staff.set_defaults(handler=Later("accounts_run", "create_staff"))
+
+    deactivate = commands.add_parser(
+        "deactivate", help="(académie administrator) deactivate a staff or auditor account: its tokens stop at once"
+    )
+    deactivate.add_argument("account_id")
+    deactivate.add_argument("--reason", required=True, help="why (at most 500 characters)")
+    deactivate.add_argument("--token", help="bearer token (default ARCHIPEL_TOKEN, else the session)")
+    deactivate.set_defaults(handler=Later("accounts_run", "deactivate"))

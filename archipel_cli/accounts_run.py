@@ -66,6 +66,22 @@ def show(arguments: argparse.Namespace) -> int:
     return call(lambda: _stub(arguments).GetAccount(request, metadata=metadata(arguments.token)))
 
 
+def create_staff(arguments: argparse.Namespace) -> int:
+    request = pb.CreateStaffRequest(
+        last_name=arguments.last_name,
+        first_names=arguments.first_names,
+        email=arguments.email,
+        role=arguments.role,
+        academy=arguments.academy,
+    )
+    return call(lambda: _stub(arguments).CreateStaff(request, metadata=metadata(arguments.token)))
+
+
+def deactivate(arguments: argparse.Namespace) -> int:
+    request = pb.DeactivateAccountRequest(account_id=arguments.account_id, reason=arguments.reason)
+    return call(lambda: _stub(arguments).DeactivateAccount(request, metadata=metadata(arguments.token)))
+
+
 def bootstrap_staff(arguments: argparse.Namespace) -> int:
     from services.accounts.bootstrap import bootstrap_account  # noqa: PLC0415
 

@@ -12,14 +12,12 @@ from pathlib import Path
 
 import grpc
 
-from archipel.accounts.v1 import accounts_pb2 as apb
 from archipel.dossier.v1 import dossier_pb2 as opb
 from archipel.registration.v1 import registration_pb2 as rpb
 from archipel.results.v1 import results_pb2 as spb
-from archipel_cli import demo_steps
-from archipel_cli.demo_steps import SPECIALTY, Stubs, bearer, create_candidate, documents, retry
+from archipel_cli import demo_staff, demo_steps
+from archipel_cli.demo_steps import SPECIALTY, Stubs, activation_token, bearer, create_candidate, documents, retry
 from archipel_cli.runtime import settings
-from shared.auth import Role
 from shared.clock import PARIS
 from shared.settings import Settings
 
@@ -68,14 +66,19 @@ def demo(arguments: argparse.Namespace) -> int:
     return 0
 
 
-async def _bootstrap_staff(config: Settings, email: str, academy: str) -> None:
-    """The code path of `archipel accounts bootstrap-staff` (on the server side, no gRPC)."""
-    from services.accounts.bootstrap import bootstrap_account  # noqa: PLC0415
-
-    await bootstrap_account(
-        config, last_name="Gestion", first_names="Démo", email=email, password=STAFF_PASSWORD, academy=academy,
-        role=Role.STAFF,
-    )  # fmt: skip
+async def _staff(config: Settings, stubs: Stubs, tag: str, academy: str) -> str:
+    """The académie's administrator bootstrapped on the server creates the staff account, which
+    its owner activates from the mail; returns the staff's bearer token."""
+    admin = f"admin.{tag}@ac-{academy}.fr"
+    await demo_staff.bootstrap_admin(config, admin, academy, STAFF_PASSWORD)
+    admin_token = await demo_staff.sign_in(stubs.accounts, admin, STAFF_PASSWORD)
+    return await demo_staff.create_staff(
+        stubs.accounts,
+        admin_token,
+        email=f"gestion.{tag}@ac-{academy}.fr",
+        password=STAFF_PASSWORD,
+        activation_token=lambda email: activation_token(config.home / "mail", email),
+    )
 
 
 def _local(moment: datetime) -> str:
@@ -89,10 +92,7 @@ async def _campaign(config: Settings, session: int, out: Path) -> list[Candidate
         staff: dict[str, str] = {}
         now = datetime.now(PARIS)
         for academy in ACADEMIES:
-            email = f"gestion.{tag}@ac-{academy}.fr"
-            await _bootstrap_staff(config, email, academy)
-            login = await stubs.accounts.Login(apb.LoginRequest(email=email, password=STAFF_PASSWORD))
-            staff[academy] = str(login.token)
+            staff[academy] = await _staff(config, stubs, tag, academy)
             await stubs.registration.SetCalendar(
                 rpb.SetCalendarRequest(
                     academy=academy, session=session, registration_opens=_local(now - timedelta(days=1)),
@@ -101,7 +101,7 @@ async def _campaign(config: Settings, session: int, out: Path) -> list[Candidate
                 ),
                 metadata=bearer(staff[academy]),
             )  # fmt: skip
-            print(f"staff {email} bootstrapped; calendar {session} opened in {academy}", file=sys.stderr)
+            print(f"staff created by the administrator; calendar {session} opened in {academy}", file=sys.stderr)
         candidates = [
             Candidate(
                 f"{academy[:3].upper()}-{category}",

@@ -30,15 +30,27 @@ class Role(StrEnum):
     STAFF = "staff"
     AUDITOR = "auditor"
     NATIONAL_AUDITOR = "national_auditor"  # reads every académie's data; writes nothing
+    # An académie's administrator (issue 13 part 5): creates and deactivates its académie's staff
+    # and auditor accounts; its token is for the accounts service only, where it reads the
+    # accounts of its académie. It reads no candidate's data and writes nothing else.
+    ACADEMY_ADMIN = "academy_admin"
 
 
 READERS = frozenset({Role.STAFF, Role.AUDITOR, Role.NATIONAL_AUDITOR})  # may list and read an académie's data
 AUDITORS = frozenset({Role.AUDITOR, Role.NATIONAL_AUDITOR})
+# The roles that log in with a second factor (TOTP, services.accounts.totp): all but candidates.
+SECOND_FACTOR_ROLES = frozenset({Role.STAFF, Role.AUDITOR, Role.NATIONAL_AUDITOR, Role.ACADEMY_ADMIN})
+# The audience of a token restricted to enrolling a second factor (a staff, auditor or admin
+# account without one yet): no service verifies it but the accounts' enrolment RPCs.
+ENROLMENT_AUDIENCE = "accounts-enrolment"
 
 
 # The services a role's token is for (login issues one token for them). Every role uses every
-# service today (a candidate reads its results and its dossier); a narrower token is minted for one.
-AUDIENCES: dict[Role, tuple[str, ...]] = {role: SERVICES for role in Role}
+# service (a candidate reads its results and its dossier) but the académie administrator, whose
+# token is for the accounts service only; a narrower token is minted for one.
+AUDIENCES: dict[Role, tuple[str, ...]] = {
+    role: ("accounts",) if role is Role.ACADEMY_ADMIN else SERVICES for role in Role
+}
 
 
 class Principal(BaseModel):
@@ -62,7 +74,8 @@ class Principal(BaseModel):
         return self.reads_academy(academy)
 
     def reads_academy(self, academy: str) -> bool:
-        """Staff and auditors read their académie's data; a national auditor every académie's."""
+        """Staff, auditors and the académie's administrator (whose token reaches the accounts
+        service only) read their académie's data; a national auditor every académie's."""
         return self.role is not Role.CANDIDATE and (self.role is Role.NATIONAL_AUDITOR or self.academy == academy)
 
     @property
@@ -177,14 +190,17 @@ class TokenVersions(Protocol):
 
 
 async def check_version(versions: TokenVersions, principal: Principal) -> None:
-    """A token older than its account's token version (a password reset since) is refused."""
+    """A token older than its account's token version (a password reset or a deactivation since)
+    is refused."""
     try:
         account = UUID(principal.subject)
     except ValueError:
         return  # not an account (a tool's or a test's principal): it has no version
     current = await versions.current(account)
     if current is not None and principal.token_version < current:
-        raise Unauthenticated("token revoked: the password was reset since it was issued; log in again")
+        raise Unauthenticated(
+            "token revoked: the password was reset or the account deactivated since it was issued; log in again"
+        )
 
 
 def bearer(metadata: tuple[tuple[str, str | bytes], ...] | None) -> str | None:

@@ -5,7 +5,7 @@ event carries are written by it, whatever was there (the projection runner appli
 events once and in their order, so the latest wins). An activation that arrives before its
 creation (a consumer started late on one partition) keeps a row with the identity still empty.
 
-It also keeps each account's token version (PasswordReset raises it): the authentication
+It also keeps each account's token version (PasswordReset and AccountDeactivated raise it): the authentication
 interceptor of the service refuses a token older than it (`versions`, issue 13 part 6): a reset
 revokes every earlier token on this service as soon as its event is applied here.
 
@@ -19,7 +19,13 @@ from uuid import UUID
 
 import asyncpg
 
-from shared.contracts.accounts import AccountActivated, AccountCreated, PasswordReset
+from shared.contracts.accounts import (
+    AccountActivated,
+    AccountCreated,
+    AccountDeactivated,
+    PasswordReset,
+    with_upcasters,
+)
 from shared.db import Connection, Migration
 from shared.events import Envelope, EventRegistry
 from shared.projections import Projection
@@ -27,13 +33,20 @@ from shared.projections import Projection
 if TYPE_CHECKING:
     from shared.service import Runtime
 
-INBOUND = EventRegistry([AccountCreated, AccountActivated, PasswordReset])
+INBOUND = with_upcasters(EventRegistry([AccountCreated, AccountActivated, PasswordReset, AccountDeactivated]))
 TABLE = "known_accounts"
 
 
 class KnownAccounts(Projection):
     tables = (TABLE,)
-    event_types = frozenset({AccountCreated.event_type, AccountActivated.event_type, PasswordReset.event_type})
+    event_types = frozenset(
+        {
+            AccountCreated.event_type,
+            AccountActivated.event_type,
+            PasswordReset.event_type,
+            AccountDeactivated.event_type,
+        }
+    )
     partitioned = True  # an account's rows depend on its own events only
     migrations = (
         Migration(
@@ -80,7 +93,7 @@ class KnownAccounts(Projection):
                 event.academy,
                 event.activated_at,
             )
-        elif isinstance(event, PasswordReset):
+        elif isinstance(event, PasswordReset | AccountDeactivated):
             await connection.execute(
                 "INSERT INTO known_accounts (account_id, role, academy, last_name, first_names, email, token_version)"
                 " VALUES ($1, '', '', '', '', '', $2) ON CONFLICT (account_id) DO UPDATE SET"

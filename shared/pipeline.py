@@ -264,13 +264,16 @@ def authorize_role(spec: CommandSpec[Any, Any, Any, Any], principal: Principal) 
 
 
 def authorize_scope(principal: Principal, scope: Scope) -> None:
-    """Tenancy (DESIGN rule 8): a candidate acts on their own streams, staff within their académie."""
+    """Tenancy (DESIGN rule 8): a candidate acts on their own streams, staff and an académie's
+    administrator within their académie."""
     if principal.role is Role.CANDIDATE and (
         scope.candidate_id is None or str(scope.candidate_id) != principal.subject
     ):
         raise PermissionDenied("a candidate acts only on their own records")
     if principal.role is Role.STAFF and scope.academy is not None and scope.academy != principal.academy:
         raise PermissionDenied("staff act only within their académie")
+    if principal.role is Role.ACADEMY_ADMIN and scope.academy != principal.academy:
+        raise PermissionDenied("an académie's administrator acts only within their académie")
 
 
 def _context(

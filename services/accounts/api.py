@@ -9,7 +9,7 @@ import grpc
 
 from archipel.accounts.v1 import accounts_pb2 as pb
 from archipel.accounts.v1 import accounts_pb2_grpc as pb_grpc
-from services.accounts import limits, reset, sessions, signup
+from services.accounts import limits, reset, sessions, signup, staff
 from services.accounts.limits import Action
 from services.accounts.service import AccountsPorts
 from shared.auth import TokenVerifier
@@ -166,4 +166,31 @@ class AccountsServicer(Authenticated, pb_grpc.AccountsServicer):
             status=row["status"],
             created_at=_iso(row["created_at"]),
             activated_at=_iso(row["activated_at"]),
+        )
+
+    @rpc
+    async def CreateStaff(
+        self, request: pb.CreateStaffRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreateAccountResponse:
+        created = await staff.create_staff(
+            self.pipeline,
+            self._principal(context),
+            last_name=request.last_name,
+            first_names=request.first_names,
+            email=request.email,
+            role=request.role,
+            academy=request.academy,
+        )
+        return pb.CreateAccountResponse(
+            account_id=str(created.account_id), activation_expires_at=_iso(created.activation_expires_at)
+        )
+
+    @rpc
+    async def DeactivateAccount(
+        self, request: pb.DeactivateAccountRequest, context: grpc.aio.ServicerContext
+    ) -> pb.DeactivateAccountResponse:
+        account_id = _uuid("account_id", request.account_id)
+        done = await staff.deactivate(self.pipeline, self._principal(context), account_id, request.reason)
+        return pb.DeactivateAccountResponse(
+            account_id=str(account_id), deactivated_at=_iso(done.deactivated_at if done else None)
         )

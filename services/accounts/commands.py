@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, StringConstraints
@@ -100,4 +100,42 @@ class ResetPassword(_Command):
     password_hash: Secret | None = Field(default=None, repr=False)
 
 
-Command = CreateAccount | SendActivationLink | ActivateAccount | ExpireAccount | SendResetLink | ResetPassword
+class CreateStaff(_Command):
+    """An académie's administrator creates a staff or auditor account of its académie (issue 13
+    part 5): pending, with an activation link mailed to the address, where its owner chooses the
+    password (the administrator never knows it)."""
+
+    account_id: UUID
+    role: Literal[Role.STAFF, Role.AUDITOR]
+    last_name: Name
+    first_names: Name
+    email: Email
+    academy: Academy
+    now: datetime
+    token_digest: Digest
+    token: Secret | None = Field(default=None, repr=False)
+
+
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class DeactivateAccount(_Command):
+    """An académie's administrator deactivates a staff or auditor account of its académie: every
+    token of it is refused at once (its token version is raised) and it cannot log in any more."""
+
+    account_id: UUID
+    by: Annotated[str, StringConstraints(max_length=64)]  # the administrator's account id
+    reason: Reason
+    now: datetime
+
+
+Command = (
+    CreateAccount
+    | SendActivationLink
+    | ActivateAccount
+    | ExpireAccount
+    | SendResetLink
+    | ResetPassword
+    | CreateStaff
+    | DeactivateAccount
+)

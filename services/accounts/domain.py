@@ -5,7 +5,10 @@ R-05: an expired or already used link is refused with the reason; a new link can
 (it replaces the older ones); an existing account is never recreated.
 Issue 13: a pending account whose link expired can be expired (its email is free again); a
 password reset link is valid one hour, once, and replaces the older ones; a reset raises the
-account's token version, so every token issued before it is refused.
+account's token version, so every token issued before it is refused. An académie's administrator
+creates its académie's staff and auditor accounts (pending: the owner chooses the password from the
+mailed link) and deactivates them (raising the token version: every token is refused at once);
+administrators and national auditors are created on the server (`bootstrap-staff`).
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from services.accounts.commands import (
     ActivateAccount,
     Command,
     CreateAccount,
+    CreateStaff,
+    DeactivateAccount,
     ExpireAccount,
     ResetPassword,
     SendActivationLink,
@@ -31,13 +36,14 @@ from shared.clock import to_paris
 from shared.contracts.accounts import (
     AccountActivated,
     AccountCreated,
+    AccountDeactivated,
     AccountExpired,
     ActivationLinkSent,
     PasswordReset,
     PasswordResetLinkSent,
 )
 from shared.decider import Aggregate
-from shared.errors import AlreadyExists, InvalidInput, NotFound, RuleViolation
+from shared.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from shared.events import DomainEvent
 from shared.french import short_date_time
 
@@ -49,6 +55,13 @@ class AccountStatus(StrEnum):
     PENDING = "pending_activation"
     ACTIVE = "active"
     EXPIRED = "expired"
+    DEACTIVATED = "deactivated"
+
+
+# The roles an académie's administrator creates and deactivates; the others are created on the
+# server (`archipel accounts bootstrap-staff`), a candidate at sign-up.
+STAFF_ROLES = frozenset({Role.STAFF, Role.AUDITOR})
+BOOTSTRAP_ROLES = frozenset({Role.ACADEMY_ADMIN, Role.NATIONAL_AUDITOR})
 
 
 class AccountState(BaseModel):
@@ -103,6 +116,10 @@ def decide(command: Command, state: AccountState, facts: AccountFacts = NO_FACTS
             return _send_reset_link(state, command)
         case ResetPassword():
             return _reset(state, command)
+        case CreateStaff():
+            return _create_staff(state, command, facts)
+        case DeactivateAccount():
+            return _deactivate(state, command)
         case _:
             assert_never(command)
 
@@ -131,10 +148,53 @@ def _create(state: AccountState, command: CreateAccount, facts: AccountFacts) ->
             return [created]
         link = SendActivationLink(account_id=command.account_id, token_digest=command.token_digest, now=command.now)
         return [created, *_send_link(evolve(state, created), link)]
-    # Staff and auditor accounts are created by the bootstrap command, active at once.
+    if command.role not in BOOTSTRAP_ROLES:
+        raise PermissionDenied(
+            f"a {command.role.value} account is created by its académie's administrator "
+            "(archipel accounts create-staff)"
+        )
+    # Administrators and national auditors are created on the server (bootstrap), active at once.
     return [
         created,
         AccountActivated(account_id=command.account_id, academy=command.academy, activated_at=command.now),
+    ]
+
+
+def _create_staff(state: AccountState, command: CreateStaff, facts: AccountFacts) -> list[DomainEvent]:
+    if state.exists:
+        raise RuleViolation("R-05", "this account exists already and is never recreated")
+    if facts.email_taken:
+        raise AlreadyExists("an account exists already for this email")
+    created = AccountCreated(
+        account_id=command.account_id,
+        role=command.role,
+        last_name=command.last_name,
+        first_names=command.first_names,
+        birth_date=None,
+        email=command.email,
+        academy=command.academy,
+    )
+    link = SendActivationLink(account_id=command.account_id, token_digest=command.token_digest, now=command.now)
+    return [created, *_send_link(evolve(state, created), link)]
+
+
+def _deactivate(state: AccountState, command: DeactivateAccount) -> list[DomainEvent]:
+    """An administrator (`command.by`) deactivates a staff or auditor account (the pipeline checked
+    that it is of the administrator's académie); once is enough: again changes nothing."""
+    if not state.exists or state.account_id is None:
+        raise NotFound("no such account")
+    if state.role not in STAFF_ROLES:
+        raise PermissionDenied("an académie's administrator deactivates staff and auditor accounts only")
+    if state.status is AccountStatus.DEACTIVATED:
+        return []
+    return [
+        AccountDeactivated(
+            account_id=state.account_id,
+            deactivated_at=command.now,
+            by=command.by,
+            reason=command.reason,
+            token_version=state.token_version + 1,
+        )
     ]
 
 
@@ -271,6 +331,8 @@ def evolve(state: AccountState, event: DomainEvent) -> AccountState:
                 "token_version": event.token_version,
             }
         )
+    if isinstance(event, AccountDeactivated):
+        return state.model_copy(update={"status": AccountStatus.DEACTIVATED, "token_version": event.token_version})
     return state
 
 

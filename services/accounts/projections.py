@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from services.accounts.streams import account_of
-from shared.contracts.accounts import AccountActivated, AccountCreated, AccountExpired, ActivationLinkSent
+from shared.contracts.accounts import (
+    AccountActivated,
+    AccountCreated,
+    AccountDeactivated,
+    AccountExpired,
+    ActivationLinkSent,
+)
 from shared.db import Connection, Migration
 from shared.events import Envelope
 from shared.projections import Projection
@@ -18,6 +24,7 @@ class AccountsReadModel(Projection):
             ActivationLinkSent.event_type,
             AccountActivated.event_type,
             AccountExpired.event_type,
+            AccountDeactivated.event_type,
         }
     )
     migrations = (
@@ -70,3 +77,7 @@ class AccountsReadModel(Projection):
             )
         elif isinstance(event, AccountExpired):
             await connection.execute("UPDATE account_status SET status = 'expired' WHERE account_id = $1", account_id)
+        elif isinstance(event, AccountDeactivated):
+            await connection.execute(
+                "UPDATE account_status SET status = 'deactivated' WHERE account_id = $1", account_id
+            )

@@ -13,6 +13,8 @@ from services.accounts import mails
 from services.accounts.commands import (
     ActivateAccount,
     CreateAccount,
+    CreateStaff,
+    DeactivateAccount,
     ExpireAccount,
     ResetPassword,
     SendActivationLink,
@@ -92,7 +94,7 @@ def ports(runtime: Runtime, mailer: Mailer | None = None, limits: Mapping[Action
     )
 
 
-async def email_facts(ports: AccountsPorts, call: Call[CreateAccount, AccountState]) -> AccountFacts:
+async def email_facts(ports: AccountsPorts, call: Call[CreateAccount | CreateStaff, AccountState]) -> AccountFacts:
     return AccountFacts(email_taken=await ports.facts.account_for_email(call.command.email) is not None)
 
 
@@ -111,6 +113,17 @@ async def new_account_rows(ports: AccountsPorts, decision: Decision[CreateAccoun
     password_hash = command.password_hash.get_secret_value() if command.password_hash else None
     digest = command.token_digest if command.role is Role.CANDIDATE else None
     return account_rows(command.account_id, command.email, password_hash, digest)
+
+
+def staff_scope(command: CreateStaff, state: AccountState, facts: object) -> Scope:
+    """A staff or auditor account is its académie's: its administrator's only."""
+    return Scope(command.academy, None)
+
+
+async def new_staff_rows(ports: AccountsPorts, decision: Decision[CreateStaff, AccountState, Any]) -> ExtraWrite:
+    """The email taken and the link's digest; no password until its owner activates the account."""
+    command = decision.call.command
+    return account_rows(command.account_id, command.email, None, command.token_digest)
 
 
 async def new_link_row(ports: AccountsPorts, decision: Decision[SendActivationLink, AccountState, Any]) -> ExtraWrite:
@@ -138,7 +151,7 @@ async def released(ports: AccountsPorts, decision: Decision[ExpireAccount, Accou
 
 
 async def mail_link(
-    ports: AccountsPorts, decision: Decision[CreateAccount | SendActivationLink, AccountState, Any]
+    ports: AccountsPorts, decision: Decision[CreateAccount | CreateStaff | SendActivationLink, AccountState, Any]
 ) -> None:
     """After the commit: the link by email. If the mail server is down the account exists and the
     candidate asks for a new link (R-05); nothing is lost."""
@@ -175,32 +188,41 @@ async def mail_reset_link(ports: AccountsPorts, decision: Decision[SendResetLink
 
 def _on_account(
     command: type[Any],
+    *,
     writes: Callable[[AccountsPorts, Decision[Any, AccountState, Any]], Awaitable[ExtraWrite | None]] | None = None,
     effects: Callable[[AccountsPorts, Decision[Any, AccountState, Any]], Awaitable[None]] | None = None,
     facts: Callable[[AccountsPorts, Call[Any, AccountState]], Awaitable[Any]] = no_facts,
     scope: Callable[[Any, AccountState, Any], Scope] = account_scope,
+    roles: frozenset[Role] = frozenset(),
 ) -> CommandSpec[Any, Any, Any, AccountsPorts]:
     """A command on the account its `account_id` names, sent through the public flows of
-    services.accounts.signup, sessions and reset (no principal yet: no role may send it)."""
+    services.accounts.signup, sessions and reset (no principal yet: no role may send it), or by an
+    académie's administrator (`roles`, services.accounts.staff)."""
     return CommandSpec(
         command,
         ACCOUNT,
         lambda c: account_stream(c.account_id),
         facts,
         scope,
-        roles=frozenset(),
+        roles=roles,
         writes=writes,
         effects=effects,
     )
 
 
+ADMINS = frozenset({Role.ACADEMY_ADMIN})
+
 COMMANDS: tuple[CommandSpec[Any, Any, Any, AccountsPorts], ...] = (
-    _on_account(CreateAccount, new_account_rows, mail_link, email_facts, new_account_scope),
-    _on_account(SendActivationLink, new_link_row, mail_link),
-    _on_account(ActivateAccount, new_credentials),
-    _on_account(ExpireAccount, released),
-    _on_account(SendResetLink, new_reset_row, mail_reset_link),
-    _on_account(ResetPassword, new_credentials),
+    _on_account(CreateAccount, writes=new_account_rows, effects=mail_link, facts=email_facts, scope=new_account_scope),
+    _on_account(SendActivationLink, writes=new_link_row, effects=mail_link),
+    _on_account(ActivateAccount, writes=new_credentials),
+    _on_account(ExpireAccount, writes=released),
+    _on_account(SendResetLink, writes=new_reset_row, effects=mail_reset_link),
+    _on_account(ResetPassword, writes=new_credentials),
+    _on_account(
+        CreateStaff, writes=new_staff_rows, effects=mail_link, facts=email_facts, scope=staff_scope, roles=ADMINS
+    ),
+    _on_account(DeactivateAccount, roles=ADMINS),
 )
 
 

@@ -7,16 +7,20 @@ from datetime import date, datetime
 from typing import ClassVar
 from uuid import UUID
 
+from pydantic import Field
+
 from shared.auth import Role
 from shared.events import DomainEvent, EventRegistry
 
 
 class AccountCreated(DomainEvent):
-    """An account was created: a candidate's at sign-up, staff's and auditors' on the server. Version 2:
-    `role` may be `national_auditor` (issue 13 part 8); a version-1 payload reads as a version-2 one."""
+    """An account was created: a candidate's at sign-up, staff's and auditors' by their académie's
+    administrator, administrators' and national auditors' on the server. Version 2: `role` may be
+    `national_auditor` (issue 13 part 8); version 3: `role` may be `academy_admin` (issue 13 part 5).
+    A version-1 payload reads as a version-2 one, a version-2 one as a version-3 one."""
 
     event_type: ClassVar[str] = "AccountCreated"
-    schema_version: ClassVar[int] = 2
+    schema_version: ClassVar[int] = 3
 
     account_id: UUID
     role: Role
@@ -73,7 +77,37 @@ class PasswordReset(DomainEvent):
     token_version: int
 
 
-REGISTRY = EventRegistry(
-    [AccountCreated, ActivationLinkSent, AccountActivated, AccountExpired, PasswordResetLinkSent, PasswordReset]
+class AccountDeactivated(DomainEvent):
+    """A staff or auditor account was deactivated by its académie's administrator (`by`, an
+    account id), for `reason`: its `token_version` is raised, so every token issued before is
+    refused by every service, and it cannot log in any more."""
+
+    event_type: ClassVar[str] = "AccountDeactivated"
+
+    account_id: UUID
+    deactivated_at: datetime
+    by: str = Field(max_length=64)
+    reason: str = Field(max_length=500)
+    token_version: int
+
+
+def with_upcasters(registry: EventRegistry) -> EventRegistry:
+    """`registry` (this one, or a consumer's subset of it) reading the older schema versions."""
+    registry.register_upcaster("AccountCreated", 1, dict)  # v2 only adds a role: a v1 payload is a v2 one
+    registry.register_upcaster("AccountCreated", 2, dict)  # v3 only adds a role: a v2 payload is a v3 one
+    return registry
+
+
+REGISTRY = with_upcasters(
+    EventRegistry(
+        [
+            AccountCreated,
+            ActivationLinkSent,
+            AccountActivated,
+            AccountExpired,
+            PasswordResetLinkSent,
+            PasswordReset,
+            AccountDeactivated,
+        ]
+    )
 )
-REGISTRY.register_upcaster("AccountCreated", 1, dict)  # v2 only adds a role: a v1 payload is a v2 one

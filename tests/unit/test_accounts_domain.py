@@ -133,8 +133,8 @@ def test_r05_r02_an_active_account_is_never_recreated_either() -> None:
     assert error.rule == "R-05"
 
 
-@pytest.mark.parametrize("role", [Role.STAFF, Role.AUDITOR])
-def test_r04_staff_and_auditor_accounts_are_created_active_at_once(role: Role) -> None:
+@pytest.mark.parametrize("role", [Role.ACADEMY_ADMIN, Role.NATIONAL_AUDITOR])
+def test_r04_administrators_and_national_auditors_are_created_active_at_once(role: Role) -> None:
     events = when(INITIAL, create(role=role, birth_date=None))
     assert events == [
         created(role=role, birth_date=None),
@@ -145,8 +145,8 @@ def test_r04_staff_and_auditor_accounts_are_created_active_at_once(role: Role) -
     assert state.role is role
 
 
-def test_r04_staff_creation_does_not_check_the_birth_date() -> None:
-    events = when(INITIAL, create(role=Role.STAFF, birth_date=date(2100, 1, 1)))
+def test_r04_an_administrators_creation_does_not_check_the_birth_date() -> None:
+    events = when(INITIAL, create(role=Role.ACADEMY_ADMIN, birth_date=date(2100, 1, 1)))
     assert len(events) == 2
 
 
@@ -324,8 +324,8 @@ def test_r05_no_new_link_for_an_active_account() -> None:
     assert "already activated" in error.message
 
 
-def test_r05_no_new_link_for_a_staff_account_active_at_once() -> None:
-    state = given(*when(INITIAL, create(role=Role.STAFF, birth_date=None)))
+def test_r05_no_new_link_for_an_administrator_account_active_at_once() -> None:
+    state = given(*when(INITIAL, create(role=Role.ACADEMY_ADMIN, birth_date=None)))
     assert refused(state, SendActivationLink(account_id=ACCOUNT_ID, token_digest=D1, now=T0)).rule == "R-05"
 
 

@@ -141,4 +141,5 @@ def test_the_parsers_constants_match_their_sources() -> None:
     from shared.settings import Settings
 
     assert all(Settings().grpc_port(name) for name in common.SERVICES)  # the ports' order knows them all
-    assert (Role.STAFF.value, Role.AUDITOR.value, Role.NATIONAL_AUDITOR.value) == accounts.BOOTSTRAP_ROLES
+    assert (Role.ACADEMY_ADMIN.value, Role.NATIONAL_AUDITOR.value) == accounts.BOOTSTRAP_ROLES
+    assert (Role.STAFF.value, Role.AUDITOR.value) == accounts.STAFF_ROLES

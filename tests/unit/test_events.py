@@ -128,7 +128,7 @@ def test_to_json_is_canonical_and_carries_the_payload_fields() -> None:
     assert body["payload"]["email"] == "ada@example.fr"
     assert body["payload"]["birth_date"] == "2004-12-10"
     assert body["event_type"] == "AccountCreated"
-    assert body["schema_version"] == 2  # AccountCreated v2 (a national auditor role)
+    assert body["schema_version"] == 3  # AccountCreated v3 (an académie administrator role)
 
 
 def test_partition_key_is_the_candidate_else_the_stream() -> None:
