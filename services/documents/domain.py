@@ -1,9 +1,10 @@
 """Documents domain: a dossier per candidate, session and specialty (pure decide/evolve).
 
-R-18: uploads only before the documents deadline of the session and académie.
-R-19 to R-25: the documents required come from the registration (RequirementsRecorded); a
-document may arrive before them (topics are not ordered together) and is then checked against
-the kinds any dossier may require.
+R-18: uploads only before the documents deadline of the session and académie, into a dossier the
+candidate's registration opened: the specialty must exist (reference data) and the registration's
+DocumentsRequired must have reached the dossier (RequirementsRecorded; issue 13: no dossier is made
+out of an upload for a session or specialty the candidate is not registered in).
+R-19 to R-25: the documents required come from the registration (RequirementsRecorded).
 R-24: complete when every required document is accepted; staff may declare it incomplete or
 irregular, or reject it.
 """
@@ -112,13 +113,15 @@ class DossierState(BaseModel):
 
 class Facts(BaseModel):
     """What decide needs from outside the dossier's stream: the time, the calendar's documents
-    deadline (uploads only) and whether the sender is rectorate staff (reviews)."""
+    deadline and the specialties of the reference data (uploads only) and whether the sender is
+    rectorate staff (reviews)."""
 
     model_config = ConfigDict(frozen=True)
 
     now: datetime
     deadline: datetime | None  # the dossier's, else the calendar's documents deadline
     staff: bool = False
+    specialties: frozenset[str] = frozenset()  # uploads: the reference data's (shared.reference)
 
 
 INITIAL = DossierState()
@@ -185,8 +188,19 @@ def _completeness(before: DossierState, after: DossierState, note: str) -> list[
     return []
 
 
-def check_upload(state: DossierState, kind: str, facts: Facts) -> None:
-    """Every refusal that does not depend on the file: checked before a byte is read."""
+def check_upload(state: DossierState, specialty: str, session: int, kind: str, facts: Facts) -> None:
+    """Every refusal that does not depend on the file: checked before a byte is read. `state` is
+    the dossier of the candidate, `session` and `specialty` the upload names."""
+    if specialty not in facts.specialties:
+        raise InvalidInput(
+            "specialty", f"not a specialty of the reference data: {', '.join(sorted(facts.specialties))}"
+        )
+    if state.requirements is None:
+        raise RuleViolation(
+            "R-18",
+            f"you have no dossier for {specialty} in session {session}: documents go to the dossier your"
+            " registration opened (if you have just confirmed it, try again in a moment)",
+        )
     deadline = state.deadline or facts.deadline
     if deadline is None:
         raise RuleViolation("R-18", "no documents deadline is known for this session and académie yet")
@@ -196,7 +210,7 @@ def check_upload(state: DossierState, kind: str, facts: Facts) -> None:
         )
     if state.rejected:
         raise RuleViolation("R-24", "this dossier was rejected; contact the rectorate")
-    allowed = {r.kind for r in state.requirements} if state.requirements is not None else KNOWN_KINDS
+    allowed = {r.kind for r in state.requirements}
     if kind not in allowed:
         raise InvalidInput("kind", f"{kind!r} is not a document this dossier needs: {', '.join(sorted(allowed))}")
     current = state.documents.get(state.latest[kind]) if kind in state.latest else None
@@ -206,7 +220,7 @@ def check_upload(state: DossierState, kind: str, facts: Facts) -> None:
 
 
 def _upload(state: DossierState, command: RegisterUpload, facts: Facts) -> list[DomainEvent]:
-    check_upload(state, command.kind, facts)
+    check_upload(state, command.specialty, command.session, command.kind, facts)
     check_quota([d.size for d in state.documents.values()], command.size)
     return [
         DocumentUploaded(

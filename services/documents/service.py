@@ -34,6 +34,7 @@ from shared.eventstore import ExtraWrite
 from shared.intake import Intake
 from shared.mail import Mailer, mailer_from
 from shared.pipeline import Call, CommandSpec, Decision, Pipeline, Scope
+from shared.reference import load_reference
 from shared.service import Api, Runtime, Service
 from shared.settings import Settings
 
@@ -47,6 +48,7 @@ class DocumentsPorts:
     staging: Path  # where uploads wait while they are checked
     max_bytes: int
     mail_from: str
+    specialties: frozenset[str]  # the reference data's: an upload names one of them (R-18)
 
 
 def blobs_from(settings: Settings) -> BlobStore:
@@ -63,14 +65,17 @@ def ports(runtime: Runtime, mailer: Mailer | None = None, blobs: BlobStore | Non
         settings.home / "staging",
         settings.upload_max_bytes,
         settings.mail_from,
+        frozenset(load_reference().specialties()),
     )
 
 
 async def deadline_facts(
     ports: DocumentsPorts, state: DossierState, academy: str, session: int, now: datetime
 ) -> Facts:
-    """An upload's facts: the calendar's deadline, the fallback of a dossier without one (R-18)."""
-    return Facts(now=now, deadline=await ports.facts.documents_deadline(academy, session))
+    """An upload's facts: the calendar's deadline, the fallback of a dossier without one, and the
+    specialties an upload may name (R-18)."""
+    deadline = await ports.facts.documents_deadline(academy, session)
+    return Facts(now=now, deadline=deadline, specialties=ports.specialties)
 
 
 async def upload_facts(ports: DocumentsPorts, call: Call[RegisterUpload, DossierState]) -> Facts:

@@ -4,7 +4,9 @@ through the pipeline, which moves the staged file into the blob store before the
 is appended. A refused upload leaves nothing behind: no event, no blob, nothing in staging.
 
 The dossier's key is checked against the commands' bounds before its stream is read (issue 13); the
-dossier's quota (count, bytes) is the domain's (services.documents.quota)."""
+specialty must be one of the reference data's and the dossier must exist, opened by the candidate's
+registration (its DocumentsRequired, through the requirements intake), for that session and
+specialty; the dossier's quota (count, bytes) is the domain's (services.documents.quota)."""
 
 from __future__ import annotations
 
@@ -37,7 +39,7 @@ async def upload(
     ports = pipeline.ports
     state, _ = await pipeline.load(DOSSIER, key.stream)
     facts = await deadline_facts(ports, state, principal.academy, key.session, pipeline.clock())
-    check_upload(state, kind, facts)  # refused before a byte is read
+    check_upload(state, key.specialty, key.session, kind, facts)  # refused before a byte is read
     try:
         staged = await stage(chunks, ports.staging, ports.max_bytes)
     except RefusedFile as refusal:

@@ -52,6 +52,7 @@ DEADLINE = datetime(2025, 11, 28, 16, 0, tzinfo=UTC)  # 17:00 in Paris
 BEFORE = datetime(2025, 11, 3, 9, 0, tzinfo=UTC)
 Metadata = tuple[tuple[str, str], ...]
 LABELS = {"signed_summary": "Récapitulatif signé", "identity": "Pièce d'identité"}
+EVERY_CANDIDATES = ("signed_summary", "identity")  # R-19: what every dossier requires
 
 
 @dataclass(frozen=True)
@@ -197,8 +198,16 @@ class DocumentsServer:
         )
         return self.envelope(stream, version, event, who.id)
 
-    async def require(self, who: Candidate, kinds: Sequence[str]) -> None:
-        assert await self.deliver(self.required(who, kinds))
+    async def require(self, who: Candidate, kinds: Sequence[str], academy: str = ACADEMY) -> None:
+        assert await self.deliver(self.required(who, kinds, academy=academy))
+
+    async def registered(self, kinds: Sequence[str] = EVERY_CANDIDATES, academy: str = ACADEMY) -> Candidate:
+        """A candidate whose registration opened their dossier (SESSION, SPECIALTY) as it does in the
+        running system: the accounts' AccountCreated, then the registration's DocumentsRequired through
+        the requirements intake. Only then may they upload into it (R-18, issue 13)."""
+        who = await self.candidate(academy)
+        await self.require(who, kinds, academy)
+        return who
 
     async def upload(
         self, who: Candidate, kind: str, data: bytes, *, filename: str = "piece.pdf", chunk: int = 64 * 1024

@@ -61,8 +61,7 @@ BAD_FILES: dict[str, tuple[bytes, str]] = {
 
 
 async def test_every_refused_file_leaves_nothing_behind(documents: DocumentsServer) -> None:
-    me = await documents.candidate()
-    await documents.require(me, ["signed_summary", "identity", "training_certificate"])
+    me = await documents.registered(["signed_summary", "identity", "training_certificate"])
     kept = await documents.upload(me, "signed_summary", pdf("summary"))
     assert len(documents.blob_files()) == 1
     for case, (data, reason) in BAD_FILES.items():
@@ -76,15 +75,13 @@ async def test_every_refused_file_leaves_nothing_behind(documents: DocumentsServ
 
 
 async def test_refusals_that_come_before_the_file(documents: DocumentsServer) -> None:
-    me, other = await documents.candidate(), await documents.candidate()
-    await documents.require(me, ["signed_summary", "identity"])
+    me, other = await documents.registered(), await documents.registered()
     invalid, denied = grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.PERMISSION_DENIED
     good = pdf("good")
 
     details = await documents.refused_upload(upload_requests(OWN, "rqth", good), me.me, invalid)
     assert details.startswith("kind:") and "not a document this dossier needs" in details
-    before_requirements = await documents.candidate()
-    details = await documents.refused_upload(upload_requests(OWN, "selfie", good), before_requirements.me, invalid)
+    details = await documents.refused_upload(upload_requests(OWN, "selfie", good), me.me, invalid)
     assert details.startswith("kind:")
 
     no_metadata = iter([pb.UploadChunk(data=good)])
@@ -107,10 +104,45 @@ async def test_refusals_that_come_before_the_file(documents: DocumentsServer) ->
     assert await documents.event_types(me.stream) == ["RequirementsRecorded"]
 
 
+async def test_an_upload_goes_only_to_a_dossier_the_candidates_registration_opened(documents: DocumentsServer) -> None:
+    """Attacker: a candidate registered in (2026, SIO-SISR) tries to make a dossier out of nothing,
+    for a specialty that does not exist, one that exists but is not theirs, another session, and
+    before any registration; each is refused before a byte is read, and leaves no event, no stream,
+    no blob, nothing in staging (R-18, issue 13)."""
+    me, unregistered = await documents.registered(), await documents.candidate()
+    good = pdf("good")
+    streams = await documents.store.pool.fetchval("SELECT count(DISTINCT stream_id) FROM events")
+
+    unknown = pb.DossierKey(session=SESSION, specialty="XYZ-HACK")
+    details = await documents.refused_upload(
+        upload_requests(unknown, "identity", good), me.me, grpc.StatusCode.INVALID_ARGUMENT
+    )
+    assert details.startswith("specialty:") and "SIO-SISR" in details and "XYZ-HACK" not in details
+    for key in (
+        pb.DossierKey(session=SESSION, specialty="MCO"),  # a real specialty, not the candidate's
+        pb.DossierKey(session=SESSION + 1, specialty=SPECIALTY),  # the candidate's specialty, another session
+        pb.DossierKey(session=SESSION - 1, specialty=SPECIALTY),
+    ):
+        details = await documents.refused_upload(
+            upload_requests(key, "identity", good), me.me, grpc.StatusCode.FAILED_PRECONDITION
+        )
+        assert f"no dossier for {key.specialty} in session {key.session}" in details and "R-18" in details
+    details = await documents.refused_upload(
+        upload_requests(OWN, "identity", good), unregistered.me, grpc.StatusCode.FAILED_PRECONDITION
+    )
+    assert "no dossier" in details and "R-18" in details
+    assert await documents.store.pool.fetchval("SELECT count(DISTINCT stream_id) FROM events") == streams
+    assert await documents.event_types(unregistered.stream) == []
+
+    accepted = await documents.upload(me, "identity", good)  # the registered dossier takes it
+    assert await documents.download(me.me, OWN, accepted.document_id) == good
+    assert await documents.event_types(me.stream) == ["RequirementsRecorded", "DocumentUploaded"]
+
+
 async def test_a_50_mb_upload_is_refused_while_it_streams(documents: DocumentsServer) -> None:
     """The limit is 10 MB. The server runs in this process, so tracemalloc sees its allocations too:
     the 50 MB are never held, and the server stops reading soon after the limit."""
-    me = await documents.candidate()
+    me = await documents.registered()
     block = b"%PDF-1.7\n" + bytes(MiB - 9)
     yielded = 0
 
@@ -131,12 +163,12 @@ async def test_a_50_mb_upload_is_refused_while_it_streams(documents: DocumentsSe
     assert "file too large" in details and "10 MB" in details
     assert peak < 15 * MiB, f"peak {peak / MiB:.1f} MiB during the upload"
     assert 11 <= yielded < 30, f"the client yielded {yielded} chunks of 1 MiB"
-    assert await documents.event_types(me.stream) == []
+    assert await documents.event_types(me.stream) == ["RequirementsRecorded"]
     assert documents.blob_files() == set() and documents.staged_files() == []
 
 
 async def test_the_same_bytes_are_stored_once(documents: DocumentsServer) -> None:
-    first, second = await documents.candidate(), await documents.candidate()
+    first, second = await documents.registered(), await documents.registered()
     scan = pdf("the same scan")
     a = await documents.upload(first, "identity", scan, filename="cni.pdf")
     b = await documents.upload(first, "signed_summary", scan, filename="recap.pdf")
@@ -149,8 +181,9 @@ async def test_the_same_bytes_are_stored_once(documents: DocumentsServer) -> Non
         "pending",
         True,
     )
-    assert await documents.event_types(first.stream) == ["DocumentUploaded", "DocumentUploaded"]
-    assert await documents.event_types(second.stream) == ["DocumentUploaded"]
+    opened = "RequirementsRecorded"
+    assert await documents.event_types(first.stream) == [opened, "DocumentUploaded", "DocumentUploaded"]
+    assert await documents.event_types(second.stream) == [opened, "DocumentUploaded"]
     blobs = documents.blob_files()
     assert [p.name for p in blobs] == [a.sha256] and next(iter(blobs)).read_bytes() == scan
     assert documents.staged_files() == []
@@ -173,7 +206,7 @@ async def refused_download(
 
 
 async def test_only_the_owner_and_their_academy_staff_download(documents: DocumentsServer) -> None:
-    alice, bob = await documents.candidate(), await documents.candidate()
+    alice, bob = await documents.registered(), await documents.registered()
     secret = pdf("alice's identity card")
     mine = await documents.upload(alice, "identity", secret)
     await documents.upload(bob, "identity", pdf("bob's"))
@@ -200,8 +233,7 @@ async def test_only_the_owner_and_their_academy_staff_download(documents: Docume
 async def test_documents_events_travel_through_kafka_without_the_bytes(
     documents: DocumentsServer, kafka_admin: KafkaAccess
 ) -> None:
-    me = await documents.candidate()
-    await documents.require(me, ["identity"])
+    me = await documents.registered(["identity"])
     scan = pdf("KAFKA-MARKER identity scan", pages=3)
     uploaded = await documents.upload(me, "identity", scan)
     await documents.review(me, uploaded.document_id)

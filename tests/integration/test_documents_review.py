@@ -33,8 +33,7 @@ DENIED, INVALID = grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.INVALID_ARG
 
 
 async def test_reviews_replacements_and_who_may_review(documents: DocumentsServer) -> None:
-    me = await documents.candidate()
-    await documents.require(me, KINDS)
+    me = await documents.registered(KINDS)
     ids = {kind: (await documents.upload(me, kind, pdf(kind))).document_id for kind in KINDS}
     key = me.key()
 
@@ -80,12 +79,11 @@ async def test_reviews_replacements_and_who_may_review(documents: DocumentsServe
 
 
 async def test_incomplete_and_rejected_dossiers_are_announced(documents: DocumentsServer) -> None:
-    lea, noe, waiting = await documents.candidate(), await documents.candidate(), await documents.candidate()
-    for who in (lea, noe):
-        await documents.require(who, KINDS)
-    await documents.upload(waiting, "identity", pdf("early"))
-    complete = await documents.candidate()
-    await documents.require(complete, ["identity"])
+    lea, noe = await documents.registered(KINDS), await documents.registered(KINDS)
+    waiting = await documents.candidate()  # not registered
+    early = upload_requests(OWN, "identity", pdf("early"))  # no registration: no dossier, none made
+    assert "R-18" in await documents.refused_upload(early, waiting.me, grpc.StatusCode.FAILED_PRECONDITION)
+    complete = await documents.registered(["identity"])
     await documents.review(complete, (await documents.upload(complete, "identity", pdf("ok"))).document_id)
 
     incomplete = pb.DeclareIncompleteRequest(
@@ -121,13 +119,13 @@ async def test_incomplete_and_rejected_dossiers_are_announced(documents: Documen
 
     assert await listed("rejected") == {noe.id}
     assert await listed("incomplete") == {lea.id}
-    assert await listed("waiting") == {waiting.id}
+    assert await listed("waiting") == set()
     assert await listed("complete") == {complete.id}
-    assert await listed("", role=Role.AUDITOR) == {lea.id, noe.id, waiting.id, complete.id}
+    assert await listed("", role=Role.AUDITOR) == {lea.id, noe.id, complete.id}
     assert await listed("") == await listed("", role=Role.AUDITOR)
     assert await listed("", academy="lyon") == set()
     assert await listed("", academy="lyon", role=Role.AUDITOR) == set()
-    assert await listed("", academy="national", role=Role.NATIONAL_AUDITOR) == {lea.id, noe.id, waiting.id, complete.id}
+    assert await listed("", academy="national", role=Role.NATIONAL_AUDITOR) == {lea.id, noe.id, complete.id}
     await refused(documents.stub.ListDossiers(pb.ListDossiersRequest(), metadata=lea.me), DENIED)
     await refused(
         documents.stub.ListDossiers(pb.ListDossiersRequest(state="lost"), metadata=documents.staff()), INVALID
@@ -135,8 +133,7 @@ async def test_incomplete_and_rejected_dossiers_are_announced(documents: Documen
 
 
 async def test_a_dossier_known_only_by_its_requirements_stays_in_its_academy(documents: DocumentsServer) -> None:
-    me = await documents.candidate()
-    await documents.require(me, KINDS)
+    me = await documents.registered(KINDS)
     lyon = documents.staff("lyon")
     await refused(documents.stub.GetDossier(me.key(), metadata=lyon), grpc.StatusCode.NOT_FOUND)
     request = pb.DeclareIncompleteRequest(key=me.key(), missing=["identity"], note="Pièce manquante")
@@ -160,8 +157,7 @@ async def archipel(
 async def test_the_documents_commands(
     documents: DocumentsServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    me, staff = await documents.candidate(), documents.staff()
-    await documents.require(me, ["signed_summary", "identity"])
+    me, staff = await documents.registered(), documents.staff()
     where = ["--session", "2026", "--specialty", "SIO-SISR"]
     scan = tmp_path / "carte d'identité.pdf"
     scan.write_bytes(pdf("cli", pages=1000))

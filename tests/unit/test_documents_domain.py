@@ -87,8 +87,11 @@ def given(*events: DomainEvent) -> DossierState:
     return replay(list(events))
 
 
+SPECIALTIES = frozenset({"MCO", "NDRC", "SIO-SISR", "SIO-SLAM"})  # the reference data's (shared.reference)
+
+
 def facts(now: datetime = BEFORE, deadline: datetime | None = DEADLINE, *, staff: bool = False) -> Facts:
-    return Facts(now=now, deadline=deadline, staff=staff)
+    return Facts(now=now, deadline=deadline, staff=staff, specialties=SPECIALTIES)
 
 
 STAFF = facts(staff=True)
@@ -228,9 +231,48 @@ def test_r18_the_dossiers_own_deadline_wins_over_the_fallback() -> None:
     assert "08/11/2025 17:00" in error.message
 
 
-def test_r18_before_requirements_the_fallback_deadline_applies() -> None:
-    assert when(INITIAL, upload("identity")) == [uploaded("identity")]
-    assert violation(INITIAL, upload("identity"), facts(now=DEADLINE)).rule == "R-18"
+# -- R-18, issue 13: an upload goes to a dossier the candidate's registration opened ------------------
+
+
+def upload_to(specialty: str = SPECIALTY, session: int = SESSION, kind: str = "identity") -> RegisterUpload:
+    """An upload naming another dossier of the same candidate."""
+    return upload(kind).model_copy(update={"specialty": specialty, "session": session})
+
+
+@pytest.mark.parametrize("specialty", ["XYZ", "mco", "SIO-SISX", "BTS-" + "X" * 56])
+def test_r18_an_upload_for_a_specialty_that_does_not_exist_is_refused_on_the_specialty_field(specialty: str) -> None:
+    error = invalid(INITIAL, upload_to(specialty))
+    assert error.field == "specialty"
+    assert "MCO, NDRC, SIO-SISR, SIO-SLAM" in error.reason  # what it may be
+    assert specialty not in error.message  # the rule, never the value
+
+
+def test_r18_an_upload_before_the_registration_opened_the_dossier_is_refused() -> None:
+    """No RequirementsRecorded: the candidate is not registered in this session and specialty (or the
+    registration's DocumentsRequired has not reached the documents service yet)."""
+    error = violation(INITIAL, upload("identity"))
+    assert error.rule == "R-18"
+    assert f"no dossier for {SPECIALTY} in session {SESSION}" in error.message
+    assert when(given(recorded()), upload("identity")) == [uploaded("identity")]  # once opened, it takes it
+
+
+@pytest.mark.parametrize("kind", sorted(KNOWN_KINDS))
+def test_r18_without_a_dossier_no_kind_is_taken(kind: str) -> None:
+    assert violation(INITIAL, upload(kind)).rule == "R-18"
+
+
+def test_r18_an_upload_for_another_session_or_specialty_than_the_registrations_is_refused() -> None:
+    """The dossier of (2027, MCO) or (2026, NDRC) is not the registered one of (2026, MCO): each key
+    names its own stream, whose state is empty."""
+    assert violation(INITIAL, upload_to(session=SESSION + 1)).rule == "R-18"
+    assert violation(INITIAL, upload_to("NDRC")).rule == "R-18"
+
+
+def test_r18_a_dossier_holding_documents_sent_before_its_requirements_takes_no_more_until_they_come() -> None:
+    """Older releases took a document before the requirements: such a dossier still folds, and waits."""
+    state = given(uploaded("identity"), accepted("identity"))
+    assert state.requirements is None and set(state.documents) == {doc_id("identity")}
+    assert violation(state, upload("signed_summary")).rule == "R-18"
 
 
 # -- R-19 to R-23: which kinds a dossier takes ------------------------------------------------------
@@ -243,20 +285,8 @@ def test_r19_a_kind_the_dossier_does_not_require_is_refused_on_the_kind_field() 
     assert "identity, r408_attestation, signed_summary" in error.reason  # what the dossier does need
 
 
-@pytest.mark.parametrize("kind", sorted(KNOWN_KINDS))
-def test_r19_before_requirements_are_known_any_known_kind_is_accepted(kind: str) -> None:
-    """Topics are not ordered together: a document may arrive before its dossier's requirements."""
-    events = when(INITIAL, upload(kind))
-    assert events == [uploaded(kind)]
-    state = given(*events)
-    assert state.candidate_id == CANDIDATE
-    assert state.latest == {kind: doc_id(kind)}
-    assert state.requirements is None
-    assert not state.is_complete()
-
-
-def test_r19_before_requirements_are_known_an_unknown_kind_is_refused() -> None:
-    error = invalid(INITIAL, upload("passport_photo"))
+def test_r19_an_unknown_kind_is_refused() -> None:
+    error = invalid(given(recorded()), upload("passport_photo"))
     assert error.field == "kind"
     assert "'passport_photo'" in error.reason
 
@@ -294,7 +324,8 @@ def test_r24_an_accepted_document_cannot_be_replaced() -> None:
 
 
 def test_r24_an_accepted_document_uploaded_before_requirements_cannot_be_replaced_either() -> None:
-    assert violation(given(uploaded("identity"), accepted("identity")), upload("identity", 2)).rule == "R-24"
+    state = given(uploaded("identity"), accepted("identity"), recorded())
+    assert violation(state, upload("identity", 2)).rule == "R-24"
 
 
 def test_r24_a_rejected_dossier_takes_no_more_uploads() -> None:
@@ -308,24 +339,30 @@ def test_r24_a_rejected_dossier_takes_no_more_uploads() -> None:
 
 
 def test_check_upload_refuses_exactly_what_decide_refuses() -> None:
-    cases: list[tuple[DossierState, str, Facts]] = [
-        (given(recorded()), "identity", facts()),
-        (given(recorded()), "identity", facts(now=DEADLINE)),
-        (given(recorded()), "rqth", facts()),
-        (INITIAL, "identity", facts(deadline=None)),
-        (given(recorded(), uploaded("identity"), accepted("identity")), "identity", facts()),
+    cases: list[tuple[DossierState, RegisterUpload, Facts]] = [
+        (given(recorded()), upload("identity", 7), facts()),
+        (given(recorded()), upload("identity", 7), facts(now=DEADLINE)),
+        (given(recorded()), upload("rqth", 7), facts()),
+        (given(recorded()), upload_to("XYZ"), facts()),
+        (INITIAL, upload("identity", 7), facts()),
+        (INITIAL, upload_to(session=SESSION + 1), facts()),
+        (INITIAL, upload("identity", 7), facts(deadline=None)),
+        (given(recorded(), uploaded("identity"), accepted("identity")), upload("identity", 7), facts()),
     ]
-    for state, kind, at in cases:
+    outcomes: set[type[ArchipelError] | None] = set()
+    for state, command, at in cases:
         expected: type[ArchipelError] | None = None
         try:
-            decide(upload(kind, 7), state, at)
+            decide(command, state, at)
         except ArchipelError as error:
             expected = type(error)
+        outcomes.add(expected)
         if expected is None:
-            check_upload(state, kind, at)
+            check_upload(state, command.specialty, command.session, command.kind, at)
         else:
             with pytest.raises(expected):
-                check_upload(state, kind, at)
+                check_upload(state, command.specialty, command.session, command.kind, at)
+    assert outcomes == {None, RuleViolation, InvalidInput}
 
 
 # -- R-24: reviews ---------------------------------------------------------------------------------
@@ -568,18 +605,19 @@ def chain(kind: str, rejections: int) -> list[Step]:
 
 @st.composite
 def interleavings(draw: st.DrawFn) -> list[Step]:
-    """Every step of a realistic dossier, in any order that keeps each kind's own steps in order.
+    """Every step of a realistic dossier, in any order that keeps each kind's own steps in order,
+    after the requirements that open it (R-18: no upload before them).
 
     A shuffled list of chain labels picks which chain moves next: the i-th occurrence of a kind is
     its i-th step, so any permutation of the labels is a valid interleaving."""
-    chains: dict[str, list[Step]] = {"record": [Step("record")]}
+    chains: dict[str, list[Step]] = {}
     for kind in REQUIRED:
         chains[kind] = chain(kind, draw(st.integers(min_value=0, max_value=2)))
     if draw(st.booleans()):
         chains[OPTIONAL] = [Step("upload", OPTIONAL), Step("accept", OPTIONAL)]
     labels = draw(st.permutations([label for label, steps in chains.items() for _ in steps]))
     cursor = dict.fromkeys(chains, 0)
-    order: list[Step] = []
+    order: list[Step] = [Step("record")]
     for label in labels:
         order.append(chains[label][cursor[label]])
         cursor[label] += 1

@@ -29,7 +29,7 @@ from services.documents.service import (
 )
 from services.documents.streams import DossierKey, dossier_of, dossier_stream
 from shared.auth import Principal, Role
-from shared.contracts.documents import DocumentUploaded, DossierRejected
+from shared.contracts.documents import DocumentUploaded, DossierRejected, Requirement, RequirementsRecorded
 from shared.contracts.registration import DocumentsRequired, RequiredDocument
 from shared.errors import PermissionDenied, RuleViolation
 from shared.events import DomainEvent, Envelope
@@ -45,6 +45,7 @@ NOW = DEADLINE - timedelta(days=3)
 STAFF = Principal(subject="staff-1", role=Role.STAFF, academy=ACADEMY)
 C = TypeVar("C")
 ME = Principal(subject=str(CANDIDATE), role=Role.CANDIDATE, academy=ACADEMY)
+SPECIALTIES = frozenset({"MCO", SPECIALTY})
 
 
 class Outbox:
@@ -67,7 +68,22 @@ def ports(facts: InMemoryDocumentsFacts, mailer: Outbox | None = None) -> Docume
         staging=Path("/nonexistent"),
         max_bytes=1024,
         mail_from="ne-pas-repondre@archipel.local",
+        specialties=SPECIALTIES,
     )
+
+
+def opened(academy: str = ACADEMY) -> DossierState:
+    """The dossier once the registration's requirements reached it, without a deadline of its own."""
+    requirements = (Requirement(kind="identity", label="Pièce d'identité", rule="R-19"),)
+    recorded = RequirementsRecorded(
+        **KEY,
+        registration_id="r",
+        academy=academy,
+        requirements=requirements,
+        deadline=None,
+        source_event_id=uuid.uuid4(),
+    )
+    return DOSSIER.evolve(INITIAL, recorded)
 
 
 def call(command: C, principal: Principal | None, state: DossierState = INITIAL) -> Call[C, DossierState]:
@@ -120,15 +136,17 @@ async def test_an_upload_gathers_the_calendar_deadline_of_its_academy_and_sessio
     facts = InMemoryDocumentsFacts(deadlines={(ACADEMY, SESSION): DEADLINE, ("lyon", SESSION): NOW})
     command = register_upload()
     gathered = await upload_facts(ports(facts), call(command, ME))
-    assert gathered == Facts(now=NOW, deadline=DEADLINE)
-    [event] = DOSSIER.decide(command, INITIAL, gathered)
+    assert gathered == Facts(now=NOW, deadline=DEADLINE, specialties=SPECIALTIES)
+    [event] = DOSSIER.decide(command, opened(), gathered)
     assert isinstance(event, DocumentUploaded) and event.uploaded_at == NOW
     closed = await upload_facts(ports(facts), call(register_upload("lyon"), ME))
-    with pytest.raises(RuleViolation):
-        DOSSIER.decide(register_upload("lyon"), INITIAL, closed)
+    with pytest.raises(RuleViolation, match="uploads are closed"):
+        DOSSIER.decide(register_upload("lyon"), opened("lyon"), closed)
     unknown = await upload_facts(ports(InMemoryDocumentsFacts()), call(command, ME))
     with pytest.raises(RuleViolation, match="no documents deadline"):
-        DOSSIER.decide(command, INITIAL, unknown)
+        DOSSIER.decide(command, opened(), unknown)
+    with pytest.raises(RuleViolation, match="no dossier"):
+        DOSSIER.decide(command, INITIAL, gathered)
 
 
 async def test_staff_facts_say_whether_the_sender_is_staff() -> None:
