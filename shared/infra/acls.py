@@ -3,7 +3,12 @@ each service's principal writes its own topic and the dead-letter topic, reads t
 consumes (`Service.projection_topics`) in the consumer groups of its projections and intakes
 (`<db_schema_prefix><name>`, literal: exactly its own); the auditor reads every topic of the deployment
 (`<topic_prefix>.…`) and describes its groups; the admin is the broker's super user. A deployment
-on another prefix (a test's, a second campaign's) is granted the same rules on its own names."""
+on another prefix (a test's, a second campaign's) is granted the same rules on its own names.
+
+`archipel infra up` reconciles (shared.infra.acl_reconcile): it adds the rules that follow from the
+declarations and removes those of the deployment's principals, on the deployment's own names, that
+no longer do (a service that stopped consuming a topic no longer reads it); other deployments'
+rules stay."""
 
 from __future__ import annotations
 
@@ -79,6 +84,14 @@ def auditor_grants(settings: Settings) -> list[Grant]:
     if not settings.db_schema_prefix:
         groups = Grant(AUDITOR, "DESCRIBE", "GROUP", "*")
     return [Grant(AUDITOR, "READ", "TOPIC", f"{settings.topic_prefix}.", prefixed=True), groups]
+
+
+@dataclass(frozen=True)
+class AclChanges:
+    """What a reconciliation did: the rules added, the ACLs removed."""
+
+    added: tuple[Grant, ...]
+    removed: tuple[ACL, ...]
 
 
 @dataclass(frozen=True)
@@ -186,10 +199,12 @@ def revoke(admin: KafkaAccess, grants: Sequence[Grant]) -> None:
             raise InfraError(f"cannot delete the Kafka ACLs: {error!r}") from error
 
 
-def secure_local(settings: Settings, admin: KafkaAccess) -> None:
+def secure_local(settings: Settings, admin: KafkaAccess) -> AclChanges:
     """The local broker's principals (their passwords in the secrets folder) and the ACLs of the
-    deployment of `settings`; nothing for an open (PLAINTEXT) broker."""
+    deployment of `settings`, reconciled; nothing for an open (PLAINTEXT) broker."""
     if not admin.sasl:
-        return
+        return AclChanges((), ())
+    from shared.infra.acl_reconcile import reconcile  # noqa: PLC0415 (it builds on this module)
+
     ensure_principals(admin, settings.secrets_path(), principals(), settings.kafka_sasl_mechanism)
-    grant(admin, deployment_grants(settings))
+    return reconcile(admin, settings)
