@@ -1,5 +1,5 @@
 """archipel accounts create | activate | resend-activation | login | request-reset | reset-password | show |
-bootstrap-staff | create-staff | deactivate"""
+bootstrap-staff | create-staff | deactivate | enroll-totp | confirm-totp"""
 
 from __future__ import annotations
 
@@ -45,6 +45,9 @@ def register(groups: Subparsers) -> None:
     login = commands.add_parser("login", help="log in; prints a bearer token (export ARCHIPEL_TOKEN=...)")
     login.add_argument("--email", required=True)
     login.add_argument("--password")
+    login.add_argument(
+        "--totp", help="the second factor's code (staff, auditors, administrators); else ARCHIPEL_TOTP, else asked"
+    )
     login.set_defaults(handler=Later("accounts_run", "login"))
 
     request_reset = commands.add_parser("request-reset", help="email a password reset link (valid one hour)")
@@ -96,3 +99,14 @@ def _administration(commands: Any) -> None:
     deactivate.add_argument("--reason", required=True, help="why (at most 500 characters)")
     deactivate.add_argument("--token", help="bearer token (default ARCHIPEL_TOKEN, else the session)")
     deactivate.set_defaults(handler=Later("accounts_run", "deactivate"))
+
+    enroll = commands.add_parser(
+        "enroll-totp", help="(staff, auditors, administrators) a second factor's secret for an authenticator app"
+    )
+    enroll.add_argument("--token", help="bearer token (default ARCHIPEL_TOKEN, else the session of `login`)")
+    enroll.set_defaults(handler=Later("accounts_run", "enroll_totp"))
+
+    confirm = commands.add_parser("confirm-totp", help="enrol the second factor with the app's current code")
+    confirm.add_argument("code")
+    confirm.add_argument("--token", help="bearer token (default ARCHIPEL_TOKEN, else the session of `login`)")
+    confirm.set_defaults(handler=Later("accounts_run", "confirm_totp"))

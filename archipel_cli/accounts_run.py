@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
+
+import grpc
 
 from archipel.accounts.v1 import accounts_pb2 as pb
 from archipel.accounts.v1 import accounts_pb2_grpc as pb_grpc
@@ -41,14 +44,64 @@ def login(arguments: argparse.Namespace) -> int:
     """Prints the tokens, and keeps them as the session of later commands (archipel_cli.session)."""
     from archipel_cli import session  # noqa: PLC0415
 
-    request = pb.LoginRequest(email=arguments.email, password=password_from(arguments))
+    code = arguments.totp or os.environ.get("ARCHIPEL_TOTP", "")
+    request = pb.LoginRequest(email=arguments.email, password=password_from(arguments), totp=code)
 
     def log_in() -> pb.LoginResponse:
-        response: pb.LoginResponse = _stub(arguments).Login(request)
+        try:
+            response: pb.LoginResponse = _stub(arguments).Login(request)
+        except grpc.RpcError as error:
+            # The refusal says nothing of which part was wrong: a terminal is asked for a code once.
+            if code or error.code() is not grpc.StatusCode.UNAUTHENTICATED or not sys.stdin.isatty():
+                raise
+            asked = input("Code of the second factor (staff, auditors; Enter if none): ").strip()
+            if not asked:
+                raise
+            response = _stub(arguments).Login(
+                pb.LoginRequest(email=request.email, password=request.password, totp=asked)
+            )
         session.save(settings(), response)
+        if response.enrolment_only:
+            print(ENROL_FIRST, file=sys.stderr)
         return response
 
     return call(log_in)
+
+
+ENROL_FIRST = (
+    "this account has no second factor yet: the token serves only to enrol one; run "
+    "`archipel accounts enroll-totp`, add the secret to an authenticator app, then "
+    "`archipel accounts confirm-totp CODE`"
+)
+
+
+def enroll_totp(arguments: argparse.Namespace) -> int:
+    def enroll() -> pb.EnrollTotpResponse:
+        response: pb.EnrollTotpResponse = _stub(arguments).EnrollTotp(
+            pb.EnrollTotpRequest(), metadata=metadata(arguments.token)
+        )
+        print(
+            "add this secret to an authenticator app (or the URI, as a QR code), then run "
+            "`archipel accounts confirm-totp CODE` with the code it shows",
+            file=sys.stderr,
+        )
+        return response
+
+    return call(enroll)
+
+
+def confirm_totp(arguments: argparse.Namespace) -> int:
+    """Enrols the factor; the answer is a full session, kept like a login's."""
+    from archipel_cli import session  # noqa: PLC0415
+
+    def confirm() -> pb.LoginResponse:
+        response: pb.LoginResponse = _stub(arguments).ConfirmTotp(
+            pb.ConfirmTotpRequest(code=arguments.code), metadata=metadata(arguments.token)
+        )
+        session.save(settings(), response)
+        return response
+
+    return call(confirm)
 
 
 def request_reset(arguments: argparse.Namespace) -> int:

@@ -1,14 +1,18 @@
 """Staff of an académie as a deployment gets them (issue 13 part 5), for the demo and the e2e tests:
 the académie's administrator is created on the server (`archipel accounts bootstrap-staff`), logs
 in, and creates the staff account through the accounts service; its owner activates it from the
-mailed link, choosing the password, and logs in."""
+mailed link, choosing the password, and logs in. Both log in with a second factor: the first login
+gives a token restricted to enrolment, with which a TOTP secret is enrolled (computing the
+authenticator app's code with shared.totp), which opens the full session."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 from archipel.accounts.v1 import accounts_pb2 as apb
 from archipel.accounts.v1 import accounts_pb2_grpc as apb_grpc
+from shared import totp
 from shared.auth import Role
 from shared.settings import Settings
 
@@ -28,9 +32,14 @@ async def bootstrap_admin(config: Settings, email: str, academy: str, password: 
 
 
 async def sign_in(accounts: apb_grpc.AccountsStub, email: str, password: str) -> str:
-    """A bearer token for the account."""
+    """A bearer token for the account; one without a second factor enrols one first."""
     session = await accounts.Login(apb.LoginRequest(email=email, password=password))
-    return str(session.token)
+    if not session.enrolment_only:
+        return str(session.token)
+    enrolment = await accounts.EnrollTotp(apb.EnrollTotpRequest(), metadata=bearer(session.token))
+    code = totp.code_now(enrolment.secret, datetime.now(UTC))
+    full = await accounts.ConfirmTotp(apb.ConfirmTotpRequest(code=code), metadata=bearer(session.token))
+    return str(full.token)
 
 
 async def create_staff(

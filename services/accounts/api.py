@@ -9,12 +9,12 @@ import grpc
 
 from archipel.accounts.v1 import accounts_pb2 as pb
 from archipel.accounts.v1 import accounts_pb2_grpc as pb_grpc
-from services.accounts import limits, reset, sessions, signup, staff
+from services.accounts import limits, reset, second_factor, sessions, signup, staff
 from services.accounts.limits import Action
 from services.accounts.service import AccountsPorts
-from shared.auth import TokenVerifier
+from shared.auth import Principal, TokenVerifier, bearer
 from shared.clock import Clock
-from shared.errors import InvalidInput, NotFound, PermissionDenied, RateLimited
+from shared.errors import InvalidInput, NotFound, PermissionDenied, RateLimited, Unauthenticated
 from shared.pipeline import Pipeline
 from shared.rpc import Authenticated, rpc
 
@@ -29,6 +29,10 @@ PUBLIC_METHODS = tuple(
         "RequestPasswordReset",
         "ResetPassword",
         "Refresh",
+        # They authenticate their caller themselves: a token restricted to enrolment is no credential
+        # anywhere else (services.accounts.second_factor).
+        "EnrollTotp",
+        "ConfirmTotp",
     )
 )
 
@@ -60,14 +64,21 @@ def _session(session: sessions.Session) -> pb.LoginResponse:
         expires_at=_iso(session.expires_at),
         refresh_token=session.refresh_token,
         refresh_expires_at=_iso(session.refresh_expires_at),
+        enrolment_only=session.enrolment_only,
     )
 
 
 class AccountsServicer(Authenticated, pb_grpc.AccountsServicer):
     def __init__(
-        self, pipeline: Pipeline[AccountsPorts], ports: AccountsPorts, verifier: TokenVerifier, clock: Clock
+        self,
+        pipeline: Pipeline[AccountsPorts],
+        ports: AccountsPorts,
+        verifier: TokenVerifier,
+        clock: Clock,
+        enrolment: TokenVerifier,
     ) -> None:
         super().__init__(verifier, clock)
+        self.enrolment = enrolment
         self.pipeline = pipeline
         self.ports = ports
         self.queries = ports.queries
@@ -76,17 +87,21 @@ class AccountsServicer(Authenticated, pb_grpc.AccountsServicer):
         """Counts the attempt per email and per client address; over a limit, RESOURCE_EXHAUSTED
         with the seconds to wait in the message and in the trailing metadata `retry-after`."""
         try:
-            await limits.check(
-                self.ports.attempts,
-                self.ports.config.limits,
-                action,
-                email=email,
-                client=limits.client_address(context.peer() or ""),
-                now=self.clock(),
-            )
+            await self._count(context, action, email)
         except RateLimited as error:
             context.set_trailing_metadata((("retry-after", str(error.retry_after)),))
             raise
+
+    async def _count(self, context: grpc.aio.ServicerContext, action: Action, email: str) -> None:
+        """Counts the attempt; over a limit, RateLimited (and nothing in the metadata)."""
+        await limits.check(
+            self.ports.attempts,
+            self.ports.config.limits,
+            action,
+            email=email,
+            client=limits.client_address(context.peer() or ""),
+            now=self.clock(),
+        )
 
     @rpc
     async def CreateAccount(
@@ -126,7 +141,42 @@ class AccountsServicer(Authenticated, pb_grpc.AccountsServicer):
     @rpc
     async def Login(self, request: pb.LoginRequest, context: grpc.aio.ServicerContext) -> pb.LoginResponse:
         await self._limit(context, Action.LOGIN, request.email)
-        return _session(await sessions.login(self.pipeline, request.email, request.password))
+        session = await sessions.login(
+            self.pipeline,
+            request.email,
+            request.password,
+            request.totp,
+            guard=lambda account: self._count(context, Action.TOTP, account),  # over it: a wrong code's answer
+        )
+        return _session(session)
+
+    def _enrolling(self, context: grpc.aio.ServicerContext) -> Principal:
+        """The caller of an enrolment RPC: a token restricted to enrolment, or a full one."""
+        token = bearer(context.invocation_metadata())
+        if token is None:
+            raise Unauthenticated("missing bearer token (metadata 'authorization: Bearer <token>')")
+        try:
+            return self.enrolment.verify(token, self.clock())
+        except Unauthenticated:
+            return self.verifier.verify(token, self.clock())
+
+    @rpc
+    async def EnrollTotp(
+        self, request: pb.EnrollTotpRequest, context: grpc.aio.ServicerContext
+    ) -> pb.EnrollTotpResponse:
+        enrolment = await second_factor.begin(self.pipeline, self._enrolling(context))
+        return pb.EnrollTotpResponse(secret=enrolment.secret, uri=enrolment.uri)
+
+    @rpc
+    async def ConfirmTotp(self, request: pb.ConfirmTotpRequest, context: grpc.aio.ServicerContext) -> pb.LoginResponse:
+        principal = self._enrolling(context)
+        session = await second_factor.confirm(
+            self.pipeline,
+            principal,
+            request.code,
+            guard=lambda account: self._limit(context, Action.TOTP, account),
+        )
+        return _session(session)
 
     @rpc
     async def Refresh(self, request: pb.RefreshRequest, context: grpc.aio.ServicerContext) -> pb.LoginResponse:

@@ -129,6 +129,17 @@ class DeactivateAccount(_Command):
     now: datetime
 
 
+class EnrolSecondFactor(_Command):
+    """A staff, auditor or administrator account confirms its TOTP secret with a valid code
+    (`step`, the code's time step, serves once): the secret is written in the private table with
+    the event, never in it."""
+
+    account_id: UUID
+    secret: Secret = Field(repr=False)
+    step: int
+    now: datetime
+
+
 Command = (
     CreateAccount
     | SendActivationLink
@@ -138,4 +149,5 @@ Command = (
     | ResetPassword
     | CreateStaff
     | DeactivateAccount
+    | EnrolSecondFactor
 )

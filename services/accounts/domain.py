@@ -13,12 +13,8 @@ administrators and national auditors are created on the server (`bootstrap-staff
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from enum import StrEnum
+from datetime import date, datetime
 from typing import assert_never
-from uuid import UUID
-
-from pydantic import BaseModel, ConfigDict
 
 from services.accounts.commands import (
     ActivateAccount,
@@ -26,12 +22,25 @@ from services.accounts.commands import (
     CreateAccount,
     CreateStaff,
     DeactivateAccount,
+    EnrolSecondFactor,
     ExpireAccount,
     ResetPassword,
     SendActivationLink,
     SendResetLink,
 )
-from shared.auth import Role
+from services.accounts.state import (
+    ACTIVATION_LINK_VALIDITY,
+    BOOTSTRAP_ROLES,
+    INITIAL,
+    NO_FACTS,
+    RESET_LINK_VALIDITY,
+    STAFF_ROLES,
+    AccountFacts,
+    AccountState,
+    AccountStatus,
+    evolve,
+)
+from shared.auth import SECOND_FACTOR_ROLES, Role
 from shared.clock import to_paris
 from shared.contracts.accounts import (
     AccountActivated,
@@ -41,65 +50,12 @@ from shared.contracts.accounts import (
     ActivationLinkSent,
     PasswordReset,
     PasswordResetLinkSent,
+    SecondFactorEnrolled,
 )
 from shared.decider import Aggregate
 from shared.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from shared.events import DomainEvent
 from shared.french import short_date_time
-
-ACTIVATION_LINK_VALIDITY = timedelta(hours=48)  # R-04, R-05
-RESET_LINK_VALIDITY = timedelta(hours=1)
-
-
-class AccountStatus(StrEnum):
-    PENDING = "pending_activation"
-    ACTIVE = "active"
-    EXPIRED = "expired"
-    DEACTIVATED = "deactivated"
-
-
-# The roles an académie's administrator creates and deactivates; the others are created on the
-# server (`archipel accounts bootstrap-staff`), a candidate at sign-up.
-STAFF_ROLES = frozenset({Role.STAFF, Role.AUDITOR})
-BOOTSTRAP_ROLES = frozenset({Role.ACADEMY_ADMIN, Role.NATIONAL_AUDITOR})
-
-
-class AccountState(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    account_id: UUID | None = None
-    role: Role = Role.CANDIDATE
-    academy: str = ""
-    email: str = ""
-    first_names: str = ""
-    last_name: str = ""
-    status: AccountStatus | None = None
-    link_digest: str | None = None
-    link_expires_at: datetime | None = None
-    replaced_digests: frozenset[str] = frozenset()
-    used_digest: str | None = None
-    reset_digest: str | None = None
-    reset_expires_at: datetime | None = None
-    spent_reset_digests: frozenset[str] = frozenset()  # replaced or used
-    token_version: int = 0
-
-    @property
-    def exists(self) -> bool:
-        return self.account_id is not None
-
-
-INITIAL = AccountState()
-
-
-class AccountFacts(BaseModel):
-    """What decide needs from outside the account's stream: whether the email is taken (R-05)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    email_taken: bool = False
-
-
-NO_FACTS = AccountFacts()
 
 
 def decide(command: Command, state: AccountState, facts: AccountFacts = NO_FACTS) -> list[DomainEvent]:
@@ -120,6 +76,8 @@ def decide(command: Command, state: AccountState, facts: AccountFacts = NO_FACTS
             return _create_staff(state, command, facts)
         case DeactivateAccount():
             return _deactivate(state, command)
+        case EnrolSecondFactor():
+            return _enrol(state, command)
         case _:
             assert_never(command)
 
@@ -196,6 +154,16 @@ def _deactivate(state: AccountState, command: DeactivateAccount) -> list[DomainE
             token_version=state.token_version + 1,
         )
     ]
+
+
+def _enrol(state: AccountState, command: EnrolSecondFactor) -> list[DomainEvent]:
+    if not state.exists or state.account_id is None or state.status is not AccountStatus.ACTIVE:
+        raise NotFound("no such active account")
+    if state.role not in SECOND_FACTOR_ROLES:
+        raise PermissionDenied("a candidate's account has no second factor")
+    if state.second_factor:
+        raise AlreadyExists("a second factor is enrolled already for this account")
+    return [SecondFactorEnrolled(account_id=state.account_id, enrolled_at=command.now)]
 
 
 def _check_birth_date(birth_date: date | None, now: datetime) -> None:
@@ -286,54 +254,18 @@ def _reset(state: AccountState, command: ResetPassword) -> list[DomainEvent]:
     return [PasswordReset(account_id=state.account_id, reset_at=command.now, token_version=state.token_version + 1)]
 
 
-def evolve(state: AccountState, event: DomainEvent) -> AccountState:
-    if isinstance(event, AccountCreated):
-        return state.model_copy(
-            update={
-                "account_id": event.account_id,
-                "role": event.role,
-                "academy": event.academy,
-                "email": event.email,
-                "first_names": event.first_names,
-                "last_name": event.last_name,
-                "status": AccountStatus.PENDING,
-            }
-        )
-    if isinstance(event, ActivationLinkSent):
-        replaced = state.replaced_digests | ({state.link_digest} if state.link_digest else set())
-        return state.model_copy(
-            update={
-                "link_digest": event.token_digest,
-                "link_expires_at": event.expires_at,
-                "replaced_digests": frozenset(replaced),
-            }
-        )
-    if isinstance(event, AccountActivated):
-        return state.model_copy(update={"status": AccountStatus.ACTIVE, "used_digest": state.link_digest})
-    if isinstance(event, AccountExpired):
-        return state.model_copy(update={"status": AccountStatus.EXPIRED})
-    if isinstance(event, PasswordResetLinkSent):
-        spent = state.spent_reset_digests | ({state.reset_digest} if state.reset_digest else set())
-        return state.model_copy(
-            update={
-                "reset_digest": event.token_digest,
-                "reset_expires_at": event.expires_at,
-                "spent_reset_digests": frozenset(spent),
-            }
-        )
-    if isinstance(event, PasswordReset):
-        spent = state.spent_reset_digests | ({state.reset_digest} if state.reset_digest else set())
-        return state.model_copy(
-            update={
-                "reset_digest": None,
-                "reset_expires_at": None,
-                "spent_reset_digests": frozenset(spent),
-                "token_version": event.token_version,
-            }
-        )
-    if isinstance(event, AccountDeactivated):
-        return state.model_copy(update={"status": AccountStatus.DEACTIVATED, "token_version": event.token_version})
-    return state
-
+__all__ = [  # the state's names, imported from here by the flows
+    "ACTIVATION_LINK_VALIDITY",
+    "BOOTSTRAP_ROLES",
+    "INITIAL",
+    "NO_FACTS",
+    "RESET_LINK_VALIDITY",
+    "STAFF_ROLES",
+    "AccountFacts",
+    "AccountState",
+    "AccountStatus",
+    "decide",
+    "evolve",
+]
 
 ACCOUNT = Aggregate("account", INITIAL, evolve, decide)

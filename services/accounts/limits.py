@@ -24,6 +24,7 @@ class Action(StrEnum):
     CREATE = "create"
     RESEND = "resend"
     RESET = "reset"
+    TOTP = "totp"  # second-factor codes, per account (at login and at enrolment)
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,9 @@ LIMITS: Mapping[Action, Limits] = MappingProxyType(
         Action.CREATE: Limits(per_email=Limit(5, HOUR), per_client=Limit(30, MINUTE)),
         Action.RESEND: Limits(per_email=Limit(5, HOUR), per_client=Limit(30, MINUTE)),
         Action.RESET: Limits(per_email=Limit(5, HOUR), per_client=Limit(30, MINUTE)),
+        # Beside the login's own limits: 20 codes an hour for an account whose password was given
+        # (3 codes of 10^6 accepted at a time: about 0.14 % of guessing one in a day).
+        Action.TOTP: Limits(per_email=Limit(20, HOUR), per_client=Limit(100, MINUTE)),
     }
 )
 
@@ -57,6 +61,7 @@ _WHAT = {
     Action.CREATE: "account creations",
     Action.RESEND: "activation link requests",
     Action.RESET: "password reset requests",
+    Action.TOTP: "second-factor codes",
 }
 
 

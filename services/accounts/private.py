@@ -2,7 +2,9 @@
 is taken once (R-05) until its pending account expires, the password's hash (written at
 activation, replaced by a reset), the activation and reset links' digests; the rate limits'
 counters (services.accounts.limits), shared by every instance of the service; and the refresh
-tokens' digests (services.accounts.sessions)."""
+tokens' digests (services.accounts.sessions); the TOTP secrets of staff, auditors and
+administrators (pending until confirmed, then enrolled with the last time step used: a code
+serves once; services.accounts.second_factor)."""
 
 from __future__ import annotations
 
@@ -52,6 +54,13 @@ TABLES = (
         CREATE INDEX refresh_tokens_account ON refresh_tokens (account_id);
         """,
     ),
+    Migration(
+        "accounts_0005_totp",
+        """
+        CREATE TABLE totp_pending (account_id uuid PRIMARY KEY, secret text NOT NULL, created_at timestamptz NOT NULL);
+        CREATE TABLE totp_secrets (account_id uuid PRIMARY KEY, secret text NOT NULL, last_step bigint NOT NULL);
+        """,
+    ),
 )
 
 
@@ -99,6 +108,18 @@ def reset_token_row(account_id: UUID, token_digest: str) -> ExtraWrite:
         await connection.execute(
             "INSERT INTO reset_tokens (token_digest, account_id) VALUES ($1, $2)", token_digest, account_id
         )
+
+    return write
+
+
+def totp_row(account_id: UUID, secret: str, step: int) -> ExtraWrite:
+    """The enrolled secret, its confirming code's step used; the pending one removed."""
+
+    async def write(connection: Connection) -> None:
+        await connection.execute(
+            "INSERT INTO totp_secrets (account_id, secret, last_step) VALUES ($1, $2, $3)", account_id, secret, step
+        )
+        await connection.execute("DELETE FROM totp_pending WHERE account_id = $1", account_id)
 
     return write
 

@@ -15,6 +15,7 @@ from services.accounts.commands import (
     CreateAccount,
     CreateStaff,
     DeactivateAccount,
+    EnrolSecondFactor,
     ExpireAccount,
     ResetPassword,
     SendActivationLink,
@@ -27,7 +28,9 @@ from services.accounts.facts import (
     PgAccountsFacts,
     PgAttemptCounter,
     PgRefreshTokens,
+    PgSecondFactors,
     RefreshTokens,
+    SecondFactors,
 )
 from services.accounts.limits import LIMITS, Action, Limits
 from services.accounts.passwords import Passwords
@@ -38,11 +41,12 @@ from services.accounts.private import (
     release_rows,
     reset_token_row,
     token_row,
+    totp_row,
 )
 from services.accounts.projections import AccountsReadModel
 from services.accounts.queries import AccountsQueries
 from services.accounts.streams import account_stream
-from shared.auth import Role
+from shared.auth import ENROLMENT_AUDIENCE, Role
 from shared.contracts.accounts import REGISTRY, ActivationLinkSent, PasswordResetLinkSent
 from shared.eventstore import ExtraWrite
 from shared.mail import Mailer, mailer_from
@@ -70,6 +74,7 @@ class AccountsPorts:
     passwords: Passwords
     attempts: AttemptCounter
     refresh_tokens: RefreshTokens
+    second_factors: SecondFactors
 
 
 def ports(runtime: Runtime, mailer: Mailer | None = None, limits: Mapping[Action, Limits] = LIMITS) -> AccountsPorts:
@@ -91,6 +96,7 @@ def ports(runtime: Runtime, mailer: Mailer | None = None, limits: Mapping[Action
         Passwords(),
         PgAttemptCounter(pool),
         PgRefreshTokens(pool),
+        PgSecondFactors(pool),
     )
 
 
@@ -144,6 +150,11 @@ async def new_credentials(
     if command.password_hash is None:
         return None
     return credentials_row(command.account_id, command.password_hash.get_secret_value())
+
+
+async def enrolled_secret(ports: AccountsPorts, decision: Decision[EnrolSecondFactor, AccountState, Any]) -> ExtraWrite:
+    command = decision.call.command
+    return totp_row(command.account_id, command.secret.get_secret_value(), command.step)
 
 
 async def released(ports: AccountsPorts, decision: Decision[ExpireAccount, AccountState, Any]) -> ExtraWrite:
@@ -223,6 +234,7 @@ COMMANDS: tuple[CommandSpec[Any, Any, Any, AccountsPorts], ...] = (
         CreateStaff, writes=new_staff_rows, effects=mail_link, facts=email_facts, scope=staff_scope, roles=ADMINS
     ),
     _on_account(DeactivateAccount, roles=ADMINS),
+    _on_account(EnrolSecondFactor, writes=enrolled_secret),
 )
 
 
@@ -230,7 +242,8 @@ def api(runtime: Runtime, pipeline: Pipeline[AccountsPorts], ports: AccountsPort
     from archipel.accounts.v1 import accounts_pb2_grpc as pb_grpc  # noqa: PLC0415 (generated stubs)
     from services.accounts.api import PUBLIC_METHODS, SERVICE_NAME, AccountsServicer  # noqa: PLC0415
 
-    servicer = AccountsServicer(pipeline, ports, runtime.verifier("accounts"), runtime.clock)
+    verifier, enrolment = runtime.verifier("accounts"), runtime.verifier(ENROLMENT_AUDIENCE)
+    servicer = AccountsServicer(pipeline, ports, verifier, runtime.clock, enrolment)
     return Api([SERVICE_NAME], lambda server: pb_grpc.add_AccountsServicer_to_server(servicer, server), PUBLIC_METHODS)
 
 

@@ -91,6 +91,18 @@ class AccountDeactivated(DomainEvent):
     token_version: int
 
 
+class SecondFactorEnrolled(DomainEvent):
+    """A staff, auditor or administrator account enrolled its second factor (TOTP, RFC 6238): from
+    now on its login takes a code. The secret never appears in an event: it is in the accounts
+    service's private table, written in this event's transaction."""
+
+    event_type: ClassVar[str] = "SecondFactorEnrolled"
+
+    account_id: UUID
+    enrolled_at: datetime
+    method: str = Field(default="totp", max_length=20)
+
+
 def with_upcasters(registry: EventRegistry) -> EventRegistry:
     """`registry` (this one, or a consumer's subset of it) reading the older schema versions."""
     registry.register_upcaster("AccountCreated", 1, dict)  # v2 only adds a role: a v1 payload is a v2 one
@@ -108,6 +120,7 @@ REGISTRY = with_upcasters(
             PasswordResetLinkSent,
             PasswordReset,
             AccountDeactivated,
+            SecondFactorEnrolled,
         ]
     )
 )

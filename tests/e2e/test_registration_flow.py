@@ -1,10 +1,12 @@
-"""A candidate's journey through the running system (issues 3 and 4): staff bootstrapped with the
-CLI opens a calendar; a candidate activated through the emailed link registers, confirms, downloads
-the summary PDF; RegistrationConfirmed and DocumentsRequired reach archipel.registration.events;
-the documents service learns the requirements from that topic; the candidate uploads every document,
-staff accept them, and DossierComplete reaches archipel.documents.events; the results service learns
-the registration from the topic, staff record the grades, the jury deliberates and the candidate reads
-the outcome and the score sheet."""
+"""A candidate's journey through the running system (issues 3 and 4): an académie administrator
+bootstrapped with the CLI creates the staff account (issue 13), whose owner activates it from the
+mail and enrols a second factor at the first login; staff opens a calendar; a candidate activated
+through the emailed link registers, confirms, downloads the summary PDF; RegistrationConfirmed and
+DocumentsRequired reach archipel.registration.events; the documents service learns the requirements
+from that topic; the candidate uploads every document, staff accept them, and DossierComplete
+reaches archipel.documents.events; the results service learns the registration from the topic,
+staff record the grades, the jury deliberates and the candidate reads the outcome and the score
+sheet."""
 
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ from archipel.registration.v1 import registration_pb2 as rpb
 from archipel.registration.v1 import registration_pb2_grpc as rpb_grpc
 from archipel.results.v1 import results_pb2 as spb
 from archipel.results.v1 import results_pb2_grpc as spb_grpc
+from archipel_cli import demo_staff
 from shared.clock import PARIS
 from tests.conftest import env_of
 from tests.e2e.conftest import Inbox, RunningSystem
@@ -42,6 +45,16 @@ PASSWORD = "un-mot-de-passe-long"
 
 def _local(moment: datetime) -> str:
     return moment.astimezone(PARIS).strftime("%Y-%m-%dT%H:%M")
+
+
+async def _link_token(inbox: Inbox, email: str) -> str:
+    """The token of the activation link mailed to `email`."""
+    mail = await inbox.wait_for(email)
+    body = mail.get_body(preferencelist=("plain",))
+    assert body is not None
+    token = re.search(r"jeton=([A-Za-z0-9_\-]+)", body.get_content())
+    assert token
+    return token.group(1)
 
 
 async def _candidate(accounts: apb_grpc.AccountsStub, inbox: Inbox) -> tuple[str, str]:
@@ -69,6 +82,7 @@ async def _candidate(accounts: apb_grpc.AccountsStub, inbox: Inbox) -> tuple[str
 async def test_candidate_registers_confirms_and_the_events_are_published(system: RunningSystem, inbox: Inbox) -> None:
     settings = system.settings
     staff_email = f"gestion.{uuid.uuid4().hex[:6]}@ac-aix-marseille.fr"
+    admin_email = f"admin.{uuid.uuid4().hex[:6]}@ac-aix-marseille.fr"
     bootstrap = subprocess.run(
         [
             sys.executable,
@@ -77,7 +91,9 @@ async def test_candidate_registers_confirms_and_the_events_are_published(system:
             "accounts",
             "bootstrap-staff",
             "--email",
-            staff_email,
+            admin_email,
+            "--role",
+            "academy_admin",
             "--academy",
             "aix-marseille",
             "--last-name",
@@ -100,7 +116,14 @@ async def test_candidate_registers_confirms_and_the_events_are_published(system:
     ):
         accounts = apb_grpc.AccountsStub(accounts_channel)
         registration = rpb_grpc.RegistrationStub(registration_channel)
-        staff = await accounts.Login(apb.LoginRequest(email=staff_email, password="mot-de-passe-gestion"))
+        admin_token = await demo_staff.sign_in(accounts, admin_email, "mot-de-passe-gestion")
+        staff_token = await demo_staff.create_staff(
+            accounts,
+            admin_token,
+            email=staff_email,
+            password="mot-de-passe-gestion",
+            activation_token=lambda email: _link_token(inbox, email),
+        )
         now = datetime.now(PARIS)
         calendar = await registration.SetCalendar(
             rpb.SetCalendarRequest(
@@ -111,7 +134,7 @@ async def test_candidate_registers_confirms_and_the_events_are_published(system:
                 documents_deadline=_local(now + timedelta(days=45)),
                 reason="ouverture de la session",
             ),
-            metadata=[("authorization", f"Bearer {staff.token}")],
+            metadata=[("authorization", f"Bearer {staff_token}")],
         )
         assert "heure de Paris" in calendar.window
 
@@ -154,8 +177,8 @@ async def test_candidate_registers_confirms_and_the_events_are_published(system:
         assert isinstance(payload, dict)
         assert {d["kind"] for d in payload["documents"]} == kinds
 
-    await _documents_until_complete(system, candidate_id, token, staff.token, kinds)
-    await _graded_and_deliberated(system, candidate_id, token, staff.token)
+    await _documents_until_complete(system, candidate_id, token, staff_token, kinds)
+    await _graded_and_deliberated(system, candidate_id, token, staff_token)
     await _dossier_shows_the_whole_journey(system, token)
 
 

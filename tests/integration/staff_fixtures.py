@@ -1,16 +1,19 @@
 """Accounts of every kind on the running servers of the `fleet` fixture (issue 13 part 5): an
 académie's administrator bootstrapped on the server, staff created by it and activated from the
-mail, candidates; and the accounts' events fed to another service's KnownAccounts as its consumer
-would."""
+mail, candidates, each staff or administrator with a second factor enrolled at its first login;
+and the accounts' events fed to another service's KnownAccounts as its consumer would."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from archipel.accounts.v1 import accounts_pb2 as apb
 from archipel.accounts.v1 import accounts_pb2_grpc as apb_grpc
 from services.accounts.bootstrap import bootstrap_account
 from services.accounts.streams import account_stream
+from shared import totp
 from shared.auth import Role
 from shared.chain_check import LocalChain
 from shared.known_accounts import KnownAccounts
@@ -32,8 +35,30 @@ def fresh_email(kind: str = "c") -> str:
 
 
 async def sign_in(fleet: Fleet, email: str, password: str) -> apb.LoginResponse:
-    session: apb.LoginResponse = await accounts_of(fleet).Login(apb.LoginRequest(email=email, password=password))
-    return session
+    """A full session: a candidate's login, or the first login of staff, enrolling its second factor."""
+    return (await enrolled(fleet, email, password))[0]
+
+
+@dataclass(frozen=True)
+class Factor:
+    secret: str
+    step: int  # the last step used: the next login takes a later one
+
+
+async def enrolled(fleet: Fleet, email: str, password: str) -> tuple[apb.LoginResponse, Factor | None]:
+    """The first login, enrolling a second factor when the account needs one: the full session and
+    the factor (None for a candidate)."""
+    accounts = accounts_of(fleet)
+    session: apb.LoginResponse = await accounts.Login(apb.LoginRequest(email=email, password=password))
+    if not session.enrolment_only:
+        return session, None
+    enrolment = await accounts.EnrollTotp(apb.EnrollTotpRequest(), metadata=bearer(session.token))
+    step = totp.step_of(datetime.now(UTC))
+    code = totp.code_at(enrolment.secret, step)
+    full: apb.LoginResponse = await accounts.ConfirmTotp(
+        apb.ConfirmTotpRequest(code=code), metadata=bearer(session.token)
+    )
+    return full, Factor(enrolment.secret, step)
 
 
 async def admin(fleet: Fleet, academy: str = "aix-marseille") -> str:
