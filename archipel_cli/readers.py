@@ -6,21 +6,33 @@ verified as every service verifies one (`shared.auth.TokenVerifier` over the pub
 signing scheme is its own), for each service whose data the command shows (the token's audience
 must name them all). They refuse
 candidates and any role the command does not admit, and show only the caller's académie (every
-académie to a national auditor). Imported by handlers only (never by a parser)."""
+académie to a national auditor). A token older than its account's token version (a password reset
+or a deactivation since it was issued) is refused as every service refuses it (shared.auth.
+check_version), the version read from the account's own stream in the accounts' event store (as the
+auditors' database role): where the accounts service itself knows it at once. Imported by handlers
+only (never by a parser)."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import functools
 import os
 import sys
 from collections.abc import Callable, Collection, Iterable
 from datetime import UTC, datetime
+from uuid import UUID
+
+import asyncpg
 
 from archipel_cli.common import EXIT_REFUSED
 from archipel_cli.runtime import settings
-from shared.auth import Principal, Role, TokenVerifier
+from services.accounts.streams import account_stream
+from shared.auth import Principal, Role, TokenVerifier, TokenVersions, check_version
+from shared.contracts.accounts import AccountDeactivated, PasswordReset
+from shared.db import check_identifier
 from shared.errors import PermissionDenied, Unauthenticated
+from shared.settings import Settings
 
 MISSING = "a staff or auditor token is required: --token, ARCHIPEL_TOKEN or a session (`archipel accounts login`)"
 
@@ -32,7 +44,47 @@ def verified(token: str, services: Iterable[str]) -> Principal:
     principal = TokenVerifier.from_file(first, path).verify(token, now)
     for service in others:
         TokenVerifier.from_file(service, path).verify(token, now)
+    asyncio.run(check_version(versions_of(settings()), principal))
     return principal
+
+
+# The events that raise an account's token version (services.accounts.domain.evolve takes theirs).
+VERSION_EVENTS = [PasswordReset.event_type, AccountDeactivated.event_type]
+
+
+class StoredVersions:
+    """The accounts' token versions from their own streams in the accounts' event store
+    (shared.auth.TokenVersions): None for an account it does not hold."""
+
+    def __init__(self, config: Settings) -> None:
+        self.config = config
+
+    async def current(self, account: UUID) -> int | None:
+        schema = check_identifier(self.config.db_schema("accounts"))
+        try:
+            connection = await asyncpg.connect(self.config.database_url_for("auditor"))
+            try:
+                row = await connection.fetchrow(
+                    f"SELECT count(*) AS events, max((payload->>'token_version')::int)"
+                    f" FILTER (WHERE event_type = ANY($2::text[])) AS version"
+                    f" FROM {schema}.events WHERE stream_id = $1",
+                    account_stream(account),
+                    VERSION_EVENTS,
+                )
+            finally:
+                await connection.close()
+        except (asyncpg.UndefinedTableError, asyncpg.InvalidSchemaNameError):
+            return None  # no accounts' store in this deployment (a test's): no account to know
+        except (OSError, asyncpg.PostgresError) as error:  # unknown: refused rather than trusted
+            raise Unauthenticated(f"the token's version cannot be checked: {type(error).__name__}") from None
+        if row is None or not row["events"]:
+            return None
+        return int(row["version"] or 0)
+
+
+def versions_of(config: Settings) -> TokenVersions:
+    """Where the readers learn the accounts' token versions (a unit test puts its own here)."""
+    return StoredVersions(config)
 
 
 def principal_from(token: str | None, roles: Collection[Role], services: Iterable[str]) -> Principal:

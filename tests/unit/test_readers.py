@@ -1,15 +1,19 @@
 """Who reads what (issue 13 part 8): the roles' read scope, and the token check of the commands that
-read on the server (archipel_cli.readers) with a key set of the test's own."""
+read on the server (archipel_cli.readers) with a key set of the test's own and the accounts' token
+versions of its own (the integration test reads them from a real accounts' store)."""
 
 from __future__ import annotations
 
 import argparse
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 
+from archipel_cli import readers
 from archipel_cli.common import EXIT_REFUSED
 from archipel_cli.readers import principal_from, reading
 from shared.auth import AUDITORS, READERS, Principal, Role
@@ -46,7 +50,28 @@ def key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> SigningKey:
     signing = ensure_keys(tmp_path / "keys")
     monkeypatch.setenv("ARCHIPEL_TOKEN_KEYS_FILE", str(tmp_path / "keys" / "token-keys.json"))
     monkeypatch.delenv("ARCHIPEL_TOKEN", raising=False)
+    monkeypatch.setattr(readers, "versions_of", lambda config: KnownVersions({}))
     return signing
+
+
+@dataclass
+class KnownVersions:
+    """The accounts' token versions as the accounts' store would tell them."""
+
+    versions: dict[UUID, int]
+
+    async def current(self, account: UUID) -> int | None:
+        return self.versions.get(account)
+
+
+def test_a_token_older_than_its_accounts_version_cannot_read(key: SigningKey, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A password reset or a deactivation since the token was issued: refused, as by every service."""
+    auditor = who(Role.AUDITOR)
+    monkeypatch.setattr(readers, "versions_of", lambda config: KnownVersions({UUID(auditor.subject): 1}))
+    with pytest.raises(Unauthenticated, match="token revoked"):
+        principal_from(token(auditor, key), AUDITORS, SERVICES)
+    newer = auditor.model_copy(update={"token_version": 1})
+    assert principal_from(token(newer, key), AUDITORS, SERVICES) == newer
 
 
 def token(principal: Principal, key: SigningKey, audience: list[str] | None = None, ttl: int = 3600) -> str:
@@ -92,7 +117,7 @@ def test_a_refused_read_prints_one_line_and_exits_3(key: SigningKey, capsys: pyt
     assert handler(argparse.Namespace(token=token(staff, key))) == 0 and seen == [staff]
 
 
-def test_an_account_created_in_version_1_reads_as_version_2() -> None:
+def test_an_account_created_in_version_1_reads_as_version_3() -> None:
     payload = {
         "account_id": str(uuid.uuid4()),
         "role": "auditor",
@@ -103,6 +128,6 @@ def test_an_account_created_in_version_1_reads_as_version_2() -> None:
         "academy": "lyon",
     }
     event = ACCOUNTS.decode("AccountCreated", 1, payload)
-    assert isinstance(event, AccountCreated) and event.role is Role.AUDITOR and AccountCreated.schema_version == 2
+    assert isinstance(event, AccountCreated) and event.role is Role.AUDITOR and AccountCreated.schema_version == 3
     national = ACCOUNTS.decode("AccountCreated", 2, {**payload, "role": "national_auditor"})
     assert isinstance(national, AccountCreated) and national.role is Role.NATIONAL_AUDITOR
