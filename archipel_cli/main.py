@@ -18,6 +18,7 @@ from archipel_cli import (
     dossier,
     events,
     infra,
+    privacy,
     projections,
     registration,
     results,
@@ -43,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         projections,
         events,
         audit,
+        privacy,
         demo,
         run,
     ):

@@ -2,7 +2,7 @@
 -- the local one: shared/infra/pg_roles.py). Run once as an administrator, in the Archipel database:
 --
 --   psql "$ADMIN_URL" -v db=archipel -v pw_accounts=… -v pw_registration=… -v pw_documents=… \
---        -v pw_results=… -v pw_dossier=… -v pw_auditor=… -f deploy/postgres-roles.sql
+--        -v pw_results=… -v pw_dossier=… -v pw_auditor=… -v pw_keystore=… -f deploy/postgres-roles.sql
 --
 -- Then give each service's processes its own password (the role name comes from the service):
 --   ARCHIPEL_DB_ROLE_PASSWORD_ACCOUNTS=…  (accounts), …_REGISTRATION, …_DOCUMENTS, …_RESULTS, …_DOSSIER
@@ -18,7 +18,7 @@
 \set ON_ERROR_STOP on
 
 SELECT format('CREATE ROLE %I LOGIN', r) FROM unnest(ARRAY['archipel_accounts', 'archipel_registration',
-    'archipel_documents', 'archipel_results', 'archipel_dossier', 'archipel_auditor']) AS r
+    'archipel_documents', 'archipel_results', 'archipel_dossier', 'archipel_auditor', 'archipel_keystore']) AS r
 WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r) \gexec
 
 ALTER ROLE archipel_accounts LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS PASSWORD :'pw_accounts';
@@ -28,11 +28,16 @@ ALTER ROLE archipel_results LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRL
 ALTER ROLE archipel_dossier LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS PASSWORD :'pw_dossier';
 ALTER ROLE archipel_auditor LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS PASSWORD :'pw_auditor';
 ALTER ROLE archipel_auditor SET default_transaction_read_only = on;
+-- The key store of personal data (shared.keystore): its owner makes the schema `keystore` at the first
+-- service start and alone destroys keys (`archipel privacy forget`, with ARCHIPEL_DB_ROLE_PASSWORD_KEYSTORE);
+-- every process needs the key-encryption key ARCHIPEL_KEYSTORE_KEK (base64 of 32 random bytes).
+ALTER ROLE archipel_keystore LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS PASSWORD :'pw_keystore';
 
 REVOKE ALL ON DATABASE :"db" FROM PUBLIC;
 GRANT CONNECT ON DATABASE :"db" TO archipel_auditor;
 GRANT CONNECT, CREATE ON DATABASE :"db"
-    TO archipel_accounts, archipel_registration, archipel_documents, archipel_results, archipel_dossier;
+    TO archipel_accounts, archipel_registration, archipel_documents, archipel_results, archipel_dossier,
+    archipel_keystore;
 
 ALTER DEFAULT PRIVILEGES FOR ROLE archipel_accounts, archipel_registration, archipel_documents,
     archipel_results, archipel_dossier GRANT USAGE ON SCHEMAS TO archipel_auditor;

@@ -4,7 +4,7 @@ that turns stored or received JSON back into models, upcasting older schema vers
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, ClassVar
 from uuid import UUID, uuid4
@@ -12,6 +12,7 @@ from uuid import UUID, uuid4
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from shared.errors import InvalidEvent, UnknownEventType
+from shared.personal import KEYRING, SEALED, SealError
 
 JsonDict = dict[str, Any]
 Upcaster = Callable[[JsonDict], JsonDict]
@@ -24,6 +25,9 @@ class DomainEvent(BaseModel):
 
     event_type: ClassVar[str]
     schema_version: ClassVar[int] = 1
+    # Its personal fields, each with the value it reads as once its subject's key is destroyed:
+    # the store seals them (shared.personal), the registry unseals them.
+    personal: ClassVar[Mapping[str, Any]] = {}
 
 
 class CommandContext(BaseModel):
@@ -161,6 +165,11 @@ class EventRegistry:
             raise InvalidEvent(
                 f"{event_type} has schema version {schema_version}, newer than the known {model.schema_version}"
             )
+        if SEALED in payload:  # personal fields sealed at append (shared.personal): opened first
+            try:
+                payload = KEYRING.unseal(event_type, payload, model.personal)
+            except SealError as error:
+                raise InvalidEvent(str(error)) from None
         version = schema_version
         while version < model.schema_version:
             upcaster = self._upcasters.get((event_type, version))
@@ -180,7 +189,8 @@ class EventRegistry:
         headers announce, JSON in the current schema version is parsed and validated in one pass
         by an envelope class typed for that event (about twice as fast, which rebuilds feel);
         anything else, an error included, takes the general path below."""
-        if event_type is not None and isinstance(raw, bytes | str) and event_type in self._models:
+        sealed = '"sealed"' in raw if isinstance(raw, str) else isinstance(raw, bytes) and b'"sealed"' in raw
+        if event_type is not None and isinstance(raw, bytes | str) and event_type in self._models and not sealed:
             typed = self._typed_envelope(event_type)
             try:
                 envelope = typed.model_validate_json(raw)

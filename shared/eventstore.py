@@ -23,6 +23,7 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 from uuid import uuid4
 
 import asyncpg
@@ -31,7 +32,11 @@ from shared.appends import APPEND_FUNCTION, GroupCommit, StreamAppend, conflict,
 from shared.clock import Clock, system_clock
 from shared.db import Connection, Migration
 from shared.errors import InvalidInput
-from shared.events import CommandContext, DomainEvent, Envelope, EventRegistry, StoredEnvelope
+from shared.events import CommandContext, DomainEvent, Envelope, EventRegistry, StoredEnvelope, canonical_json
+from shared.personal import KEYRING, seal, subjects_in
+
+if TYPE_CHECKING:
+    from shared.keystore import KeyStore
 
 MAX_EVENT_BYTES = 256 * 1024
 """The largest event the store appends, as canonical JSON: well under Kafka's 1 MiB record limit
@@ -110,10 +115,15 @@ def chain_hash(previous: bytes, envelope: Envelope | StoredEnvelope) -> bytes:
 
 
 class EventStore:
-    def __init__(self, pool: asyncpg.Pool, registry: EventRegistry, *, clock: Clock = system_clock) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, registry: EventRegistry, *, clock: Clock = system_clock, keys: KeyStore | None = None
+    ) -> None:
+        """`keys`: the key store that seals personal fields (shared.personal); every service's store
+        has one (shared.service.open_store); without it they are written in clear."""
         self.pool = pool
         self.registry = registry
         self._clock = clock
+        self.keys = keys
         self._group = GroupCommit(pool)
 
     async def notify_channel(self) -> str:
@@ -144,8 +154,9 @@ class EventStore:
         planned = [plan_envelopes(append, recorded_at) for append in appends]
         if not any(planned):
             return planned
+        keys = await self._keys_for(planned)
         work = [
-            StreamAppend(append.stream_id, append.expected_version, [bounded(envelope) for envelope in envelopes])
+            StreamAppend(append.stream_id, append.expected_version, [bounded(envelope, keys) for envelope in envelopes])
             for append, envelopes in zip(appends, planned, strict=True)
             if envelopes
         ]
@@ -162,13 +173,25 @@ class EventStore:
                 await extra(connection)
         return planned
 
+    async def _keys_for(self, planned: list[list[Envelope]]) -> dict[str, bytes | None]:
+        """The data keys of the subjects whose personal fields these envelopes seal (made if new)."""
+        subjects = sorted({subject_of(e) for envelopes in planned for e in envelopes if e.payload.personal})
+        if self.keys is None or not subjects:
+            return {}
+        return await self.keys.keys_for_write(self.pool, subjects)
+
+    async def prepare(self, rows: list[asyncpg.Record]) -> list[asyncpg.Record]:
+        """Reads the keys of the sealed rows' subjects before they are decoded (shared.personal)."""
+        await KEYRING.prepare(self.pool, subjects_in(row["payload"] for row in rows))
+        return rows
+
     async def read_stream(self, stream_id: str, after_version: int = 0) -> list[Envelope]:
         rows = await self.pool.fetch(
             f"SELECT {_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version > $2 ORDER BY stream_version",
             stream_id,
             after_version,
         )
-        return [self._envelope(row) for row in rows]
+        return [self._envelope(row) for row in await self.prepare(rows)]
 
     async def _log_rows(self, after: LogPosition, limit: int) -> list[asyncpg.Record]:
         rows: list[asyncpg.Record] = await self.pool.fetch(
@@ -188,7 +211,7 @@ class EventStore:
             LoggedEvent(
                 LogPosition(int(row["tx"]), row["position"]), self._envelope(row), stored_envelope(row), row["hash"]
             )
-            for row in await self._log_rows(after, limit)
+            for row in await self.prepare(await self._log_rows(after, limit))
         ]
 
     async def read_log_stored(self, after: LogPosition, limit: int = 500) -> list[StoredLogEntry]:
@@ -230,9 +253,27 @@ class EventStore:
         )
 
 
-def bounded(envelope: Envelope) -> bytes:
-    """The envelope's canonical JSON, refused (nothing written) when over MAX_EVENT_BYTES."""
-    canonical = envelope.to_json()
+def subject_of(envelope: Envelope) -> str:
+    """Whose data key seals an event's personal fields: its candidate's, else its stream's."""
+    return envelope.candidate_id or envelope.stream_id
+
+
+def stored_json(envelope: Envelope, keys: dict[str, bytes | None]) -> bytes:
+    """The canonical JSON the store writes: personal fields sealed when their subject's key is in
+    `keys` (a destroyed key: written as their erased values), else as they are."""
+    personal = envelope.payload.personal
+    subject = subject_of(envelope)
+    if not personal or subject not in keys:
+        return envelope.to_json()
+    body: dict[str, Any] = envelope.model_dump(mode="json", exclude={"payload"})
+    payload = envelope.payload.model_dump(mode="json")
+    body["payload"] = seal(envelope.event_type, payload, personal, subject, keys[subject])
+    return canonical_json(body)
+
+
+def bounded(envelope: Envelope, keys: dict[str, bytes | None] | None = None) -> bytes:
+    """The envelope's stored JSON, refused (nothing written) when over MAX_EVENT_BYTES."""
+    canonical = stored_json(envelope, keys or {})
     if len(canonical) > MAX_EVENT_BYTES:
         raise InvalidInput(
             envelope.event_type,

@@ -23,6 +23,7 @@ from shared.contracts.accounts import (
     AccountActivated,
     AccountCreated,
     AccountDeactivated,
+    CandidateForgotten,
     PasswordReset,
     with_upcasters,
 )
@@ -33,7 +34,9 @@ from shared.projections import Projection
 if TYPE_CHECKING:
     from shared.service import Runtime
 
-INBOUND = with_upcasters(EventRegistry([AccountCreated, AccountActivated, PasswordReset, AccountDeactivated]))
+INBOUND = with_upcasters(
+    EventRegistry([AccountCreated, AccountActivated, PasswordReset, AccountDeactivated, CandidateForgotten])
+)
 TABLE = "known_accounts"
 
 
@@ -45,6 +48,7 @@ class KnownAccounts(Projection):
             AccountActivated.event_type,
             PasswordReset.event_type,
             AccountDeactivated.event_type,
+            CandidateForgotten.event_type,
         }
     )
     partitioned = True  # an account's rows depend on its own events only
@@ -100,6 +104,12 @@ class KnownAccounts(Projection):
                 " token_version = greatest(known_accounts.token_version, excluded.token_version)",
                 event.account_id,
                 event.token_version,
+            )
+        elif isinstance(event, CandidateForgotten):  # issue 13 part 7: the erased values, as a replay reads them
+            await connection.execute(
+                "UPDATE known_accounts SET last_name = '', first_names = '', birth_date = NULL, email = ''"
+                " WHERE account_id = $1",
+                event.candidate_id,
             )
 
 

@@ -22,6 +22,7 @@ from shared.db import Connection, Migration, check_identifier
 from shared.dead_letter import DeadLetters, LogOnly, Parked, Source, log_parked
 from shared.events import Envelope, EventRegistry
 from shared.eventstore import EventStore
+from shared.personal import KEYRING, subjects_in
 from shared.record_check import Consumed, RecordCheck
 from shared.telemetry import context_from, tracer
 
@@ -141,6 +142,7 @@ class ProjectionRunner:
             await self._park(parked)
             return 0
         applied = 0
+        await KEYRING.prepare(self.pool, subjects_in(incoming.value for incoming, _, _ in readable))
         async with self.pool.acquire() as connection, connection.transaction():
             await connection.execute("SELECT pg_advisory_xact_lock_shared(hashtext($1))", lock_key(self.projection))
             heads = await self._lock_streams(connection, sorted({incoming.stream_id for incoming, _, _ in readable}))

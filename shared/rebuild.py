@@ -37,6 +37,7 @@ from shared.dead_letter import DeadLetters, KafkaDeadLetters, LogOnly, Parked, S
 from shared.events import Envelope, EventRegistry
 from shared.infra.process import peak_rss_kb
 from shared.kafka import KafkaAccess, decode_headers
+from shared.personal import KEYRING, subjects_in
 from shared.projections import Projection, ProjectionRunner, lock_key, record_heads
 from shared.record_check import RecordCheck
 from shared.topic_reader import Ranges, Record, TopicReader
@@ -98,6 +99,11 @@ class _Replay:
         try:
             while records := await reader.next_batch(batch_size):
                 self.read += len(records)
+                if subjects := subjects_in(record[0] for record in records):  # sealed personal data
+                    if writing is not None:  # the connection reads the keys once the last write is done
+                        await writing
+                        writing = None
+                    await KEYRING.prepare(self.connection, subjects)
                 todo, changed, parked = await self._new_events(records)
                 if writing is not None:
                     await writing

@@ -27,6 +27,8 @@ from shared.events import EventRegistry
 from shared.eventstore import EventStore
 from shared.intake import Intake, IntakeProjection
 from shared.kafka import kafka_access, producer_config
+from shared.keystore import ensure_keystore, keystore, keystore_ready
+from shared.personal import KEYRING
 from shared.pipeline import CommandSpec, Pipeline
 from shared.projections import Projection, ProjectionRunner
 from shared.relay import Relay
@@ -104,7 +106,11 @@ async def open_store(
     pool = await create_pool(dsn, settings.db_schema(service.name), max_size=max_size)
     try:
         await migrate(pool, service.migrations())
-        yield EventStore(pool, service.registry, clock=clock)
+        # Personal fields are sealed with the key store's data keys (issue 13 part 7): made by
+        # `infra up` (else here, once, as its owner); the readers' KEYRING reads the same store.
+        keys = keystore(settings) if await keystore_ready(pool, settings) else await ensure_keystore(settings)
+        KEYRING.source = keys
+        yield EventStore(pool, service.registry, clock=clock, keys=keys)
     finally:
         await pool.close()
 

@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     blob_s3_bucket: str | None = None
     blob_s3_prefix: str = ""
     blob_s3_endpoint: str | None = None
+    # Personal data (shared.keystore): the key store's schema, one per database whatever the prefix,
+    # and its key-encryption key (base64; default: the file <secrets>/keystore-kek, made on first use).
+    keystore_schema: str = "keystore"
+    keystore_kek: str | None = Field(default=None, repr=False)
     db_role_passwords: dict[str, str] = Field(
         default_factory=dict,
         description="ARCHIPEL_DB_ROLE_PASSWORD_<ROLE>: a database role's password (see database_url_for)",

@@ -9,6 +9,7 @@ from shared.contracts.accounts import (
     AccountDeactivated,
     AccountExpired,
     ActivationLinkSent,
+    CandidateForgotten,
 )
 from shared.db import Connection, Migration
 from shared.events import Envelope
@@ -25,6 +26,7 @@ class AccountsReadModel(Projection):
             AccountActivated.event_type,
             AccountExpired.event_type,
             AccountDeactivated.event_type,
+            CandidateForgotten.event_type,
         }
     )
     migrations = (
@@ -80,4 +82,9 @@ class AccountsReadModel(Projection):
         elif isinstance(event, AccountDeactivated):
             await connection.execute(
                 "UPDATE account_status SET status = 'deactivated' WHERE account_id = $1", account_id
+            )
+        elif isinstance(event, CandidateForgotten):  # issue 13 part 7: the erased values, as a replay reads them
+            await connection.execute(
+                "UPDATE account_status SET email = '', last_name = '', first_names = '' WHERE account_id = $1",
+                account_id,
             )

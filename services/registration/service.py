@@ -15,6 +15,7 @@ from services.registration.domain import REGISTRATION, Facts, RegistrationState
 from services.registration.domain.calendar import CALENDAR, CalendarState, calendar_of
 from services.registration.domain.schedule import SCHEDULE, ScheduleFacts, ScheduleState
 from services.registration.facts import PgRegistrationFacts, RegistrationFacts, regulation_of
+from services.registration.forgotten import ForgottenSummaries
 from services.registration.private import TABLES, ConfirmedForm, RenderedSummary, calendar_row, registration_rows
 from services.registration.projections import GrantedBenefits, RegistrationsView
 from services.registration.queries import RegistrationQueries
@@ -199,7 +200,12 @@ SERVICE = Service(
     commands=COMMANDS,
     api=api,
     token_versions=known_accounts.versions,
-    projections=lambda: [known_accounts.KnownAccounts("registration"), GrantedBenefits(), RegistrationsView()],
+    projections=lambda: [
+        known_accounts.KnownAccounts("registration"),
+        GrantedBenefits(),
+        RegistrationsView(),
+        ForgottenSummaries(),
+    ],
     projection_topics=("accounts", "registration", "results"),
     inbound=INBOUND,
     tables=TABLES,

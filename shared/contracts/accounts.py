@@ -22,6 +22,9 @@ class AccountCreated(DomainEvent):
     event_type: ClassVar[str] = "AccountCreated"
     schema_version: ClassVar[int] = 3
 
+    # Sealed under the candidate's data key (shared.personal); read as these once it is destroyed.
+    personal: ClassVar[dict[str, object]] = {"last_name": "", "first_names": "", "birth_date": None, "email": ""}
+
     account_id: UUID
     role: Role
     last_name: str
@@ -124,3 +127,18 @@ REGISTRY = with_upcasters(
         ]
     )
 )
+
+
+class CandidateForgotten(DomainEvent):
+    """A candidate's personal data was erased (`archipel privacy forget`, issue 13 part 7): the data
+    key that sealed it is destroyed, so every event of the candidate reads with its personal fields
+    erased; the read models write those erased values. The operator is the envelope's actor."""
+
+    event_type: ClassVar[str] = "CandidateForgotten"
+
+    candidate_id: UUID
+    reason: str
+    forgotten_at: datetime
+
+
+REGISTRY.register(CandidateForgotten)

@@ -142,6 +142,9 @@ class SituationDeclared(DomainEvent):
 
 class HandicapDeclared(DomainEvent):
     event_type: ClassVar[str] = "HandicapDeclared"
+    # The handicap answers never reach a topic in clear: sealed under the candidate's data key
+    # (shared.personal), read as "no handicap" once it is destroyed.
+    personal: ClassVar[dict[str, object]] = {"handicap": False, "amex_reference": None, "existing_decision": False}
 
     handicap: bool
     amex_reference: str | None
@@ -150,6 +153,7 @@ class HandicapDeclared(DomainEvent):
 
 class RegistrationConfirmed(DomainEvent):
     event_type: ClassVar[str] = "RegistrationConfirmed"
+    personal: ClassVar[dict[str, object]] = {"handicap": False}
 
     registration_id: str
     candidate_id: UUID
@@ -163,7 +167,7 @@ class RegistrationConfirmed(DomainEvent):
     language: str | None
     exempted_units: tuple[str, ...]
     benefit_units: tuple[str, ...]  # kept bénéfices
-    handicap: bool
+    handicap: bool  # personal (sealed), read as False once the candidate's key is destroyed
     benefits: tuple[CarriedGrade, ...] = ()  # the kept bénéfices' grades
 
 

@@ -7,7 +7,8 @@
   it, and is granted nothing in any other service's schema. The name does not depend on the schema
   prefix: one role owns every prefixed schema of its service (the tests' `t<unique>_accounts`);
 - `archipel_auditor`, which reads every table the service roles create (default privileges) and
-  writes nothing (no CREATE anywhere, and its sessions are read only).
+  writes nothing (no CREATE anywhere, and its sessions are read only);
+- `archipel_keystore`, owner of the key store of personal data (shared.keystore).
 
 Each password is in a pgpass file `<home>/secrets/pg-<role>` (mode 0600), so that the URLs recorded
 and printed carry `?passfile=` and never a password. deploy/postgres-roles.sql does the same on an
@@ -26,6 +27,7 @@ from shared.settings import SERVICES, Settings
 
 SUPERUSER = "postgres"
 AUDITOR = "auditor"
+KEYSTORE = "keystore"
 ROLE_PREFIX = "archipel_"
 
 HBA = (
@@ -109,6 +111,15 @@ async def provision(connection: asyncpg.Connection, settings: Settings, database
         await connection.execute(f"ALTER DEFAULT PRIVILEGES FOR ROLE {role} GRANT USAGE ON SCHEMAS TO {auditor}")
         await connection.execute(f"ALTER DEFAULT PRIVILEGES FOR ROLE {role} GRANT SELECT ON TABLES TO {auditor}")
         await _hand_over(connection, settings.db_schema(service), role, auditor)
+    # The key store's owner (shared.keystore): it makes its schema at the first service start and
+    # alone destroys keys (`archipel privacy forget`); the services and the auditor get functions only.
+    keystore = role_name(KEYSTORE)
+    await connection.execute(_create(keystore))
+    await connection.execute(
+        f"ALTER ROLE {keystore} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS"
+        f" PASSWORD {_literal(ensure_password(settings, KEYSTORE))}"
+    )
+    await connection.execute(f"GRANT CONNECT, CREATE ON DATABASE {database} TO {keystore}")
 
 
 async def _hand_over(connection: asyncpg.Connection, schema: str, role: str, auditor: str) -> None:

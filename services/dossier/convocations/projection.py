@@ -79,6 +79,7 @@ class ConvocationFeedReadModel(Projection):
             documents.DossierRejected.event_type,
             registration.SchedulePublished.event_type,
             registration.CalendarSet.event_type,
+            accounts.CandidateForgotten.event_type,
         }
     )
     migrations = (
@@ -102,6 +103,9 @@ class ConvocationFeedReadModel(Projection):
     )
 
     async def apply(self, connection: Connection, envelope: Envelope) -> None:
+        if isinstance(envelope.payload, accounts.CandidateForgotten):
+            await forget(connection, envelope.payload.candidate_id)
+            return
         row = await connection.fetchrow(
             "SELECT candidate_id, session, specialty, part FROM convocation_parts WHERE stream_id = $1",
             envelope.stream_id,
@@ -151,6 +155,29 @@ class ConvocationFeedReadModel(Projection):
                 where.specialty,
             )
         return [CandidateKey(r["candidate_id"], r["session"], r["specialty"]) for r in rows]
+
+
+async def forget(connection: Connection, candidate_id: UUID) -> None:
+    """A forgotten candidate (issue 13 part 7): the identity and the handicap answer take the values
+    their events read as once the candidate's key is destroyed (what a replay computes), and the
+    candidate's convocations are recomputed from them. The parts' versions do not move."""
+    rows = await connection.fetch(
+        "SELECT stream_id, kind, session, specialty, part FROM convocation_parts"
+        " WHERE candidate_id = $1 AND kind = ANY($2::text[])",
+        candidate_id,
+        [IDENTITY, CANDIDACY],
+    )
+    erased: dict[str, dict[str, Any]] = {
+        IDENTITY: {"last_name": "", "first_names": "", "birth_date": None},
+        CANDIDACY: {"handicap": False},
+    }
+    for row in rows:
+        part = MODELS[row["kind"]].model_validate_json(row["part"]).model_copy(update=erased[row["kind"]])
+        await connection.execute(
+            "UPDATE convocation_parts SET part = $2 WHERE stream_id = $1", row["stream_id"], part.model_dump_json()
+        )
+    for key in await ConvocationFeedReadModel()._concerned(connection, Located(IDENTITY, candidate_id, "", None, None)):
+        await refresh(connection, key)
 
 
 async def _part(connection: Connection, kind: str, query: str, *arguments: object) -> AnyPart | None:

@@ -1,0 +1,218 @@
+"""The key store of personal data (issue 13 part 7): one data key per subject (a candidate), in a
+schema of its own (`keystore` by default, ARCHIPEL_KEYSTORE_SCHEMA; one per database, whatever the
+services' schema prefix) owned by its own role, `archipel_keystore`.
+
+- Data keys (AES-256) are stored wrapped by a key-encryption key (KEK) that is not in the database:
+  ARCHIPEL_KEYSTORE_KEK (base64, 32 bytes), else the file `keystore-kek` (0600, made on first use)
+  beside the database's pgpass files (the local server's `<home>/secrets`), so that a dump of the
+  database alone reveals no personal data. Every process of a deployment needs the same KEK.
+- The services' roles may only call `key_for` (get or create the keys of the subjects they append
+  for) and `keys_of` (read); the auditor only `keys_of`. Both are SECURITY DEFINER functions; no role
+  but the owner may touch the table, so only the owner destroys (`destroy`, `archipel privacy
+  forget`). A destroyed key is a row without key, so no later append can make a new one.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import asyncpg
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from shared.db import Migration, check_identifier, create_pool, migrate
+from shared.names import SERVICES
+from shared.personal import KEYRING
+from shared.settings import Settings
+
+KEK_FILE = "keystore-kek"
+ROLE = "keystore"
+
+
+def migrations(schema: str) -> tuple[Migration, ...]:
+    ks = check_identifier(schema)
+    return (
+        Migration(
+            "keystore_0001",
+            f"""
+            CREATE TABLE {ks}.data_keys (
+                subject text PRIMARY KEY,
+                wrapped bytea,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                destroyed_at timestamptz,
+                CHECK ((wrapped IS NULL) = (destroyed_at IS NOT NULL))
+            );
+            CREATE FUNCTION {ks}.key_for(p_subjects text[], p_wrapped bytea[])
+                RETURNS TABLE (subject text, wrapped bytea)
+                LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
+                INSERT INTO {ks}.data_keys (subject, wrapped) SELECT * FROM unnest(p_subjects, p_wrapped)
+                    ON CONFLICT ON CONSTRAINT data_keys_pkey DO NOTHING;
+                SELECT k.subject, k.wrapped FROM {ks}.data_keys k WHERE k.subject = ANY (p_subjects);
+            $$;
+            CREATE FUNCTION {ks}.keys_of(p_subjects text[])
+                RETURNS TABLE (subject text, wrapped bytea)
+                LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+                SELECT k.subject, k.wrapped FROM {ks}.data_keys k WHERE k.subject = ANY (p_subjects);
+            $$;
+            CREATE FUNCTION {ks}.destroy(p_subject text) RETURNS boolean
+                LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
+                INSERT INTO {ks}.data_keys AS k (subject, wrapped, destroyed_at) VALUES (p_subject, NULL, now())
+                    ON CONFLICT ON CONSTRAINT data_keys_pkey DO UPDATE
+                    SET wrapped = NULL, destroyed_at = coalesce(k.destroyed_at, now())
+                    RETURNING true;
+            $$;
+            REVOKE ALL ON FUNCTION {ks}.key_for(text[], bytea[]), {ks}.keys_of(text[]), {ks}.destroy(text)
+                FROM PUBLIC;
+            """,
+        ),
+    )
+
+
+def load_kek(settings: Settings) -> bytes:
+    """The key-encryption key: ARCHIPEL_KEYSTORE_KEK, else `<secrets>/keystore-kek` (made once)."""
+    if settings.keystore_kek:
+        kek = base64.b64decode(settings.keystore_kek, validate=True)
+    else:
+        path = kek_path(settings)
+        if not path.exists():
+            _create_private(path, base64.b64encode(AESGCM.generate_key(256)) + b"\n")
+        kek = base64.b64decode(path.read_bytes().strip(), validate=True)
+    if len(kek) != 32:
+        raise ValueError("the key store's key-encryption key must be 32 bytes (base64)")
+    return kek
+
+
+def kek_path(settings: Settings) -> Path:
+    """Beside the database's passfiles when the URL in force names one (the key store is one per
+    database, so is its KEK: every home using that server shares them), else under the secrets."""
+    passfile = dict(parse_qsl(urlsplit(settings.resolved_database_url()).query)).get("passfile")
+    folder = Path(passfile).parent if passfile else settings.secrets_path()
+    return folder.resolve() / KEK_FILE
+
+
+def _create_private(path: Path, content: bytes) -> None:
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return  # another process made it first
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(content)
+
+
+class KeyStore:
+    """The key store as the services and the audit tools use it (shared.personal.KeySource)."""
+
+    def __init__(self, schema: str, kek: bytes) -> None:
+        self.schema = check_identifier(schema)
+        self._wrapper = AESGCM(kek)
+
+    def _wrap(self, subject: str, key: bytes) -> bytes:
+        nonce = os.urandom(12)
+        return nonce + self._wrapper.encrypt(nonce, key, f"archipel-data-key:{subject}".encode())
+
+    def _unwrap(self, subject: str, wrapped: bytes | None) -> bytes | None:
+        if wrapped is None:
+            return None
+        data = bytes(wrapped)
+        try:
+            return self._wrapper.decrypt(data[:12], data[12:], f"archipel-data-key:{subject}".encode())
+        except InvalidTag:
+            raise RuntimeError(
+                f"the key store's KEK does not open the data key of {subject[:80]!r}: is ARCHIPEL_KEYSTORE_KEK"
+                " (or keystore-kek) this database's?"
+            ) from None
+
+    async def keys_for_write(self, executor: Any, subjects: list[str]) -> dict[str, bytes | None]:
+        """Each subject's key, made if it has none; None for a destroyed one."""
+        rows = await executor.fetch(
+            f"SELECT subject, wrapped FROM {self.schema}.key_for($1::text[], $2::bytea[])",
+            subjects,
+            [self._wrap(subject, AESGCM.generate_key(256)) for subject in subjects],
+        )
+        found = {row["subject"]: self._unwrap(row["subject"], row["wrapped"]) for row in rows}
+        for subject, key in found.items():
+            KEYRING.remember(subject, key)
+        return found
+
+    async def read_keys(self, executor: Any, subjects: list[str]) -> dict[str, bytes | None]:
+        """Each subject's key; None for a destroyed or absent one."""
+        rows = await executor.fetch(f"SELECT subject, wrapped FROM {self.schema}.keys_of($1::text[])", subjects)
+        found: dict[str, bytes | None] = dict.fromkeys(subjects)
+        found.update({row["subject"]: self._unwrap(row["subject"], row["wrapped"]) for row in rows})
+        return found
+
+    async def destroy(self, executor: Any, subject: str) -> None:
+        """Only the key store's owner may (the privileged forget path)."""
+        await executor.fetchval(f"SELECT {self.schema}.destroy($1)", subject)
+        KEYRING.forget(subject)
+
+
+_DEFAULT: dict[tuple[str, str], KeyStore] = {}
+
+
+def keystore(settings: Settings) -> KeyStore:
+    """The deployment's key store (one object per process, schema and KEK)."""
+    where = (settings.keystore_schema, settings.keystore_kek or str(kek_path(settings)))
+    found = _DEFAULT.get(where)
+    if found is None:
+        found = _DEFAULT[where] = KeyStore(settings.keystore_schema, load_kek(settings))
+    return found
+
+
+def default_source() -> KeyStore:
+    """The key store of the process's settings (KEYRING's source when none was installed)."""
+    return keystore(Settings())
+
+
+async def ensure_keystore(settings: Settings) -> KeyStore:
+    """The key store's schema, made and migrated as its owner (the role `archipel_keystore`, else
+    the URL in force) if it is not yet; the services' roles and the auditor granted what they may.
+    Idempotent; the schema is one per database."""
+    schema = check_identifier(settings.keystore_schema)
+    store = keystore(settings)
+    dsn = settings.database_url_for(ROLE)
+    pool = await create_pool(dsn, schema, min_size=1, max_size=1)
+    try:
+        await migrate(pool, migrations(schema))
+        async with pool.acquire() as connection:
+            roles = {
+                row["rolname"]
+                for row in await connection.fetch(
+                    "SELECT rolname FROM pg_roles WHERE rolname = ANY($1::text[])",
+                    [f"archipel_{name}" for name in (*SERVICES, "auditor")],
+                )
+            }
+            writers = sorted(roles - {"archipel_auditor"})
+            readers = sorted(roles)
+            if readers:
+                await connection.execute(f"GRANT USAGE ON SCHEMA {schema} TO {', '.join(readers)}")
+                await connection.execute(f"GRANT EXECUTE ON FUNCTION {schema}.keys_of(text[]) TO {', '.join(readers)}")
+            if writers:
+                await connection.execute(
+                    f"GRANT EXECUTE ON FUNCTION {schema}.key_for(text[], bytea[]) TO {', '.join(writers)}"
+                )
+    finally:
+        await pool.close()
+    return store
+
+
+async def keystore_ready(executor: Any, settings: Settings) -> bool:
+    """Whether the key store's functions exist (the services check before making it)."""
+    found = await executor.fetchval("SELECT to_regprocedure($1)", f"{settings.keystore_schema}.keys_of(text[])")
+    return found is not None
+
+
+async def destroy_key(settings: Settings, subject: str) -> None:
+    """Destroys `subject`'s data key as the key store's owner, then vacuums the table so that no dead
+    row version keeps the wrapped key in the database files."""
+    connection = await asyncpg.connect(settings.database_url_for(ROLE))
+    try:
+        await keystore(settings).destroy(connection, subject)
+        await connection.execute(f"VACUUM {check_identifier(settings.keystore_schema)}.data_keys")
+    finally:
+        await connection.close()
