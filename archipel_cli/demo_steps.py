@@ -25,6 +25,7 @@ from archipel.dossier.v1 import dossier_pb2_grpc as opb_grpc
 from archipel.registration.v1 import registration_pb2 as rpb
 from archipel.registration.v1 import registration_pb2_grpc as rpb_grpc
 from archipel.results.v1 import results_pb2_grpc as spb_grpc
+from shared.grpc_tls import aio_channel
 from shared.settings import Settings
 
 T = TypeVar("T")
@@ -44,8 +45,8 @@ class Stubs:
 
     @classmethod
     def open(cls, settings: Settings) -> Stubs:
-        channels = [grpc.aio.insecure_channel(settings.grpc_target(name)) for name in ("accounts", "registration")]
-        channels += [grpc.aio.insecure_channel(settings.grpc_target(n)) for n in ("documents", "results", "dossier")]
+        names = ("accounts", "registration", "documents", "results", "dossier")
+        channels = [aio_channel(settings, name) for name in names]
         return cls(
             apb_grpc.AccountsStub(channels[0]),
             rpb_grpc.RegistrationStub(channels[1]),

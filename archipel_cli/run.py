@@ -101,10 +101,11 @@ def _wait_ready(config: Settings, children: list[Child], stopping: Callable[[], 
     from grpc_health.v1 import health_pb2, health_pb2_grpc  # noqa: PLC0415
 
     from archipel_cli.services import specs  # noqa: PLC0415
+    from shared import grpc_tls  # noqa: PLC0415
 
     deadline = time.monotonic() + READY_TIMEOUT
     for spec in specs():
-        with grpc.insecure_channel(config.grpc_target(spec.name)) as channel:
+        with grpc_tls.channel(config, spec.name) as channel:
             stub = health_pb2_grpc.HealthStub(channel)
             while True:
                 if stopping():

@@ -24,7 +24,10 @@ def settings() -> Settings:
 
 
 def channel(service: str, target: str | None) -> grpc.Channel:
-    return grpc.insecure_channel(target or settings().grpc_target(service))
+    """A channel to `service` (or --target) as the CLI: mutual TLS unless plaintext (shared.grpc_tls)."""
+    from shared.grpc_tls import channel as grpc_channel  # noqa: PLC0415
+
+    return grpc_channel(settings(), service, target=target)
 
 
 def metadata(token: str | None) -> list[tuple[str, str]]:

@@ -13,6 +13,7 @@ from typing import Any
 
 import grpc
 
+from shared import grpc_tls
 from shared.settings import Settings
 
 MARGIN = timedelta(minutes=1)
@@ -55,7 +56,7 @@ def token(settings: Settings, now: datetime | None = None) -> str | None:
     from archipel.accounts.v1 import accounts_pb2 as pb  # noqa: PLC0415 (generated stubs)
     from archipel.accounts.v1 import accounts_pb2_grpc as pb_grpc  # noqa: PLC0415
 
-    with grpc.insecure_channel(settings.grpc_target("accounts")) as channel:
+    with grpc_tls.channel(settings, "accounts") as channel:
         try:
             response = pb_grpc.AccountsStub(channel).Refresh(pb.RefreshRequest(refresh_token=kept["refresh_token"]))
         except grpc.RpcError:

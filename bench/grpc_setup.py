@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import grpc
-
 from archipel.accounts.v1 import accounts_pb2_grpc as apb_grpc
 from archipel.registration.v1 import registration_pb2 as pb
 from archipel.registration.v1 import registration_pb2_grpc as pb_grpc
@@ -31,6 +29,7 @@ from shared.clock import FixedClock
 from shared.contracts.accounts import AccountActivated, AccountCreated
 from shared.events import DomainEvent, Envelope
 from shared.eventstore import EventStore
+from shared.grpc_tls import aio_channel, ensure_local_certificates, listen
 from shared.known_accounts import KnownAccounts
 from shared.projections import ProjectionRunner
 from shared.reference import load_reference
@@ -76,6 +75,7 @@ async def servers(config: Config, box: Sandbox) -> AsyncIterator[Servers]:
         }
     )
     ensure_keys(settings.signing_key_path().parent)  # the token keys of this run
+    ensure_local_certificates(settings)  # and its gRPC certificates, when its secrets are its own
     for service in ("registration", "accounts"):
         box.adopt(settings.db_schema(service))
     clock, mailer = FixedClock(INSIDE), BenchMailer()
@@ -91,10 +91,10 @@ async def servers(config: Config, box: Sandbox) -> AsyncIterator[Servers]:
         ]
         channels = []
         for server in built:
-            port = server.add_insecure_port("127.0.0.1:0")
+            port = listen(server, settings, "127.0.0.1:0")  # mutual TLS, as the services serve
             await server.start()
             stack.push_async_callback(server.stop, None)
-            channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+            channel = aio_channel(settings, target=f"127.0.0.1:{port}")
             stack.push_async_callback(channel.close)
             channels.append(channel)
         yield Servers(

@@ -26,6 +26,7 @@ from bench.tools import BenchMailer
 from services.accounts.service import SERVICE, ports
 from shared.clock import FixedClock
 from shared.db import drop_schema
+from shared.grpc_tls import aio_channel, ensure_local_certificates, listen
 from shared.service import Runtime, build_grpc_server, open_store
 from shared.settings import Settings
 from shared.token_keys import ensure_keys
@@ -48,14 +49,15 @@ async def measure(rounds: int) -> dict[str, object]:
         update={"db_schema_prefix": f"{prefix}_", "topic_prefix": prefix, "home": Path(tempfile.mkdtemp())}
     )
     ensure_keys(settings.signing_key_path().parent)  # the token keys of this run
+    ensure_local_certificates(settings)  # and its gRPC certificates, when its secrets are its own
     clock, mailer = FixedClock(datetime(2026, 3, 2, 9, 30, tzinfo=UTC)), BenchMailer()
     try:
         async with open_store(settings, SERVICE, clock) as store:
             runtime = Runtime(settings, store, clock)
             server = build_grpc_server(SERVICE, runtime, ports(runtime, mailer, limits={})).server
-            port = server.add_insecure_port("127.0.0.1:0")
+            port = listen(server, settings, "127.0.0.1:0")
             await server.start()
-            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            async with aio_channel(settings, target=f"127.0.0.1:{port}") as channel:
                 stub = pb_grpc.AccountsStub(channel)
                 known = "known@example.fr"
                 await stub.CreateAccount(

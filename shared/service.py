@@ -208,6 +208,7 @@ async def serve_grpc(
     settings: Settings, service: Service[Any], stop: asyncio.Event, clock: Clock = system_clock
 ) -> None:
     """Opens the store, serves the gRPC API on the service's port until `stop`, then drains."""
+    from shared.grpc_tls import listen  # noqa: PLC0415
     from shared.rpc import mark_serving  # noqa: PLC0415
 
     async with open_runtime(settings, service, clock) as runtime:
@@ -215,7 +216,7 @@ async def serve_grpc(
         if service.on_start is not None:
             await service.on_start(built.pipeline)
         address = f"{settings.grpc_host}:{settings.grpc_port(service.name)}"
-        built.server.add_insecure_port(address)
+        listen(built.server, settings, address)  # mutual TLS (shared.grpc_tls) unless plaintext
         await built.server.start()
         await mark_serving(built.health, built.names)
         log.info("%s gRPC listening on %s", service.name, address)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Literal
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
@@ -40,6 +41,12 @@ class Settings(BaseSettings):
     kafka_ca_file: Path | None = None
     secrets_dir: Path | None = Field(default=None, description="keys and passwords; <home>/secrets by default")
     grpc_host: str = "127.0.0.1"
+    # gRPC transport (shared.grpc_tls): mutual TLS unless ARCHIPEL_GRPC_SECURITY=plaintext; without
+    # ARCHIPEL_GRPC_CERT_FILE, each process's certificate comes from the local CA under secrets_dir.
+    grpc_security: Literal["mtls", "plaintext"] = "mtls"
+    grpc_ca_file: Path | None = Field(default=None, description="the CA gRPC peers must be signed by")
+    grpc_cert_file: Path | None = Field(default=None, description="this process's certificate chain (PEM)")
+    grpc_key_file: Path | None = Field(default=None, description="its private key; default grpc_cert_file")
     token_ttl_minutes: int = Field(default=15, ge=1, description="access tokens (issue 13: short)")
     refresh_ttl_hours: int = Field(default=12, ge=1, description="refresh tokens (single use, rotating)")
     token_signing_key_file: Path | None = Field(default=None, description="accounts only; default home/keys")
@@ -47,6 +54,12 @@ class Settings(BaseSettings):
     activation_link_base: str = "http://127.0.0.1:8080/activer"
     smtp_host: str | None = Field(default=None, validation_alias=AliasChoices("SMTP_HOST"))
     smtp_port: int = Field(default=25, validation_alias=AliasChoices("SMTP_PORT"))
+    # SMTP (shared.mail): STARTTLS verified against smtp_ca_file (default: the system's CAs); never
+    # in clear unless ARCHIPEL_SMTP_ALLOW_PLAINTEXT=true; AUTH when a username is set.
+    smtp_ca_file: Path | None = None
+    smtp_username: str | None = None
+    smtp_password: str | None = Field(default=None, repr=False)
+    smtp_allow_plaintext: bool = False
     mail_from: str = "ne-pas-repondre@archipel.local"
     upload_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
     blob_s3_bucket: str | None = None
@@ -72,7 +85,16 @@ class Settings(BaseSettings):
                 data = {**data, "db_role_passwords": found}
         return data
 
-    @field_validator("home", "secrets_dir", "token_signing_key_file", "token_keys_file")
+    @field_validator(
+        "home",
+        "secrets_dir",
+        "token_signing_key_file",
+        "token_keys_file",
+        "grpc_ca_file",
+        "grpc_cert_file",
+        "grpc_key_file",
+        "smtp_ca_file",
+    )
     @classmethod
     def _absolute(cls, path: Path | None) -> Path | None:
         """Paths are made absolute once, here: the servers started from them (the broker reading its

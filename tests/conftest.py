@@ -127,7 +127,10 @@ def env_of(settings: Settings) -> dict[str, str]:
             "ARCHIPEL_GRPC_PORT_BASE": str(settings.grpc_port_base),
         }
     )
+    env["ARCHIPEL_GRPC_SECURITY"] = settings.grpc_security
     if settings.smtp_host:
         env["SMTP_HOST"] = settings.smtp_host
         env["SMTP_PORT"] = str(settings.smtp_port)
+    if settings.smtp_ca_file:
+        env["ARCHIPEL_SMTP_CA_FILE"] = str(settings.smtp_ca_file)
     return env

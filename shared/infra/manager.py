@@ -1,6 +1,7 @@
 """`archipel infra up | down | status` as functions: bring up PostgreSQL and Kafka (local servers
 under `settings.home`, or the external ones of DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS), create the
-topics and the local signing key, and record the endpoints in `settings.infra_file`."""
+topics, the local signing key and the gRPC certificates, and record the endpoints in
+`settings.infra_file`."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from shared.grpc_tls import ensure_local_certificates
 from shared.infra import acls, kafka, postgres
 from shared.infra.process import InfraError
 from shared.infra.topics import ensure_topics
@@ -79,6 +81,7 @@ def up(settings: Settings) -> Endpoints:
             settings.kafka_partitions,
             replication,
         )
+        ensure_local_certificates(settings)  # gRPC's, from the local CA (unless given or plaintext)
         if settings.token_signing_key_file is None:  # the local default: the token keys under home/keys
             ensure_keys(settings.home / "keys")
         _write_json(

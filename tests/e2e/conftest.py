@@ -21,15 +21,18 @@ from pathlib import Path
 
 import grpc
 import pytest
-from aiosmtpd.controller import Controller
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from shared.db import drop_schema
+from shared.grpc_tls import aio_channel
 from shared.settings import SERVICES, Settings
 from shared.token_keys import ensure_keys
 from tests.conftest import derived_settings, env_of, kafka_grants
+from tests.smtp_tls import smtp_server, smtp_server_context
 
 RUNNING = ("accounts", "registration", "documents", "results", "dossier")
+# Fifteen processes start at once; on a loaded 2-core machine the first one serves after about 60 s.
+START_TIMEOUT = 180.0
 
 
 @dataclass
@@ -76,12 +79,11 @@ def _free(port: int) -> bool:
 
 
 @pytest.fixture(scope="module")
-def inbox() -> Iterator[Inbox]:
+def inbox(base_settings: Settings) -> Iterator[Inbox]:
+    """The SMTP server the services send to: STARTTLS required, a certificate of the local CA."""
     handler = Inbox(port=_free_port_block(1))
-    controller = Controller(handler, hostname="127.0.0.1", port=handler.port)
-    controller.start()
-    yield handler
-    controller.stop()
+    with smtp_server(handler, handler.port, tls=smtp_server_context(base_settings)):
+        yield handler
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,7 @@ async def _running_system(
             "grpc_port_base": _free_port_block(len(SERVICES)),
             "smtp_host": "127.0.0.1" if inbox is not None else None,
             "smtp_port": inbox.port if inbox is not None else base_settings.smtp_port,
+            "smtp_ca_file": base_settings.secrets_path() / "ca.pem",
         },
     )
     ensure_keys(settings.signing_key_path().parent)  # the token keys of this system's home
@@ -145,7 +148,7 @@ async def _running_system(
             )
     try:
         for service in RUNNING:
-            await _wait_serving(settings.grpc_target(service), processes, home)
+            await _wait_serving(settings, service, processes, home)
         yield RunningSystem(settings, home)
     finally:
         for process in processes:
@@ -160,9 +163,10 @@ async def _running_system(
         grants.__exit__(None, None, None)
 
 
-async def _wait_serving(target: str, processes: list[subprocess.Popen[bytes]], home: Path) -> None:
-    deadline = time.monotonic() + 60
-    async with grpc.aio.insecure_channel(target) as channel:
+async def _wait_serving(settings: Settings, service: str, processes: list[subprocess.Popen[bytes]], home: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    target = settings.grpc_target(service)
+    async with aio_channel(settings, service) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         while time.monotonic() < deadline:
             if any(process.poll() is not None for process in processes):
@@ -175,4 +179,4 @@ async def _wait_serving(target: str, processes: list[subprocess.Popen[bytes]], h
             except grpc.RpcError:
                 pass
             await asyncio.sleep(0.2)
-    raise AssertionError(f"accounts service not serving on {target} within 60 s")
+    raise AssertionError(f"{service} service not serving on {target} within {START_TIMEOUT:.0f} s")

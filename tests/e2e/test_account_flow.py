@@ -1,7 +1,8 @@
 """Issue 2, section 6: an account created over gRPC, its activation link received by a real SMTP
 server, activated with the link's token; AccountCreated and AccountActivated read from the
 `archipel.accounts.events` topic by a separate kafka-python consumer; the account active in the
-read model (R-04, R-05)."""
+read model (R-04, R-05). The mail goes over STARTTLS (the test server requires it) and every call
+over mutual TLS, which the running services require (issue 13 part 2)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,13 @@ import time
 import uuid
 
 import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from archipel.accounts.v1 import accounts_pb2 as pb
 from archipel.accounts.v1 import accounts_pb2_grpc as pb_grpc
-from tests.e2e.conftest import Inbox, RunningSystem
+from shared.grpc_tls import aio_channel, client_identity
+from tests.e2e.conftest import RUNNING, Inbox, RunningSystem
 from tests.e2e.topics import events_of
 
 TOKEN_IN_LINK = re.compile(r"[?&]jeton=([A-Za-z0-9_\-]+)")
@@ -24,7 +28,7 @@ TOKEN_IN_LINK = re.compile(r"[?&]jeton=([A-Za-z0-9_\-]+)")
 async def test_account_created_mailed_activated_published_and_projected(system: RunningSystem, inbox: Inbox) -> None:
     settings = system.settings
     email = f"camille.{uuid.uuid4().hex[:8]}@example.org"
-    async with grpc.aio.insecure_channel(settings.grpc_target("accounts")) as channel:
+    async with aio_channel(settings, "accounts") as channel:
         stub = pb_grpc.AccountsStub(channel)
         created = await stub.CreateAccount(
             pb.CreateAccountRequest(
@@ -78,3 +82,26 @@ async def test_account_created_mailed_activated_published_and_projected(system: 
             assert time.monotonic() < deadline, "the read model never showed the account active"
             await asyncio.sleep(0.2)
         assert account.email == email and account.activated_at
+
+
+async def test_every_running_service_refuses_plaintext_and_clients_without_a_certificate(
+    system: RunningSystem,
+) -> None:
+    """Issue 13 part 2: each service process listens with mutual TLS only; the CLI's certificate
+    gets through, a plaintext client and a TLS client without a certificate do not."""
+    settings = system.settings
+    ca = client_identity(settings).ca
+    check = health_pb2.HealthCheckRequest(service="")
+    for service in RUNNING:
+        target = settings.grpc_target(service)
+        for attacker in (
+            grpc.aio.insecure_channel(target),
+            grpc.aio.secure_channel(target, grpc.ssl_channel_credentials(ca)),
+        ):
+            async with attacker:
+                with pytest.raises(grpc.aio.AioRpcError) as refused:
+                    await health_pb2_grpc.HealthStub(attacker).Check(check, timeout=10)
+            assert refused.value.code() is grpc.StatusCode.UNAVAILABLE, (service, refused.value.details())
+        async with aio_channel(settings, service) as channel:
+            reply = await health_pb2_grpc.HealthStub(channel).Check(check, timeout=10)
+            assert reply.status == health_pb2.HealthCheckResponse.SERVING

@@ -29,6 +29,8 @@ ENVIRONMENT = (
     "ARCHIPEL_DB_SCHEMA_PREFIX",
     "ARCHIPEL_HOME",
     "ARCHIPEL_GRPC_PORT_BASE",
+    "ARCHIPEL_SECRETS_DIR",  # the local CA and the CLI's gRPC certificate
+    "ARCHIPEL_GRPC_SECURITY",
 )
 # The demo's plan: OUTCOMES[(académie + category) % 4], the contrôle passed with 14 in U3 and U4.
 EXPECTED = {

@@ -22,6 +22,7 @@ from archipel.commands.v1 import commands_pb2 as pb
 from archipel.commands.v1 import commands_pb2_grpc as pb_grpc
 from shared.auth import Principal, Role
 from shared.db import drop_schema
+from shared.grpc_tls import aio_channel
 from shared.infra.acls import ensure_principals, grant, revoke, service_grants
 from shared.infra.topics import ensure_topics
 from shared.kafka import ADMIN, kafka_access
@@ -71,7 +72,7 @@ async def throwaway(base_settings: Settings, tmp_path_factory: pytest.TempPathFa
         for role in ("serve", "relay", "projections")
     ]
     try:
-        await _wait_serving(settings.grpc_target("throwaway"), processes, home)
+        await _wait_serving(settings, "throwaway", processes, home)
         yield settings
     finally:
         for process in processes:
@@ -109,7 +110,7 @@ async def test_a_declared_command_is_served_appended_relayed_and_projected(throw
     candidate = uuid.uuid4()
     me = _bearer(throwaway, Principal(subject=str(candidate), role=Role.CANDIDATE, academy="lyon"))
     payload = json.dumps({"candidate_id": str(candidate), "academy": "lyon", "text": "bonjour"})
-    async with grpc.aio.insecure_channel(throwaway.grpc_target("throwaway")) as channel:
+    async with aio_channel(throwaway, "throwaway") as channel:
         stub = pb_grpc.CommandsStub(channel)
         reply = await stub.Execute(pb.ExecuteRequest(command="RecordNote", payload_json=payload), metadata=me)
         assert (reply.stream_id, reply.version, list(reply.event_types)) == (f"note-{candidate}", 1, ["NoteRecorded"])
@@ -146,7 +147,7 @@ async def test_bad_or_hostile_calls_are_refused_and_write_nothing(
     elif payload.count("%s") == 2:
         payload = payload % (me, "x" * 201)
     metadata = _bearer(throwaway, Principal(subject=str(me), role=Role.CANDIDATE, academy="lyon"))
-    async with grpc.aio.insecure_channel(throwaway.grpc_target("throwaway")) as channel:
+    async with aio_channel(throwaway, "throwaway") as channel:
         stub = pb_grpc.CommandsStub(channel)
         with pytest.raises(grpc.aio.AioRpcError) as refused:
             await stub.Execute(pb.ExecuteRequest(command=command, payload_json=payload), metadata=metadata)

@@ -35,6 +35,7 @@ from archipel.results.v1 import results_pb2 as spb
 from archipel.results.v1 import results_pb2_grpc as spb_grpc
 from archipel_cli import demo_staff
 from shared.clock import PARIS
+from shared.grpc_tls import aio_channel
 from tests.conftest import env_of
 from tests.e2e.conftest import Inbox, RunningSystem
 from tests.e2e.topics import events_of
@@ -111,8 +112,8 @@ async def test_candidate_registers_confirms_and_the_events_are_published(system:
     )
     assert bootstrap.returncode == 0, bootstrap.stderr
     async with (
-        grpc.aio.insecure_channel(settings.grpc_target("accounts")) as accounts_channel,
-        grpc.aio.insecure_channel(settings.grpc_target("registration")) as registration_channel,
+        aio_channel(settings, "accounts") as accounts_channel,
+        aio_channel(settings, "registration") as registration_channel,
     ):
         accounts = apb_grpc.AccountsStub(accounts_channel)
         registration = rpb_grpc.RegistrationStub(registration_channel)
@@ -198,7 +199,7 @@ async def _documents_until_complete(
     staff = [("authorization", f"Bearer {staff_token}")]
     own = dpb.DossierKey(session=SESSION, specialty="SIO-SISR")
     theirs = dpb.DossierKey(candidate_id=candidate_id, session=SESSION, specialty="SIO-SISR")
-    async with grpc.aio.insecure_channel(settings.grpc_target("documents")) as channel:
+    async with aio_channel(settings, "documents") as channel:
         documents = dpb_grpc.DocumentsStub(channel)
         deadline = time.monotonic() + 30
         while not (await documents.GetDossier(own, metadata=candidate)).requirements_known:
@@ -239,7 +240,7 @@ async def _graded_and_deliberated(system: RunningSystem, candidate_id: str, toke
     settings = system.settings
     staff = [("authorization", f"Bearer {staff_token}")]
     key = spb.ResultsKey(candidate_id=candidate_id, session=SESSION, specialty="SIO-SISR")
-    async with grpc.aio.insecure_channel(settings.grpc_target("results")) as channel:
+    async with aio_channel(settings, "results") as channel:
         results = spb_grpc.ResultsStub(channel)
         deadline = time.monotonic() + 30
         for unit, grade in GRADES.items():
@@ -273,7 +274,7 @@ async def _graded_and_deliberated(system: RunningSystem, candidate_id: str, toke
 
 async def _dossier_shows_the_whole_journey(system: RunningSystem, token: str) -> None:
     """The dossier read side, fed by the four topics, ends with the published result."""
-    async with grpc.aio.insecure_channel(system.settings.grpc_target("dossier")) as channel:
+    async with aio_channel(system.settings, "dossier") as channel:
         dossiers = opb_grpc.DossierStub(channel)
         deadline = time.monotonic() + 30
         state = "absent"

@@ -37,9 +37,9 @@ from shared.intake import IntakeProjection
 from shared.known_accounts import KnownAccounts
 from shared.pipeline import Cause, Pipeline
 from shared.projections import ProjectionRunner
-from shared.rpc import mark_serving
 from shared.service import Runtime, build_grpc_server, open_store
 from shared.settings import Settings
+from tests.grpc_serving import serving
 from tests.integration.grpc_fixtures import ListMailer
 from tests.tokens import mint
 
@@ -290,28 +290,18 @@ async def documents_server(isolated_settings: Settings) -> AsyncIterator[Documen
     async with open_store(isolated_settings, SERVICE, clock) as store:
         runtime = Runtime(isolated_settings, store, clock)
         built = build_grpc_server(SERVICE, runtime, ports(runtime, mailer))
-        server = built.server
-        port = server.add_insecure_port("127.0.0.1:0")
-        await server.start()
-        await mark_serving(built.health, built.names)
-        target = f"127.0.0.1:{port}"
-        channel = grpc.aio.insecure_channel(target)
-        blocking = grpc.insecure_channel(target)
-        try:
-            documents = DocumentsServer(
-                isolated_settings,
-                store,
-                clock,
-                mailer,
-                channel,
-                pb_grpc.DocumentsStub(channel),
-                target,
-                pb_grpc.DocumentsStub(blocking),
-                built.pipeline,
-            )
-            await documents.set_deadline()
-            yield documents
-        finally:
-            blocking.close()
-            await channel.close()
-            await server.stop(None)
+        async with serving(built, isolated_settings) as served:
+            with served.blocking_channel() as blocking:
+                documents = DocumentsServer(
+                    isolated_settings,
+                    store,
+                    clock,
+                    mailer,
+                    served.channel,
+                    pb_grpc.DocumentsStub(served.channel),
+                    served.target,
+                    pb_grpc.DocumentsStub(blocking),
+                    built.pipeline,
+                )
+                await documents.set_deadline()
+                yield documents

@@ -22,10 +22,10 @@ from shared.clock import Clock, system_clock
 from shared.eventstore import EventStore
 from shared.launch import load_service
 from shared.names import SERVICES
-from shared.rpc import mark_serving
 from shared.service import Runtime, build_grpc_server, open_store
 from shared.settings import Settings
 from shared.token_keys import SigningKey
+from tests.grpc_serving import serving
 from tests.integration.grpc_fixtures import ListMailer
 from tests.tokens import mint
 
@@ -93,12 +93,7 @@ async def fleet_of_servers(isolated_settings: Settings) -> AsyncIterator[Fleet]:
             stores[name] = store
             runtime = Runtime(settings, store, system_clock)
             built = build_grpc_server(service, runtime, _ports(name, runtime, mailer))
-            port = built.server.add_insecure_port("127.0.0.1:0")
-            await built.server.start()
-            stack.push_async_callback(built.server.stop, None)
-            await mark_serving(built.health, built.names)
-            channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
-            stack.push_async_callback(channel.close)
+            channel = (await stack.enter_async_context(serving(built, settings))).channel
             for full_name in built.names:
                 described = descriptor_pool.Default().FindServiceByName(full_name)
                 endpoints += [Endpoint(name, channel, method) for method in described.methods]

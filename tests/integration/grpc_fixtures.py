@@ -28,10 +28,10 @@ from shared.contracts.accounts import REGISTRY
 from shared.db import check_identifier
 from shared.eventstore import EventStore
 from shared.projections import ProjectionRunner
-from shared.rpc import mark_serving
 from shared.service import Runtime, build_grpc_server, open_store
 from shared.settings import Settings
 from shared.token_keys import SigningKey
+from tests.grpc_serving import serving
 from tests.tokens import mint
 
 CHAIN = LocalChain()  # what a relay publishes for events fed in-process (shared.chain_check)
@@ -133,16 +133,9 @@ async def serve_accounts(settings: Settings, clock: FixedClock, mailer: ListMail
     async with open_store(settings, SERVICE, clock) as store:
         runtime = Runtime(settings, store, clock)
         built = build_grpc_server(SERVICE, runtime, ports(runtime, mailer))
-        server = built.server
-        port = server.add_insecure_port("127.0.0.1:0")
-        await server.start()
-        await mark_serving(built.health, built.names)
-        channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
-        try:
+        async with serving(built, settings) as served:
+            channel = served.channel
             yield AccountsServer(settings, store, clock, mailer, channel, pb_grpc.AccountsStub(channel))
-        finally:
-            await channel.close()
-            await server.stop(None)
 
 
 @pytest.fixture(name="accounts")

@@ -30,9 +30,9 @@ from shared.events import DomainEvent, Envelope
 from shared.eventstore import EventStore
 from shared.known_accounts import KnownAccounts
 from shared.projections import ProjectionRunner
-from shared.rpc import mark_serving
 from shared.service import Runtime, build_grpc_server, open_store
 from shared.settings import Settings
+from tests.grpc_serving import serving
 from tests.tokens import mint
 
 CHAIN = LocalChain()  # what a relay publishes for events fed in-process (shared.chain_check)
@@ -141,19 +141,11 @@ async def registration_server(isolated_settings: Settings) -> AsyncIterator[Regi
     clock = FixedClock(INSIDE)
     async with open_store(isolated_settings, SERVICE, clock) as store:
         built = build_grpc_server(SERVICE, Runtime(isolated_settings, store, clock))
-        server = built.server
-        port = server.add_insecure_port("127.0.0.1:0")
-        await server.start()
-        await mark_serving(built.health, built.names)
-        target = f"127.0.0.1:{port}"
-        channel = grpc.aio.insecure_channel(target)
-        try:
+        async with serving(built, isolated_settings) as served:
+            channel = served.channel
             yield RegistrationServer(
-                isolated_settings, store, clock, channel, pb_grpc.RegistrationStub(channel), target
+                isolated_settings, store, clock, channel, pb_grpc.RegistrationStub(channel), served.target
             )
-        finally:
-            await channel.close()
-            await server.stop(None)
 
 
 async def refused(call: Awaitable[object], code: grpc.StatusCode) -> str:

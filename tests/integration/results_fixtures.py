@@ -41,9 +41,9 @@ from shared.intake import IntakeProjection
 from shared.known_accounts import KnownAccounts
 from shared.pipeline import Pipeline
 from shared.projections import Projection, ProjectionRunner
-from shared.rpc import mark_serving
 from shared.service import Runtime, build_grpc_server, open_store
 from shared.settings import Settings
+from tests.grpc_serving import serving
 from tests.tokens import mint
 
 CHAIN = LocalChain()  # what a relay publishes for events fed in-process (shared.chain_check)
@@ -233,16 +233,8 @@ async def results_server(isolated_settings: Settings) -> AsyncIterator[ResultsSe
     clock = FixedClock(JURY)
     async with open_store(isolated_settings, SERVICE, clock) as store:
         built = build_grpc_server(SERVICE, Runtime(isolated_settings, store, clock))
-        server = built.server
-        port = server.add_insecure_port("127.0.0.1:0")
-        await server.start()
-        await mark_serving(built.health, built.names)
-        target = f"127.0.0.1:{port}"
-        channel = grpc.aio.insecure_channel(target)
-        try:
+        async with serving(built, isolated_settings) as served:
+            channel = served.channel
             yield ResultsServer(
-                isolated_settings, store, clock, channel, pb_grpc.ResultsStub(channel), target, built.pipeline
+                isolated_settings, store, clock, channel, pb_grpc.ResultsStub(channel), served.target, built.pipeline
             )
-        finally:
-            await channel.close()
-            await server.stop(None)

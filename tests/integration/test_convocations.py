@@ -28,9 +28,9 @@ from shared.chain_check import LocalChain
 from shared.clock import FixedClock
 from shared.projections import ProjectionRunner
 from shared.reference import ExamForm
-from shared.rpc import mark_serving
 from shared.service import Runtime, build_grpc_server, open_store
 from shared.settings import Settings
+from tests.grpc_serving import serving
 from tests.integration.registration_fixtures import pdf_text
 from tests.tokens import mint
 from tests.unit.convocation_samples import ACADEMY, SESSION, SPECIALTY, Publisher
@@ -68,20 +68,12 @@ async def feed_server(isolated_settings: Settings) -> AsyncIterator[FeedServer]:
     clock = FixedClock(BEFORE_APRIL)
     async with open_store(isolated_settings, SPEC, clock) as store:
         built = build_grpc_server(SPEC, Runtime(isolated_settings, store, clock))
-        server = built.server
-        port = server.add_insecure_port("127.0.0.1:0")
-        await server.start()
-        await mark_serving(built.health, [SERVICE_NAME])
-        channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
         runners = [
             ProjectionRunner(store.pool, SPEC.projection_registry, projection)
             for projection in (ConvocationFeedReadModel(), DossierReadModel())
         ]
-        try:
-            yield FeedServer(isolated_settings, clock, runners, pb_grpc.DossierStub(channel), f"127.0.0.1:{port}")
-        finally:
-            await channel.close()
-            await server.stop(None)
+        async with serving(built, isolated_settings, [SERVICE_NAME]) as served:
+            yield FeedServer(isolated_settings, clock, runners, pb_grpc.DossierStub(served.channel), served.target)
 
 
 def _campaign() -> tuple[Publisher, dict[str, uuid.UUID]]:

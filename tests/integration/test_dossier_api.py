@@ -29,9 +29,9 @@ from shared.chain_check import LocalChain
 from shared.clock import FixedClock
 from shared.events import Envelope
 from shared.projections import ProjectionRunner
-from shared.rpc import mark_serving
 from shared.service import Runtime, build_grpc_server, open_store
 from shared.settings import Settings
+from tests.grpc_serving import serving
 from tests.tokens import mint
 from tests.unit.dossier_samples import (
     ACADEMY,
@@ -83,17 +83,9 @@ async def dossier_server(isolated_settings: Settings) -> AsyncIterator[DossierSe
     clock = FixedClock(DEADLINE + timedelta(days=1))
     async with open_store(isolated_settings, SPEC, clock) as store:
         built = build_grpc_server(SPEC, Runtime(isolated_settings, store, clock))
-        server = built.server
-        port = server.add_insecure_port("127.0.0.1:0")
-        await server.start()
-        await mark_serving(built.health, [SERVICE_NAME])
-        channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
         runner = ProjectionRunner(store.pool, SPEC.projection_registry, DossierReadModel())
-        try:
-            yield DossierServer(isolated_settings, clock, runner, pb_grpc.DossierStub(channel), f"127.0.0.1:{port}")
-        finally:
-            await channel.close()
-            await server.stop(None)
+        async with serving(built, isolated_settings, [SERVICE_NAME]) as served:
+            yield DossierServer(isolated_settings, clock, runner, pb_grpc.DossierStub(served.channel), served.target)
 
 
 @dataclass
