@@ -30,6 +30,7 @@ from faststream.specification import AsyncAPI
 from pydantic import create_model
 
 from shared.events import DomainEvent, EnvelopeHeader, EventRegistry
+from shared.personal import SEALED
 from shared.settings import SERVICES, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -136,7 +137,34 @@ class PublicEvent:
         for name, prop in properties.items():
             prop["description"] = ENVELOPE_FIELDS[name]
         schema["title"] = f"{self.event_type} v{self.schema_version}"
+        if self.model.personal:  # sealed at append (shared.personal): absent from the published payload
+            payload = schema["$defs"][self.model.__name__]
+            payload["required"] = [name for name in payload.get("required", []) if name not in self.model.personal]
+            for name in self.model.personal:
+                field = payload["properties"][name]
+                field["description"] = (field.get("description", "") + f" {PERSONAL_FIELD}").strip()
+            payload["properties"][SEALED] = SEALED_SCHEMA
         return cast(dict[str, Any], _open(schema))
+
+
+PERSONAL_FIELD = (
+    "Personal: published only inside `sealed` (issue 13 part 7); absent from the payload, it reads as its"
+    " erased value once the candidate's key is destroyed."
+)
+SEALED_SCHEMA: dict[str, Any] = {
+    "description": "The event's personal fields, encrypted with AES-256-GCM under the data key of the subject"
+    " (the candidate): `v` 1, `s` the subject, `f` the sealed field names, `n` the nonce and `c` the ciphertext"
+    " of their canonical JSON (base64); associated data: the subject and the event type.",
+    "type": "object",
+    "properties": {
+        "v": {"type": "integer"},
+        "s": {"type": "string"},
+        "f": {"type": "array", "items": {"type": "string"}},
+        "n": {"type": "string"},
+        "c": {"type": "string"},
+    },
+    "required": ["v", "s", "f", "n", "c"],
+}
 
 
 def registry_of(service: str) -> EventRegistry | None:

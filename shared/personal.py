@@ -120,6 +120,10 @@ class KeyRing:
         while len(self._keys) > _CACHE:
             self._keys.popitem(last=False)
 
+    def known(self, subject: str) -> bytes | None:
+        """The key this process holds for `subject` (None: none, or destroyed)."""
+        return self._keys.get(subject)
+
     def forget(self, subject: str) -> None:
         self.remember(subject, None)
 

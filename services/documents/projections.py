@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from services.documents import domain
 from services.documents.streams import dossier_of
+from shared.contracts.accounts import CandidateForgotten
 from shared.contracts.documents import REGISTRY
 from shared.contracts.registration import CalendarSet
 from shared.db import Connection, Migration
@@ -63,7 +64,7 @@ class DossierListReadModel(Projection):
 
     name = "documents_dossiers"
     tables = ("dossier_list",)
-    event_types = frozenset(REGISTRY.models)
+    event_types = frozenset({*REGISTRY.models, CandidateForgotten.event_type})
     migrations = (
         Migration(
             "documents_0002_dossiers",
@@ -79,6 +80,18 @@ class DossierListReadModel(Projection):
     )
 
     async def apply(self, connection: Connection, envelope: Envelope) -> None:
+        if isinstance(envelope.payload, CandidateForgotten):  # issue 13 part 7: labels read as erased
+            for stored in await connection.fetch(
+                "SELECT stream_id, snapshot FROM dossier_list WHERE candidate_id = $1", envelope.payload.candidate_id
+            ):
+                state = domain.DossierState.model_validate_json(stored["snapshot"])
+                erased = {key: document.model_copy(update={"label": ""}) for key, document in state.documents.items()}
+                await connection.execute(
+                    "UPDATE dossier_list SET snapshot = $2 WHERE stream_id = $1",
+                    stored["stream_id"],
+                    state.model_copy(update={"documents": erased}).model_dump_json(),
+                )
+            return
         row = await connection.fetchrow("SELECT snapshot FROM dossier_list WHERE stream_id = $1", envelope.stream_id)
         state = domain.DossierState.model_validate_json(row["snapshot"]) if row else domain.INITIAL
         state = domain.evolve(state, envelope.payload)

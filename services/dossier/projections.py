@@ -14,7 +14,8 @@ from uuid import UUID
 from services.dossier.fold import combine
 from services.dossier.inbound import READ
 from services.dossier.keys import Source, StreamKey, key_of
-from services.dossier.parts import PART_OF, AccountPart, AnyPart, evolve
+from services.dossier.parts import PART_OF, AccountPart, AnyPart, DocumentsPart, evolve
+from shared.contracts.accounts import CandidateForgotten
 from shared.db import Connection, Migration
 from shared.events import Envelope
 from shared.projections import Projection
@@ -23,7 +24,7 @@ from shared.projections import Projection
 class DossierReadModel(Projection):
     name = "dossier_views"  # the consumer group and the table keep their first names
     tables = ("dossier_accounts", "dossier_parts", "dossier_views")
-    event_types = READ
+    event_types = READ | {CandidateForgotten.event_type}
     # A candidate's rows are folded from the candidate's events only, which every service keys by
     # the candidate id (a staff account's, by its own stream): a rebuild may split the partitions.
     partitioned = True
@@ -63,6 +64,7 @@ class DossierReadModel(Projection):
         """Events in a few statements: the parts they touch are read at once, folded in memory,
         written at once, and each dossier they change is recomputed once from its stored parts
         (a summary depends only on its parts)."""
+        forgotten = [e.payload.candidate_id for e in envelopes if isinstance(e.payload, CandidateForgotten)]
         said = [(envelope, key) for envelope in envelopes if (key := key_of(envelope)) is not None]
         streams = sorted({envelope.stream_id for envelope, _ in said})
         keys, parts = await _stored_parts(connection, streams)
@@ -117,8 +119,31 @@ class DossierReadModel(Projection):
                     account_ids,
                 )
             )
+        if forgotten:  # issue 13 part 7: the documents' labels read as erased, as a replay computes them
+            dossiers.update(await _forget(connection, forgotten))
         if dossiers:
             await refresh_many(connection, sorted(dossiers))
+
+
+async def _forget(connection: Connection, candidates: list[UUID]) -> set[tuple[UUID, int]]:
+    """The forgotten candidates' documents parts with their labels erased; the dossiers to refresh."""
+    touched: set[tuple[UUID, int]] = set()
+    for row in await connection.fetch(
+        "SELECT stream_id, candidate_id, session, specialty, part FROM dossier_parts"
+        " WHERE candidate_id = ANY($1::uuid[]) AND source = $2",
+        candidates,
+        Source.DOCUMENTS.value,
+    ):
+        part = DocumentsPart.model_validate_json(row["part"])
+        documents = tuple(document.model_copy(update={"label": ""}) for document in part.documents)
+        await connection.execute(
+            "UPDATE dossier_parts SET part = $2 WHERE stream_id = $1",
+            row["stream_id"],
+            part.model_copy(update={"documents": documents}).model_dump_json(),
+        )
+        if row["session"] is not None and row["specialty"] is not None:
+            touched.add((row["candidate_id"], row["session"]))
+    return touched
 
 
 async def _stored_parts(connection: Connection, streams: list[str]) -> tuple[dict[str, StreamKey], dict[str, AnyPart]]:

@@ -37,6 +37,8 @@ class RequirementsRecorded(DomainEvent):
 
 class DocumentUploaded(DomainEvent):
     event_type: ClassVar[str] = "DocumentUploaded"
+    # The original file name may name the candidate: sealed (shared.personal), "" once erased.
+    personal: ClassVar[dict[str, object]] = {"label": ""}
 
     document_id: UUID
     candidate_id: UUID

@@ -120,6 +120,10 @@ async def provision(connection: asyncpg.Connection, settings: Settings, database
         f" PASSWORD {_literal(ensure_password(settings, KEYSTORE))}"
     )
     await connection.execute(f"GRANT CONNECT, CREATE ON DATABASE {database} TO {keystore}")
+    schema = settings.keystore_schema
+    await _hand_over(connection, schema, keystore, auditor)  # made before its role: its role's from now on
+    if await connection.fetchval("SELECT to_regnamespace($1)", check_identifier(schema)) is not None:
+        await connection.execute(f"REVOKE ALL ON ALL TABLES IN SCHEMA {schema} FROM {auditor}")  # functions only
 
 
 async def _hand_over(connection: asyncpg.Connection, schema: str, role: str, auditor: str) -> None:

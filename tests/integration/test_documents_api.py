@@ -264,8 +264,9 @@ async def test_documents_events_travel_through_kafka_without_the_bytes(
     assert upload["kind"] == "identity" and upload["sha256"] == hashlib.sha256(scan).hexdigest()
     assert upload["size"] == len(scan) and upload["content_type"] == "application/pdf"
     assert set(upload) == {
-        "document_id", "candidate_id", "academy", "kind", "sha256", "size", "content_type", "label", "uploaded_at"
+        "document_id", "candidate_id", "academy", "kind", "sha256", "size", "content_type", "sealed", "uploaded_at"
     }  # fmt: skip
+    assert "label" not in upload  # the file name, a personal field, is sealed (issue 13 part 7)
     assert all(b"KAFKA-MARKER" not in r.value and scan[:200] not in r.value and len(r.value) < 4000 for r in records)
     complete = envelopes[3].payload
     assert isinstance(complete, DossierComplete) and str(complete.candidate_id) == me.id
