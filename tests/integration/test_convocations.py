@@ -26,6 +26,8 @@ from services.dossier.service import SERVICE as SPEC
 from shared.auth import Principal, Role
 from shared.chain_check import LocalChain
 from shared.clock import FixedClock
+from shared.contracts import accounts
+from shared.events import Envelope
 from shared.projections import ProjectionRunner
 from shared.reference import ExamForm
 from shared.service import Runtime, build_grpc_server, open_store
@@ -132,6 +134,37 @@ async def test_the_feed_whatever_the_order(feed: FeedServer, seed: int) -> None:
         request = pb.ListConvocationsRequest(session=SESSION, academy=asked)
         listed = await feed.stub.ListConvocations(request, metadata=national)
         assert {c.candidate_id for c in listed.convocations} == wanted
+
+
+async def test_a_forgotten_candidate_shows_as_a_replay_computes_it(feed: FeedServer) -> None:
+    """CandidateForgotten (issue 13 part 7): the feed writes what the candidate's events read as once
+    the key is destroyed (names empty, no birth date, no handicap), as a replay of them computes it."""
+    p, who = _campaign()
+    await feed.deliver(p, 11)
+    gone = who["exempted"]
+    assert any(c.handicap and c.last_name for c in (await _stored(feed))[(gone, SESSION, SPECIALTY)])
+    p.publish(
+        f"account-{gone}",
+        accounts.CandidateForgotten(candidate_id=gone, reason="RGPD", forgotten_at=BEFORE_APRIL),
+        ACADEMY,
+        gone,
+    )
+    forget = p.streams[f"account-{gone}"][-1]
+    for runner in feed.runners:
+        assert await runner.handle_raw(*CHAIN.record(forget, p.raw[forget.event_id]))
+
+    def erased(envelope: Envelope) -> Envelope:
+        personal = envelope.payload.personal
+        if envelope.candidate_id != str(gone) or not personal:
+            return envelope
+        return envelope.model_copy(update={"payload": envelope.payload.model_copy(update=dict(personal))})
+
+    replayed = fold(erased(e) for events in p.streams.values() for e in events)
+    stored = await _stored(feed)
+    assert {tuple(k): v for k, v in replayed.items()} == stored
+    mine = stored[(gone, SESSION, SPECIALTY)]
+    assert mine and all((c.last_name, c.first_names, c.birth_date, c.handicap) == ("", "", None, False) for c in mine)
+    assert any(c.last_name for key, found in stored.items() if key[0] != gone for c in found)  # others kept
 
 
 async def test_only_staff_and_auditors_of_the_academie(feed: FeedServer) -> None:
