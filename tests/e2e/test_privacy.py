@@ -38,6 +38,7 @@ from shared.kafka import ADMIN, consumer_config, kafka_access
 from shared.settings import SERVICES, Settings
 from tests.conftest import env_of
 from tests.e2e.conftest import Inbox, RunningSystem
+from tests.e2e.topics import events_of
 from tests.tokens import mint
 
 SESSION = 2027
@@ -244,6 +245,14 @@ async def test_personal_data_is_sealed_and_forgetting_a_candidate_leaves_no_clea
     assert any(hit.startswith(f"{settings.db_schema('accounts')}.account_emails: {email}") for hit in before), before
     read, on_topics = await asyncio.to_thread(_topic_hits, settings, needles)
     assert read > 10 and on_topics == [], on_topics
+    answers = await asyncio.to_thread(
+        events_of, settings, settings.topic("registration"), candidate_id, {"HandicapDeclared", "RegistrationConfirmed"}
+    )
+    for record in answers:  # the handicap answers themselves (booleans) travel sealed only
+        payload = record["payload"]
+        assert isinstance(payload, dict)
+        if record["event_type"] in ("HandicapDeclared", "RegistrationConfirmed"):
+            assert "sealed" in payload and not {"handicap", "amex_reference", "existing_decision"} & set(payload)
 
     # A service's role may read keys, never destroy one.
     service_role = await asyncpg.connect(settings.database_url_for("registration"))
