@@ -23,7 +23,7 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from uuid import uuid4
 
 import asyncpg
@@ -32,8 +32,9 @@ from shared.appends import APPEND_FUNCTION, GroupCommit, StreamAppend, conflict,
 from shared.clock import Clock, system_clock
 from shared.db import Connection, Migration
 from shared.errors import InvalidInput
-from shared.events import CommandContext, DomainEvent, Envelope, EventRegistry, StoredEnvelope, canonical_json
-from shared.personal import KEYRING, seal, subjects_in
+from shared.events import CommandContext, DomainEvent, Envelope, EventRegistry, StoredEnvelope
+from shared.personal import KEYRING, subjects_in
+from shared.sealed_events import stored_json, subject_of
 
 if TYPE_CHECKING:
     from shared.keystore import KeyStore
@@ -251,24 +252,6 @@ class EventStore:
             trace_context=json.loads(row["trace_context"]),
             payload=payload,
         )
-
-
-def subject_of(envelope: Envelope) -> str:
-    """Whose data key seals an event's personal fields: its candidate's, else its stream's."""
-    return envelope.candidate_id or envelope.stream_id
-
-
-def stored_json(envelope: Envelope, keys: dict[str, bytes | None]) -> bytes:
-    """The canonical JSON the store writes: personal fields sealed when their subject's key is in
-    `keys` (a destroyed key: written as their erased values), else as they are."""
-    personal = envelope.payload.personal
-    subject = subject_of(envelope)
-    if not personal or subject not in keys:
-        return envelope.to_json()
-    body: dict[str, Any] = envelope.model_dump(mode="json", exclude={"payload"})
-    payload = envelope.payload.model_dump(mode="json")
-    body["payload"] = seal(envelope.event_type, payload, personal, subject, keys[subject])
-    return canonical_json(body)
 
 
 def bounded(envelope: Envelope, keys: dict[str, bytes | None] | None = None) -> bytes:

@@ -17,8 +17,9 @@ from shared.auth import Role
 from shared.contracts import accounts, registration
 from shared.errors import InvalidEvent
 from shared.events import CommandContext, DomainEvent, Envelope, EventRegistry
-from shared.eventstore import Append, plan_envelopes, stored_json
+from shared.eventstore import Append, plan_envelopes
 from shared.personal import KEYRING, SEALED, KeyNotLoaded, seal, subjects_in
+from shared.sealed_events import stored_json
 
 REGISTRY = accounts.REGISTRY.merged(registration.REGISTRY)
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
