@@ -11,7 +11,8 @@ destroyed (then every event of the candidate, in the store and on the topics, re
 personal fields erased), then `CandidateForgotten` is appended to the account's stream, in the same
 transaction as the deletion of the clear or derived personal data of the accounts' private tables
 (the email's uniqueness row, the credentials, the links, the rate limits' counters). The read
-models write the erased values when they apply the event. Stopped between the two, it is run again:
+models write the erased values when they apply the event. A command of the account appended first
+makes it read the stream again and retry (three times); stopped between the two, it is run again:
 the destruction is idempotent, and the event is appended once."""
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from services.accounts.streams import account_stream
 from shared.clock import Clock, system_clock
 from shared.contracts.accounts import AccountCreated, CandidateForgotten
 from shared.db import Connection
-from shared.errors import InvalidInput, NotFound
+from shared.errors import ConcurrencyError, InvalidInput, NotFound
 from shared.events import CommandContext
 from shared.eventstore import ExtraWrite
 from shared.keystore import destroy_key
@@ -34,6 +35,7 @@ from shared.settings import Settings
 
 MAX_REASON = 1000
 MAX_OPERATOR = 64
+ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -77,12 +79,20 @@ async def forget_candidate(
         assert isinstance(created.payload, AccountCreated)
         email = created.payload.email
         await destroy_key(settings, str(candidate_id))
-        if any(isinstance(e.payload, CandidateForgotten) for e in events):
-            return Forgotten(candidate_id, already=True)
-        now = clock()
-        context = CommandContext(
-            academy=created.academy, actor=f"privacy:{operator}", occurred_at=now, candidate_id=str(candidate_id)
-        )
-        event = CandidateForgotten(candidate_id=candidate_id, reason=reason, forgotten_at=now)
-        await store.append(stream, len(events), [event], context, extra=erase_private_rows(candidate_id, email))
+        for attempt in range(1, ATTEMPTS + 1):
+            if any(isinstance(e.payload, CandidateForgotten) for e in events):
+                return Forgotten(candidate_id, already=True)
+            now = clock()
+            context = CommandContext(
+                academy=created.academy, actor=f"privacy:{operator}", occurred_at=now, candidate_id=str(candidate_id)
+            )
+            event = CandidateForgotten(candidate_id=candidate_id, reason=reason, forgotten_at=now)
+            try:
+                await store.append(stream, len(events), [event], context, extra=erase_private_rows(candidate_id, email))
+            except ConcurrencyError:  # a command of the account's came first: the key is gone, try again
+                if attempt == ATTEMPTS:
+                    raise
+                events = await store.read_stream(stream)
+            else:
+                break
     return Forgotten(candidate_id, already=False)
