@@ -85,7 +85,8 @@ def _run(arguments: argparse.Namespace) -> int:
         if not _wait_ready(config, children, lambda: stopping):
             return 1
         for spec in specs():
-            print(f"{spec.name:<11} grpc://{config.grpc_target(spec.name)}  (health, reflection)")
+            transport = "plaintext" if config.grpc_security == "plaintext" else "mutual TLS"
+            print(f"{spec.name:<11} grpc://{config.grpc_target(spec.name)}  ({transport}, health, reflection)")
         print(f"Logs in {logs}/; mail in {config.home / 'mail'}/. Ready. Ctrl-C stops everything.")
         _supervise(children, lambda: stopping)
     finally:
