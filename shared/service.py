@@ -31,6 +31,7 @@ from shared.keystore import ensure_keystore, keystore, keystore_ready
 from shared.personal import KEYRING
 from shared.pipeline import CommandSpec, Pipeline
 from shared.projections import Projection, ProjectionRunner
+from shared.reactions import Reaction, ReactionProjection
 from shared.relay import Relay
 from shared.settings import Settings
 
@@ -80,6 +81,7 @@ class Service(Generic[P]):
     projection_topics: Sequence[str] = ()  # the services whose topics feed its read models and intakes
     inbound: EventRegistry | None = None  # the other services' events it reads
     intakes: Sequence[Intake] = ()
+    reactions: Sequence[Reaction[P]] = ()  # effects of consumed events through its ports (shared.reactions)
     tables: Sequence[Migration] = ()  # private tables written with the events
     on_start: Callable[[Pipeline[P]], Awaitable[None]] | None = None  # once, before serving
     # The accounts' token versions as this service knows them, checked on every call (a token
@@ -150,7 +152,11 @@ async def run_projections(
         broker = KafkaBroker(**access.faststream(), logger=log, log_level=logging.DEBUG, graceful_timeout=10)
         topics = [settings.topic(name) for name in service.projection_topics]
         pipeline = service.pipeline(runtime)
-        consumers = [*service.projections(), *(IntakeProjection(intake, pipeline) for intake in service.intakes)]
+        consumers = [
+            *service.projections(),
+            *(IntakeProjection(intake, pipeline) for intake in service.intakes),
+            *(ReactionProjection(reaction, pipeline.ports) for reaction in service.reactions),
+        ]
         for projection in consumers:
             runner = ProjectionRunner(runtime.store.pool, registry, projection)
             subscribe_projection(

@@ -102,11 +102,15 @@ class Consumption:
 
 def consumption(services: Iterable[str] = SERVICES) -> dict[str, Consumption]:
     """What each service reads, from its declaration (services/<name>/service.py): its
-    `projection_topics`, and the names of its projections and intakes (its consumer groups)."""
+    `projection_topics`, and the names of its projections, intakes and reactions (its consumer groups)."""
     found: dict[str, Consumption] = {}
     for name in services:
         declaration = importlib.import_module(f"services.{name}.service").SERVICE
-        groups = [p.name for p in declaration.projections()] + [i.name for i in declaration.intakes]
+        groups = [
+            *(p.name for p in declaration.projections()),
+            *(i.name for i in declaration.intakes),
+            *(r.name for r in declaration.reactions),
+        ]
         found[name] = Consumption(tuple(declaration.projection_topics), tuple(groups))
     return found
 
