@@ -43,6 +43,10 @@ class BlobStore(Protocol):
         """Size in bytes; KeyError if unknown."""
         ...
 
+    async def delete(self, sha256: str) -> bool:
+        """Erase the stored bytes; False if there were none (deleting twice is harmless)."""
+        ...
+
 
 def check_sha256(sha256: str) -> str:
     """The blob name, if it is 64 lowercase hex digits; ValueError otherwise (no path or key tricks)."""
@@ -106,6 +110,18 @@ class LocalBlobStore:
         except FileNotFoundError:
             raise KeyError(sha256) from None
         return stat.st_size
+
+    async def delete(self, sha256: str) -> bool:
+        return await asyncio.to_thread(_delete_local, self.path_of(sha256))
+
+
+def _delete_local(path: Path) -> bool:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    _fsync_dir(path.parent)
+    return True
 
 
 def _put_local(source: Path, dest: Path) -> bool:
@@ -219,6 +235,13 @@ class S3BlobStore:
         if length is None:
             raise KeyError(sha256)
         return length
+
+    async def delete(self, sha256: str) -> bool:
+        key = self.key_of(sha256)
+        if await asyncio.to_thread(self._head, key) is None:
+            return False
+        await asyncio.to_thread(self._client.delete_object, Bucket=self.bucket, Key=key)
+        return True
 
     def _head(self, key: str) -> int | None:
         """The object's size, or None if there is no such object."""

@@ -1,5 +1,6 @@
 """Blob stores keep checked uploads by the SHA-256 of their bytes: the same bytes are stored once,
-read back in 64 KiB chunks, and a malformed name is refused before it reaches a path or a key."""
+read back in 64 KiB chunks, erased on demand (twice is harmless), and a malformed name is refused
+before it reaches a path or a key."""
 
 from __future__ import annotations
 
@@ -85,9 +86,19 @@ async def check_store_behaviour(store: BlobStore, staging: Path) -> None:
     with pytest.raises(KeyError):
         await read_all(store.open(unknown))
 
+    assert await store.delete(other.sha256) is True  # erased (issue 13 part 7), the other blob kept
+    assert not await store.exists(other.sha256)
+    with pytest.raises(KeyError):
+        await read_all(store.open(other.sha256))
+    assert await store.delete(other.sha256) is False  # twice: harmless
+    assert await store.delete(unknown) is False
+    assert (await read_all(store.open(sha)))[0] == PAYLOAD
+
     for bad in BAD_NAMES:
         with pytest.raises(ValueError, match="not a SHA-256"):
             await store.exists(bad)
+        with pytest.raises(ValueError, match="not a SHA-256"):
+            await store.delete(bad)
         with pytest.raises(ValueError, match="not a SHA-256"):
             await store.size(bad)
         with pytest.raises(ValueError, match="not a SHA-256"):
