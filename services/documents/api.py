@@ -112,6 +112,9 @@ def dossier_view(key: DossierKey, dossier: StoredDossier, fallback_deadline: dat
     )
 
 
+ERASED = "this document's file was erased (its candidate was forgotten)"
+
+
 class DocumentsServicer(Authenticated, pb_grpc.DocumentsServicer):
     def __init__(
         self, pipeline: Pipeline[DocumentsPorts], ports: DocumentsPorts, verifier: TokenVerifier, clock: Clock
@@ -170,11 +173,16 @@ class DocumentsServicer(Authenticated, pb_grpc.DocumentsServicer):
             return
         document, chunks = opened
         first = True
-        async for data in chunks:
-            yield pb.DownloadChunk(
-                data=data, content_type=document.content_type if first else "", filename=document.label if first else ""
-            )
-            first = False
+        try:
+            async for data in chunks:
+                yield pb.DownloadChunk(
+                    data=data,
+                    content_type=document.content_type if first else "",
+                    filename=document.label if first else "",
+                )
+                first = False
+        except KeyError:  # erased between the check and the read (a forget meanwhile)
+            await context.abort(grpc.StatusCode.NOT_FOUND, ERASED)
 
     @rpc
     async def _open(
@@ -186,6 +194,8 @@ class DocumentsServicer(Authenticated, pb_grpc.DocumentsServicer):
         document = (await self._dossier(principal, key)).state.documents.get(document_id)
         if document is None:
             raise NotFound("no such document in this dossier")
+        if not await self.blobs.exists(document.sha256):  # issue 13 part 7: its candidate was forgotten
+            raise NotFound(ERASED)
         return document, self.blobs.open(document.sha256)
 
     @rpc

@@ -1,6 +1,7 @@
 """Read port of the documents commands: what they need from outside a dossier's stream (each
 académie's documents deadline per session, from the calendars read model; where to email a
-candidate, from the shared known accounts), over asyncpg, and an in-memory fake for unit tests."""
+candidate, from the shared known accounts; who uploaded which content, from its own events), over
+asyncpg, and an in-memory fake for unit tests."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ class DocumentsFacts(Protocol):
 
     async def contact(self, candidate_id: UUID) -> Contact | None: ...
 
+    async def blob_references(self, candidate_id: UUID) -> list[tuple[UUID, str]]: ...
+
 
 async def documents_deadline(pool: asyncpg.Pool, academy: str, session: int) -> datetime | None:
     """The calendar's documents deadline of the académie and session (R-18), if one was set."""
@@ -31,6 +34,20 @@ async def documents_deadline(pool: asyncpg.Pool, academy: str, session: int) -> 
         "SELECT documents_deadline FROM calendars WHERE academy = $1 AND session = $2", academy, session
     )
     return deadline
+
+
+async def blob_references(pool: asyncpg.Pool, candidate_id: UUID) -> list[tuple[UUID, str]]:
+    """Who uploaded each content hash the candidate uploaded (the candidate among them), read from
+    the service's own events (the hash is never sealed; its bytes are stored before the event that
+    names them is appended, so the events are the full list of references)."""
+    rows = await pool.fetch(
+        "SELECT DISTINCT (payload->>'candidate_id')::uuid AS candidate_id, payload->>'sha256' AS sha256"
+        " FROM events WHERE event_type = 'DocumentUploaded' AND payload->>'sha256' IN ("
+        " SELECT payload->>'sha256' FROM events"
+        " WHERE event_type = 'DocumentUploaded' AND payload->>'candidate_id' = $1::text)",
+        str(candidate_id),
+    )
+    return [(row["candidate_id"], row["sha256"]) for row in rows]
 
 
 class PgDocumentsFacts:
@@ -47,14 +64,22 @@ class PgDocumentsFacts:
         )
         return Contact(row["email"], row["first_names"], row["last_name"]) if row else None
 
+    async def blob_references(self, candidate_id: UUID) -> list[tuple[UUID, str]]:
+        return await blob_references(self.pool, candidate_id)
+
 
 @dataclass
 class InMemoryDocumentsFacts:
     deadlines: dict[tuple[str, int], datetime | None] = field(default_factory=dict)
     contacts: dict[UUID, Contact] = field(default_factory=dict)
+    uploads: list[tuple[UUID, str]] = field(default_factory=list)  # (candidate, sha256) of each upload
 
     async def documents_deadline(self, academy: str, session: int) -> datetime | None:
         return self.deadlines.get((academy, session))
 
     async def contact(self, candidate_id: UUID) -> Contact | None:
         return self.contacts.get(candidate_id)
+
+    async def blob_references(self, candidate_id: UUID) -> list[tuple[UUID, str]]:
+        own = {sha256 for candidate, sha256 in self.uploads if candidate == candidate_id}
+        return sorted({(candidate, sha256) for candidate, sha256 in self.uploads if sha256 in own})

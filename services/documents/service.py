@@ -1,6 +1,7 @@
 """The documents service, declared once: its commands (the dossier decider, the facts each needs,
 the blob stored before an upload's event, the email after a staff decision), the requirements
-intake, its read models, its API. `python -m services documents serve|relay|projections`."""
+intake, its read models, the erasure of a forgotten candidate's files, its API.
+`python -m services documents serve|relay|projections`."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from services.documents.commands import (
 from services.documents.content import ContentType, StagedFile
 from services.documents.domain import DOSSIER, DossierState, Facts
 from services.documents.facts import DocumentsFacts, PgDocumentsFacts
+from services.documents.forgotten import FORGOTTEN_UPLOADS
 from services.documents.notify import mail_decision
 from services.documents.projections import CalendarsReadModel, DossierListReadModel
 from services.documents.queries import DocumentsQueries
@@ -182,4 +184,5 @@ SERVICE = Service(
     projection_topics=("accounts", "registration", "documents"),
     inbound=INBOUND,
     intakes=(REQUIREMENTS_INTAKE,),
+    reactions=(FORGOTTEN_UPLOADS,),  # a forgotten candidate's files leave the blob store
 )

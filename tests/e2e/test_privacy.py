@@ -2,8 +2,8 @@
 attacker with the database and the broker would: a candidate's name, email, birth date and handicap
 answers never reach the event store or a topic in clear; after `archipel privacy forget` (the key
 store's role, a reason, an event), none of them remains in any table of any schema of the deployment
-nor in any record of any topic, `audit verify` has no finding and `audit replay` no difference; a
-service's role cannot destroy a key."""
+nor in any record of any topic, the file they uploaded in no file of the blob store nor of staging,
+`audit verify` has no finding and `audit replay` no difference; a service's role cannot destroy a key."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import asyncpg
 import grpc
@@ -137,12 +138,14 @@ def _topic_hits(settings: Settings, needles: list[str]) -> tuple[int, list[str]]
     return read, hits
 
 
-async def _upload(settings: Settings, metadata: list[tuple[str, str]], filename: str) -> None:
-    """An identity document whose file name names the candidate, once the requirements are known."""
+async def _upload(settings: Settings, metadata: list[tuple[str, str]], filename: str) -> bytes:
+    """An identity document whose file name names the candidate, once the requirements are known;
+    its bytes (its own: a title of its own)."""
     own = dpb.DossierKey(session=SESSION, specialty="SIO-SISR")
     out = io.BytesIO()
     writer = PdfWriter()
     writer.add_blank_page(120, 200)
+    writer.add_metadata({"/Title": f"piece-{uuid.uuid4().hex}"})
     writer.write(out)
     data = out.getvalue()
 
@@ -157,6 +160,12 @@ async def _upload(settings: Settings, metadata: list[tuple[str, str]], filename:
             assert time.monotonic() < deadline, "DocumentsRequired never reached the documents service"
             await asyncio.sleep(0.3)
         await documents.Upload(chunks(), metadata=metadata)
+    return data
+
+
+def _files_holding(folder: Path, data: bytes) -> list[Path]:
+    """The files under `folder` (the blob store, staging) holding `data`."""
+    return [p for p in folder.rglob("*") if p.is_file() and data in p.read_bytes()] if folder.exists() else []
 
 
 def _local(moment: datetime) -> str:
@@ -233,7 +242,8 @@ async def test_personal_data_is_sealed_and_forgetting_a_candidate_leaves_no_clea
         # The registration decides from its sealed events: the handicap is carried to the confirmation.
         view = await registration.ConfirmRegistration(rpb.ConfirmRegistrationRequest(key=key), metadata=metadata)
         assert view.confirmed and view.handicap == "oui"
-    await _upload(settings, metadata, f"piece-identite-{last_name}-{first_names}.pdf")
+    uploaded = await _upload(settings, metadata, f"piece-identite-{last_name}-{first_names}.pdf")
+    assert len(_files_holding(settings.home / "blobs", uploaded)) == 1
 
     # Sealed: the store and the topics hold none of it; the read models do (they show the candidate).
     deadline = time.monotonic() + 30
@@ -277,6 +287,11 @@ async def test_personal_data_is_sealed_and_forgetting_a_candidate_leaves_no_clea
         await asyncio.sleep(0.5)
     read, on_topics = await asyncio.to_thread(_topic_hits, settings, needles)
     assert on_topics == [], on_topics
+    while files := _files_holding(settings.home / "blobs", uploaded) + _files_holding(
+        settings.home / "staging", uploaded
+    ):
+        assert time.monotonic() < deadline, f"the uploaded file left after forget: {files}"
+        await asyncio.sleep(0.5)
 
     national = _token(settings, Role.NATIONAL_AUDITOR, "national")
     # The e2e systems share the real topics (tests/e2e/conftest.py): the records of earlier runs, whose
