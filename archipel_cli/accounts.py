@@ -1,5 +1,5 @@
 """archipel accounts create | activate | resend-activation | login | request-reset | reset-password | show |
-bootstrap-staff | create-staff | deactivate | enroll-totp | confirm-totp"""
+bootstrap-staff | create-staff | deactivate | reset-totp | enroll-totp | confirm-totp"""
 
 from __future__ import annotations
 
@@ -99,6 +99,16 @@ def _administration(commands: Any) -> None:
     deactivate.add_argument("--reason", required=True, help="why (at most 500 characters)")
     deactivate.add_argument("--token", help="bearer token (default ARCHIPEL_TOKEN, else the session)")
     deactivate.set_defaults(handler=Later("accounts_run", "deactivate"))
+
+    reset_totp = commands.add_parser(
+        "reset-totp",
+        help="(académie administrator) reset a staff or auditor account's lost second factor: its sessions end,"
+        " its next login enrols a new one",
+    )
+    reset_totp.add_argument("account_id")
+    reset_totp.add_argument("--reason", required=True, help="why (at most 500 characters)")
+    reset_totp.add_argument("--token", help="bearer token (default ARCHIPEL_TOKEN, else the session)")
+    reset_totp.set_defaults(handler=Later("accounts_run", "reset_totp"))
 
     enroll = commands.add_parser(
         "enroll-totp", help="(staff, auditors, administrators) a second factor's secret for an authenticator app"

@@ -135,6 +135,11 @@ def deactivate(arguments: argparse.Namespace) -> int:
     return call(lambda: _stub(arguments).DeactivateAccount(request, metadata=metadata(arguments.token)))
 
 
+def reset_totp(arguments: argparse.Namespace) -> int:
+    request = pb.ResetTotpRequest(account_id=arguments.account_id, reason=arguments.reason)
+    return call(lambda: _stub(arguments).ResetTotp(request, metadata=metadata(arguments.token)))
+
+
 def bootstrap_staff(arguments: argparse.Namespace) -> int:
     from services.accounts.bootstrap import bootstrap_account  # noqa: PLC0415
 

@@ -29,7 +29,7 @@ from archipel_cli.common import EXIT_REFUSED
 from archipel_cli.runtime import settings
 from services.accounts.streams import account_stream
 from shared.auth import Principal, Role, TokenVerifier, TokenVersions, check_version
-from shared.contracts.accounts import AccountDeactivated, PasswordReset
+from shared.contracts.accounts import AccountDeactivated, PasswordReset, SecondFactorReset
 from shared.db import check_identifier
 from shared.errors import PermissionDenied, Unauthenticated
 from shared.settings import Settings
@@ -49,7 +49,7 @@ def verified(token: str, services: Iterable[str]) -> Principal:
 
 
 # The events that raise an account's token version (services.accounts.domain.evolve takes theirs).
-VERSION_EVENTS = [PasswordReset.event_type, AccountDeactivated.event_type]
+VERSION_EVENTS = [PasswordReset.event_type, AccountDeactivated.event_type, SecondFactorReset.event_type]
 
 
 class StoredVersions:

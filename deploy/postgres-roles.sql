@@ -31,6 +31,8 @@ ALTER ROLE archipel_auditor SET default_transaction_read_only = on;
 -- The key store of personal data (shared.keystore): its owner makes the schema `keystore` at the first
 -- service start and alone destroys keys (`archipel privacy forget`, with ARCHIPEL_DB_ROLE_PASSWORD_KEYSTORE);
 -- every process needs the key-encryption key ARCHIPEL_KEYSTORE_KEK (base64 of 32 random bytes).
+-- The accounts service's processes also need ARCHIPEL_TOTP_KEK (base64 of 32 random bytes, the same
+-- for all of them): it seals the staff's TOTP secrets in its private tables (services.accounts.totp_secrets).
 ALTER ROLE archipel_keystore LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS PASSWORD :'pw_keystore';
 
 REVOKE ALL ON DATABASE :"db" FROM PUBLIC;

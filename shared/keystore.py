@@ -14,16 +14,14 @@ services' schema prefix) owned by its own role, `archipel_keystore`.
 
 from __future__ import annotations
 
-import base64
-import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import asyncpg
-from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from shared import kek as keys
 from shared.db import Migration, check_identifier, create_pool, migrate
 from shared.names import SERVICES
 from shared.personal import KEYRING
@@ -97,16 +95,7 @@ def migrations(schema: str) -> tuple[Migration, ...]:
 
 def load_kek(settings: Settings) -> bytes:
     """The key-encryption key: ARCHIPEL_KEYSTORE_KEK, else `<secrets>/keystore-kek` (made once)."""
-    if settings.keystore_kek:
-        kek = base64.b64decode(settings.keystore_kek, validate=True)
-    else:
-        path = kek_path(settings)
-        if not path.exists():
-            _create_private(path, base64.b64encode(AESGCM.generate_key(256)) + b"\n")
-        kek = base64.b64decode(path.read_bytes().strip(), validate=True)
-    if len(kek) != 32:
-        raise ValueError("the key store's key-encryption key must be 32 bytes (base64)")
-    return kek
+    return keys.load_kek(settings.keystore_kek, kek_path(settings), "the key store's key-encryption key")
 
 
 def kek_path(settings: Settings) -> Path:
@@ -117,34 +106,22 @@ def kek_path(settings: Settings) -> Path:
     return folder.resolve() / KEK_FILE
 
 
-def _create_private(path: Path, content: bytes) -> None:
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return  # another process made it first
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(content)
-
-
 class KeyStore:
     """The key store as the services and the audit tools use it (shared.personal.KeySource)."""
 
     def __init__(self, schema: str, kek: bytes) -> None:
         self.schema = check_identifier(schema)
-        self._wrapper = AESGCM(kek)
+        self._wrapper = keys.Sealer(kek)
 
     def _wrap(self, subject: str, key: bytes) -> bytes:
-        nonce = os.urandom(12)
-        return nonce + self._wrapper.encrypt(nonce, key, f"archipel-data-key:{subject}".encode())
+        return self._wrapper.seal(f"archipel-data-key:{subject}", key)
 
     def _unwrap(self, subject: str, wrapped: bytes | None) -> bytes | None:
         if wrapped is None:
             return None
-        data = bytes(wrapped)
         try:
-            return self._wrapper.decrypt(data[:12], data[12:], f"archipel-data-key:{subject}".encode())
-        except InvalidTag:
+            return self._wrapper.open(f"archipel-data-key:{subject}", wrapped)
+        except keys.Unsealable:
             raise RuntimeError(
                 f"the key store's KEK does not open the data key of {subject[:80]!r}: is ARCHIPEL_KEYSTORE_KEK"
                 " (or keystore-kek) this database's?"

@@ -5,9 +5,10 @@ event carries are written by it, whatever was there (the projection runner appli
 events once and in their order, so the latest wins). An activation that arrives before its
 creation (a consumer started late on one partition) keeps a row with the identity still empty.
 
-It also keeps each account's token version (PasswordReset and AccountDeactivated raise it): the authentication
-interceptor of the service refuses a token older than it (`versions`, issue 13 part 6): a reset
-revokes every earlier token on this service as soon as its event is applied here.
+It also keeps each account's token version (PasswordReset, AccountDeactivated and SecondFactorReset
+raise it): the authentication interceptor of the service refuses a token older than it (`versions`,
+issue 13 part 6): a reset revokes every earlier token on this service as soon as its event is
+applied here.
 
 It reads the accounts' published events (shared.contracts.accounts), so `shared` depends on no
 service."""
@@ -25,6 +26,7 @@ from shared.contracts.accounts import (
     AccountDeactivated,
     CandidateForgotten,
     PasswordReset,
+    SecondFactorReset,
     with_upcasters,
 )
 from shared.db import Connection, Migration
@@ -35,7 +37,9 @@ if TYPE_CHECKING:
     from shared.service import Runtime
 
 INBOUND = with_upcasters(
-    EventRegistry([AccountCreated, AccountActivated, PasswordReset, AccountDeactivated, CandidateForgotten])
+    EventRegistry(
+        [AccountCreated, AccountActivated, PasswordReset, AccountDeactivated, SecondFactorReset, CandidateForgotten]
+    )
 )
 TABLE = "known_accounts"
 
@@ -48,6 +52,7 @@ class KnownAccounts(Projection):
             AccountActivated.event_type,
             PasswordReset.event_type,
             AccountDeactivated.event_type,
+            SecondFactorReset.event_type,
             CandidateForgotten.event_type,
         }
     )
@@ -97,7 +102,7 @@ class KnownAccounts(Projection):
                 event.academy,
                 event.activated_at,
             )
-        elif isinstance(event, PasswordReset | AccountDeactivated):
+        elif isinstance(event, PasswordReset | AccountDeactivated | SecondFactorReset):
             await connection.execute(
                 "INSERT INTO known_accounts (account_id, role, academy, last_name, first_names, email, token_version)"
                 " VALUES ($1, '', '', '', '', '', $2) ON CONFLICT (account_id) DO UPDATE SET"

@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     # and its key-encryption key (base64; default: the file <secrets>/keystore-kek, made on first use).
     keystore_schema: str = "keystore"
     keystore_kek: str | None = Field(default=None, repr=False)
+    # The accounts service's key that seals the TOTP secrets at rest (base64; default: the file
+    # <secrets>/totp-kek, made on first use; shared.kek).
+    totp_kek: str | None = Field(default=None, repr=False)
     db_role_passwords: dict[str, str] = Field(
         default_factory=dict,
         description="ARCHIPEL_DB_ROLE_PASSWORD_<ROLE>: a database role's password (see database_url_for)",
@@ -174,6 +177,10 @@ class Settings(BaseSettings):
                 f"no {key.upper()} in the environment and no local server recorded in "
                 f"{self.infra_file}: run `archipel infra up` (or `make run`) first"
             ) from None
+
+    def totp_kek_path(self) -> Path:
+        """The TOTP secrets' key-encryption key when ARCHIPEL_TOTP_KEK is not set: the accounts service's only."""
+        return self.secrets_path() / "totp-kek"
 
     def signing_key_path(self) -> Path:
         """The token signing key (Ed25519, PEM): read by the accounts service only."""

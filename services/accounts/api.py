@@ -244,3 +244,9 @@ class AccountsServicer(Authenticated, pb_grpc.AccountsServicer):
         return pb.DeactivateAccountResponse(
             account_id=str(account_id), deactivated_at=_iso(done.deactivated_at if done else None)
         )
+
+    @rpc
+    async def ResetTotp(self, request: pb.ResetTotpRequest, context: grpc.aio.ServicerContext) -> pb.ResetTotpResponse:
+        account_id = _uuid("account_id", request.account_id)
+        done = await staff.reset_second_factor(self.pipeline, self._principal(context), account_id, request.reason)
+        return pb.ResetTotpResponse(account_id=str(account_id), reset_at=_iso(done.reset_at))

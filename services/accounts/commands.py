@@ -140,6 +140,17 @@ class EnrolSecondFactor(_Command):
     now: datetime
 
 
+class ResetSecondFactor(_Command):
+    """An académie's administrator resets the second factor of a staff or auditor account of its
+    académie (its owner lost it): the secret is deleted, every session of the account ends, and its
+    next login leads to enrolling a new one."""
+
+    account_id: UUID
+    by: Annotated[str, StringConstraints(max_length=64)]  # the administrator's account id
+    reason: Reason
+    now: datetime
+
+
 Command = (
     CreateAccount
     | SendActivationLink
@@ -150,4 +161,5 @@ Command = (
     | CreateStaff
     | DeactivateAccount
     | EnrolSecondFactor
+    | ResetSecondFactor
 )

@@ -7,7 +7,8 @@ Issue 13: a pending account whose link expired can be expired (its email is free
 password reset link is valid one hour, once, and replaces the older ones; a reset raises the
 account's token version, so every token issued before it is refused. An académie's administrator
 creates its académie's staff and auditor accounts (pending: the owner chooses the password from the
-mailed link) and deactivates them (raising the token version: every token is refused at once);
+mailed link), deactivates them (raising the token version: every token is refused at once) and
+resets their lost second factor (raising it too; the next login enrols a new one);
 administrators and national auditors are created on the server (`bootstrap-staff`).
 """
 
@@ -25,6 +26,7 @@ from services.accounts.commands import (
     EnrolSecondFactor,
     ExpireAccount,
     ResetPassword,
+    ResetSecondFactor,
     SendActivationLink,
     SendResetLink,
 )
@@ -51,6 +53,7 @@ from shared.contracts.accounts import (
     PasswordReset,
     PasswordResetLinkSent,
     SecondFactorEnrolled,
+    SecondFactorReset,
 )
 from shared.decider import Aggregate
 from shared.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied, RuleViolation
@@ -78,6 +81,8 @@ def decide(command: Command, state: AccountState, facts: AccountFacts = NO_FACTS
             return _deactivate(state, command)
         case EnrolSecondFactor():
             return _enrol(state, command)
+        case ResetSecondFactor():
+            return _reset_second_factor(state, command)
         case _:
             assert_never(command)
 
@@ -164,6 +169,30 @@ def _enrol(state: AccountState, command: EnrolSecondFactor) -> list[DomainEvent]
     if state.second_factor:
         raise AlreadyExists("a second factor is enrolled already for this account")
     return [SecondFactorEnrolled(account_id=state.account_id, enrolled_at=command.now)]
+
+
+def _reset_second_factor(state: AccountState, command: ResetSecondFactor) -> list[DomainEvent]:
+    """An administrator (`command.by`) resets the second factor of a staff or auditor account (the
+    pipeline checked that it is of the administrator's académie)."""
+    if not state.exists or state.account_id is None:
+        raise NotFound("no such account")
+    if state.role not in STAFF_ROLES:
+        raise PermissionDenied(
+            "an académie's administrator resets the second factor of staff and auditor accounts only"
+        )
+    if state.status is not AccountStatus.ACTIVE:
+        raise InvalidInput("account_id", "not an active account: only an active account's second factor is reset")
+    if not state.second_factor:
+        raise InvalidInput("account_id", "no second factor enrolled: the account's next login leads to enrolling one")
+    return [
+        SecondFactorReset(
+            account_id=state.account_id,
+            reset_at=command.now,
+            by=command.by,
+            reason=command.reason,
+            token_version=state.token_version + 1,
+        )
+    ]
 
 
 def _check_birth_date(birth_date: date | None, now: datetime) -> None:

@@ -62,62 +62,6 @@ class RefreshTokens(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class Enrolled:
-    """An enrolled TOTP secret and the last time step a code was accepted for (it serves once)."""
-
-    secret: str
-    last_step: int
-
-
-class SecondFactors(Protocol):
-    """The TOTP secrets (services.accounts.second_factor): pending until confirmed, then enrolled."""
-
-    async def begin(self, account_id: UUID, secret: str, now: datetime) -> None:
-        """A new pending secret (it replaces an older pending one)."""
-        ...
-
-    async def pending(self, account_id: UUID) -> str | None: ...
-
-    async def enrolled(self, account_id: UUID) -> Enrolled | None: ...
-
-    async def use_step(self, account_id: UUID, step: int) -> bool:
-        """Records `step` as used when it is later than the last one; False otherwise (a replay)."""
-        ...
-
-
-class PgSecondFactors:
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self.pool = pool
-
-    async def begin(self, account_id: UUID, secret: str, now: datetime) -> None:
-        await self.pool.execute(
-            "INSERT INTO totp_pending (account_id, secret, created_at) VALUES ($1, $2, $3)"
-            " ON CONFLICT (account_id) DO UPDATE SET secret = EXCLUDED.secret, created_at = EXCLUDED.created_at",
-            account_id,
-            secret,
-            now,
-        )
-
-    async def pending(self, account_id: UUID) -> str | None:
-        found: str | None = await self.pool.fetchval(
-            "SELECT secret FROM totp_pending WHERE account_id = $1", account_id
-        )
-        return found
-
-    async def enrolled(self, account_id: UUID) -> Enrolled | None:
-        row = await self.pool.fetchrow("SELECT secret, last_step FROM totp_secrets WHERE account_id = $1", account_id)
-        return Enrolled(row["secret"], row["last_step"]) if row else None
-
-    async def use_step(self, account_id: UUID, step: int) -> bool:
-        used = await self.pool.fetchval(
-            "UPDATE totp_secrets SET last_step = $2 WHERE account_id = $1 AND last_step < $2 RETURNING last_step",
-            account_id,
-            step,
-        )
-        return used is not None
-
-
 class PgAccountsFacts:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool

@@ -4,7 +4,8 @@ activation, replaced by a reset), the activation and reset links' digests; the r
 counters (services.accounts.limits), shared by every instance of the service; and the refresh
 tokens' digests (services.accounts.sessions); the TOTP secrets of staff, auditors and
 administrators (pending until confirmed, then enrolled with the last time step used: a code
-serves once; services.accounts.second_factor)."""
+serves once; services.accounts.second_factor), sealed under a key outside the database
+(services.accounts.totp_secrets)."""
 
 from __future__ import annotations
 
@@ -61,6 +62,16 @@ TABLES = (
         CREATE TABLE totp_secrets (account_id uuid PRIMARY KEY, secret text NOT NULL, last_step bigint NOT NULL);
         """,
     ),
+    Migration(
+        # Sealed at rest (services.accounts.totp_secrets): a pending secret lives 10 minutes, dropped
+        # (its enrolment starts again); the enrolled ones are sealed by the API's start, which drops `secret`.
+        "accounts_0006_totp_sealed",
+        """
+        DELETE FROM totp_pending;
+        ALTER TABLE totp_pending DROP COLUMN secret, ADD COLUMN sealed bytea NOT NULL;
+        ALTER TABLE totp_secrets ADD COLUMN sealed bytea, ALTER COLUMN secret DROP NOT NULL;
+        """,
+    ),
 )
 
 
@@ -112,13 +123,23 @@ def reset_token_row(account_id: UUID, token_digest: str) -> ExtraWrite:
     return write
 
 
-def totp_row(account_id: UUID, secret: str, step: int) -> ExtraWrite:
-    """The enrolled secret, its confirming code's step used; the pending one removed."""
+def totp_row(account_id: UUID, sealed: bytes, step: int) -> ExtraWrite:
+    """The enrolled secret (sealed), its confirming code's step used; the pending one removed."""
 
     async def write(connection: Connection) -> None:
         await connection.execute(
-            "INSERT INTO totp_secrets (account_id, secret, last_step) VALUES ($1, $2, $3)", account_id, secret, step
+            "INSERT INTO totp_secrets (account_id, sealed, last_step) VALUES ($1, $2, $3)", account_id, sealed, step
         )
+        await connection.execute("DELETE FROM totp_pending WHERE account_id = $1", account_id)
+
+    return write
+
+
+def totp_reset_rows(account_id: UUID) -> ExtraWrite:
+    """A second factor reset by the administrator: the account's secrets, enrolled and pending, deleted."""
+
+    async def write(connection: Connection) -> None:
+        await connection.execute("DELETE FROM totp_secrets WHERE account_id = $1", account_id)
         await connection.execute("DELETE FROM totp_pending WHERE account_id = $1", account_id)
 
     return write

@@ -44,7 +44,10 @@ async def _account(pipeline: Pipeline[AccountsPorts], principal: Principal) -> t
     if state.role not in SECOND_FACTOR_ROLES:
         raise PermissionDenied("a candidate's account has no second factor")
     if state.second_factor:
-        raise AlreadyExists("a second factor is enrolled already for this account (a lost one cannot be reset yet)")
+        raise AlreadyExists(
+            "a second factor is enrolled already for this account (a lost one is reset by the académie's"
+            " administrator: archipel accounts reset-totp)"
+        )
     return account_id, state
 
 

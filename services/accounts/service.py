@@ -18,6 +18,7 @@ from services.accounts.commands import (
     EnrolSecondFactor,
     ExpireAccount,
     ResetPassword,
+    ResetSecondFactor,
     SendActivationLink,
     SendResetLink,
 )
@@ -28,9 +29,7 @@ from services.accounts.facts import (
     PgAccountsFacts,
     PgAttemptCounter,
     PgRefreshTokens,
-    PgSecondFactors,
     RefreshTokens,
-    SecondFactors,
 )
 from services.accounts.limits import LIMITS, Action, Limits
 from services.accounts.passwords import Passwords
@@ -41,11 +40,13 @@ from services.accounts.private import (
     release_rows,
     reset_token_row,
     token_row,
+    totp_reset_rows,
     totp_row,
 )
 from services.accounts.projections import AccountsReadModel
 from services.accounts.queries import AccountsQueries
 from services.accounts.streams import account_stream
+from services.accounts.totp_secrets import PgSecondFactors, SecondFactors, seal_clear_secrets, totp_sealer
 from shared.auth import ENROLMENT_AUDIENCE, Role
 from shared.contracts.accounts import REGISTRY, ActivationLinkSent, PasswordResetLinkSent
 from shared.eventstore import ExtraWrite
@@ -96,7 +97,7 @@ def ports(runtime: Runtime, mailer: Mailer | None = None, limits: Mapping[Action
         Passwords(),
         PgAttemptCounter(pool),
         PgRefreshTokens(pool),
-        PgSecondFactors(pool),
+        PgSecondFactors(pool, totp_sealer(settings)),
     )
 
 
@@ -154,7 +155,12 @@ async def new_credentials(
 
 async def enrolled_secret(ports: AccountsPorts, decision: Decision[EnrolSecondFactor, AccountState, Any]) -> ExtraWrite:
     command = decision.call.command
-    return totp_row(command.account_id, command.secret.get_secret_value(), command.step)
+    sealed = ports.second_factors.seal(command.account_id, command.secret.get_secret_value())
+    return totp_row(command.account_id, sealed, command.step)
+
+
+async def reset_secret(ports: AccountsPorts, decision: Decision[ResetSecondFactor, AccountState, Any]) -> ExtraWrite:
+    return totp_reset_rows(decision.call.command.account_id)
 
 
 async def released(ports: AccountsPorts, decision: Decision[ExpireAccount, AccountState, Any]) -> ExtraWrite:
@@ -234,6 +240,7 @@ COMMANDS: tuple[CommandSpec[Any, Any, Any, AccountsPorts], ...] = (
         CreateStaff, writes=new_staff_rows, effects=mail_link, facts=email_facts, scope=staff_scope, roles=ADMINS
     ),
     _on_account(DeactivateAccount, roles=ADMINS),
+    _on_account(ResetSecondFactor, writes=reset_secret, roles=ADMINS),
     _on_account(EnrolSecondFactor, writes=enrolled_secret),
 )
 
@@ -245,6 +252,13 @@ def api(runtime: Runtime, pipeline: Pipeline[AccountsPorts], ports: AccountsPort
     verifier, enrolment = runtime.verifier("accounts"), runtime.verifier(ENROLMENT_AUDIENCE)
     servicer = AccountsServicer(pipeline, ports, verifier, runtime.clock, enrolment)
     return Api([SERVICE_NAME], lambda server: pb_grpc.add_AccountsServicer_to_server(servicer, server), PUBLIC_METHODS)
+
+
+async def on_start(pipeline: Pipeline[AccountsPorts]) -> None:
+    """Before serving: the TOTP secrets stored in clear before they were sealed are sealed, once."""
+    factors = pipeline.ports.second_factors
+    if isinstance(factors, PgSecondFactors):
+        await seal_clear_secrets(factors.pool, factors.sealer)
 
 
 class StreamVersions:
@@ -268,4 +282,5 @@ SERVICE = Service(
     projection_topics=("accounts",),
     tables=TABLES,
     token_versions=lambda runtime, pipeline: StreamVersions(pipeline),
+    on_start=on_start,
 )

@@ -1,7 +1,8 @@
 """An académie's administrator manages its académie's staff and auditor accounts (issue 13 part 5):
 it creates them (pending: an activation link is mailed to the address, where the owner chooses
-the password, which the administrator never knows) and deactivates them (every token of the
-account is refused at once, by every service, and it cannot log in any more). A candidate, staff,
+the password, which the administrator never knows), deactivates them (every token of the
+account is refused at once, by every service, and it cannot log in any more) and resets the second
+factor of one whose owner lost it (its sessions end; its next login enrols a new one). A candidate, staff,
 an auditor or another académie's administrator is refused (PERMISSION_DENIED) by the pipeline's
 role and scope checks (shared.pipeline)."""
 
@@ -12,11 +13,11 @@ from uuid import UUID, uuid4
 
 from pydantic import SecretStr
 
-from services.accounts.commands import CreateStaff, DeactivateAccount
+from services.accounts.commands import CreateStaff, DeactivateAccount, ResetSecondFactor
 from services.accounts.service import AccountsPorts
 from services.accounts.signup import CreatedAccount, digest
 from shared.auth import Principal, Role
-from shared.contracts.accounts import AccountDeactivated, ActivationLinkSent
+from shared.contracts.accounts import AccountDeactivated, ActivationLinkSent, SecondFactorReset
 from shared.errors import InvalidInput
 from shared.pipeline import Pipeline
 
@@ -62,3 +63,12 @@ async def deactivate(
     outcome = await pipeline.execute(principal, command)
     done = next((e for e in outcome.events if isinstance(e, AccountDeactivated)), None)
     return done
+
+
+async def reset_second_factor(
+    pipeline: Pipeline[AccountsPorts], principal: Principal, account_id: UUID, reason: str
+) -> SecondFactorReset:
+    """The account's second factor deleted and its sessions ended (services.accounts.domain)."""
+    command = ResetSecondFactor(account_id=account_id, by=principal.subject, reason=reason, now=pipeline.clock())
+    outcome = await pipeline.execute(principal, command)
+    return next(e for e in outcome.events if isinstance(e, SecondFactorReset))

@@ -19,6 +19,7 @@ from shared.contracts.accounts import (
     PasswordReset,
     PasswordResetLinkSent,
     SecondFactorEnrolled,
+    SecondFactorReset,
 )
 from shared.events import DomainEvent
 
@@ -125,6 +126,8 @@ def evolve(state: AccountState, event: DomainEvent) -> AccountState:
         )
     if isinstance(event, SecondFactorEnrolled):
         return state.model_copy(update={"second_factor": True})
+    if isinstance(event, SecondFactorReset):
+        return state.model_copy(update={"second_factor": False, "token_version": event.token_version})
     if isinstance(event, AccountDeactivated):
         return state.model_copy(update={"status": AccountStatus.DEACTIVATED, "token_version": event.token_version})
     return state

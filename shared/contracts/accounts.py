@@ -106,6 +106,21 @@ class SecondFactorEnrolled(DomainEvent):
     method: str = Field(default="totp", max_length=20)
 
 
+class SecondFactorReset(DomainEvent):
+    """An académie's administrator (`by`, an account id) reset the second factor of a staff or
+    auditor account of its académie (a lost phone), for `reason`: the secret is deleted in this
+    event's transaction, never written here; `token_version` is raised, so every session of the
+    account ends, and its next login gets a token restricted to enrolling a new one."""
+
+    event_type: ClassVar[str] = "SecondFactorReset"
+
+    account_id: UUID
+    reset_at: datetime
+    by: str = Field(max_length=64)
+    reason: str = Field(max_length=500)
+    token_version: int
+
+
 def with_upcasters(registry: EventRegistry) -> EventRegistry:
     """`registry` (this one, or a consumer's subset of it) reading the older schema versions."""
     registry.register_upcaster("AccountCreated", 1, dict)  # v2 only adds a role: a v1 payload is a v2 one
@@ -124,6 +139,7 @@ REGISTRY = with_upcasters(
             PasswordReset,
             AccountDeactivated,
             SecondFactorEnrolled,
+            SecondFactorReset,
         ]
     )
 )
