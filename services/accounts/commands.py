@@ -151,6 +151,16 @@ class ResetSecondFactor(_Command):
     now: datetime
 
 
+class ForgetCandidate(_Command):
+    """A candidate's personal data is erased (issue 13 part 7, `archipel privacy forget`): recorded
+    on the account's stream with the operator's reason, the accounts' private rows of it deleted in
+    the same transaction; the data key is destroyed right after (services.accounts.forget)."""
+
+    account_id: UUID
+    reason: Reason
+    now: datetime
+
+
 Command = (
     CreateAccount
     | SendActivationLink
@@ -162,4 +172,5 @@ Command = (
     | DeactivateAccount
     | EnrolSecondFactor
     | ResetSecondFactor
+    | ForgetCandidate
 )

@@ -25,6 +25,7 @@ from services.accounts.commands import (
     DeactivateAccount,
     EnrolSecondFactor,
     ExpireAccount,
+    ForgetCandidate,
     ResetPassword,
     ResetSecondFactor,
     SendActivationLink,
@@ -50,6 +51,7 @@ from shared.contracts.accounts import (
     AccountDeactivated,
     AccountExpired,
     ActivationLinkSent,
+    CandidateForgotten,
     PasswordReset,
     PasswordResetLinkSent,
     SecondFactorEnrolled,
@@ -83,6 +85,8 @@ def decide(command: Command, state: AccountState, facts: AccountFacts = NO_FACTS
             return _enrol(state, command)
         case ResetSecondFactor():
             return _reset_second_factor(state, command)
+        case ForgetCandidate():
+            return _forget(state, command)
         case _:
             assert_never(command)
 
@@ -139,6 +143,17 @@ def _create_staff(state: AccountState, command: CreateStaff, facts: AccountFacts
     )
     link = SendActivationLink(account_id=command.account_id, token_digest=command.token_digest, now=command.now)
     return [created, *_send_link(evolve(state, created), link)]
+
+
+def _forget(state: AccountState, command: ForgetCandidate) -> list[DomainEvent]:
+    """A candidate's account is forgotten once (issue 13 part 7); again changes nothing, so that a
+    forget stopped before its key was destroyed can be run again. Staff accounts are not erased
+    this way: they are deactivated."""
+    if not state.exists or state.role is not Role.CANDIDATE:
+        raise NotFound("no candidate account has this id")
+    if state.forgotten:
+        return []
+    return [CandidateForgotten(candidate_id=command.account_id, reason=command.reason, forgotten_at=command.now)]
 
 
 def _deactivate(state: AccountState, command: DeactivateAccount) -> list[DomainEvent]:

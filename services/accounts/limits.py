@@ -75,6 +75,11 @@ def client_address(peer: str) -> str:
     return peer[:200]
 
 
+def email_key(email: str) -> str:
+    """How the counters name an email: by its digest (no address in clear in the table)."""
+    return "email:" + hashlib.sha256(email.strip().lower().encode()).hexdigest()
+
+
 async def check(
     counter: AttemptCounter,
     limits: Mapping[Action, Limits],
@@ -90,9 +95,8 @@ async def check(
     declared = limits.get(action)
     if declared is None:
         return
-    email_key = "email:" + hashlib.sha256(email.strip().lower().encode()).hexdigest()
     waits: list[int] = []
-    for limit, key in ((declared.per_email, email_key), (declared.per_client, "client:" + client)):
+    for limit, key in ((declared.per_email, email_key(email)), (declared.per_client, "client:" + client)):
         start = limit.window_start(now)
         if await counter.count(action.value, key, start) > limit.attempts:
             waits.append(max(1, math.ceil((start + limit.window - now).total_seconds())))

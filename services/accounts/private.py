@@ -13,6 +13,7 @@ from uuid import UUID
 
 import asyncpg
 
+from services.accounts.limits import email_key
 from shared.db import Connection, Migration
 from shared.errors import AlreadyExists
 from shared.eventstore import ExtraWrite
@@ -152,5 +153,21 @@ def release_rows(account_id: UUID) -> ExtraWrite:
         await connection.execute("DELETE FROM account_emails WHERE account_id = $1", account_id)
         await connection.execute("DELETE FROM activation_tokens WHERE account_id = $1", account_id)
         await connection.execute("DELETE FROM credentials WHERE account_id = $1", account_id)
+
+    return write
+
+
+def forgotten_rows(account_id: UUID) -> ExtraWrite:
+    """A forgotten candidate (issue 13 part 7): nothing of it stays in the private tables, neither
+    its email (nor the digest its rate limits count it by), nor its credentials, links or sessions."""
+
+    async def write(connection: Connection) -> None:
+        email = await connection.fetchval(
+            "DELETE FROM account_emails WHERE account_id = $1 RETURNING email", account_id
+        )
+        for table in ("credentials", "activation_tokens", "reset_tokens", "refresh_tokens"):
+            await connection.execute(f"DELETE FROM {table} WHERE account_id = $1", account_id)
+        if email:
+            await connection.execute("DELETE FROM rate_limits WHERE key = $1", email_key(email))
 
     return write

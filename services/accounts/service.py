@@ -17,6 +17,7 @@ from services.accounts.commands import (
     DeactivateAccount,
     EnrolSecondFactor,
     ExpireAccount,
+    ForgetCandidate,
     ResetPassword,
     ResetSecondFactor,
     SendActivationLink,
@@ -37,6 +38,7 @@ from services.accounts.private import (
     TABLES,
     account_rows,
     credentials_row,
+    forgotten_rows,
     release_rows,
     reset_token_row,
     token_row,
@@ -163,6 +165,10 @@ async def reset_secret(ports: AccountsPorts, decision: Decision[ResetSecondFacto
     return totp_reset_rows(decision.call.command.account_id)
 
 
+async def forgotten(ports: AccountsPorts, decision: Decision[ForgetCandidate, AccountState, Any]) -> ExtraWrite:
+    return forgotten_rows(decision.call.command.account_id)
+
+
 async def released(ports: AccountsPorts, decision: Decision[ExpireAccount, AccountState, Any]) -> ExtraWrite:
     return release_rows(decision.call.command.account_id)
 
@@ -242,6 +248,7 @@ COMMANDS: tuple[CommandSpec[Any, Any, Any, AccountsPorts], ...] = (
     _on_account(DeactivateAccount, roles=ADMINS),
     _on_account(ResetSecondFactor, writes=reset_secret, roles=ADMINS),
     _on_account(EnrolSecondFactor, writes=enrolled_secret),
+    _on_account(ForgetCandidate, writes=forgotten),  # `archipel privacy forget`, on the server
 )
 
 

@@ -16,6 +16,7 @@ from shared.contracts.accounts import (
     AccountDeactivated,
     AccountExpired,
     ActivationLinkSent,
+    CandidateForgotten,
     PasswordReset,
     PasswordResetLinkSent,
     SecondFactorEnrolled,
@@ -59,6 +60,7 @@ class AccountState(BaseModel):
     spent_reset_digests: frozenset[str] = frozenset()  # replaced or used
     token_version: int = 0
     second_factor: bool = False  # a TOTP secret enrolled (staff, auditors, administrators)
+    forgotten: bool = False  # a candidate's personal data erased (issue 13 part 7)
 
     @property
     def exists(self) -> bool:
@@ -128,6 +130,8 @@ def evolve(state: AccountState, event: DomainEvent) -> AccountState:
         return state.model_copy(update={"second_factor": True})
     if isinstance(event, SecondFactorReset):
         return state.model_copy(update={"second_factor": False, "token_version": event.token_version})
+    if isinstance(event, CandidateForgotten):
+        return state.model_copy(update={"forgotten": True, "email": "", "first_names": "", "last_name": ""})
     if isinstance(event, AccountDeactivated):
         return state.model_copy(update={"status": AccountStatus.DEACTIVATED, "token_version": event.token_version})
     return state
