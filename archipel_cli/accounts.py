@@ -114,6 +114,7 @@ def _administration(commands: Any) -> None:
         "enroll-totp", help="(staff, auditors, administrators) a second factor's secret for an authenticator app"
     )
     enroll.add_argument("--token", help="bearer token (default ARCHIPEL_TOKEN, else the session of `login`)")
+    enroll.add_argument("--no-qr", action="store_true", help="print the secret and the URI only, no QR code")
     enroll.set_defaults(handler=Later("accounts_run", "enroll_totp"))
 
     confirm = commands.add_parser("confirm-totp", help="enrol the second factor with the app's current code")

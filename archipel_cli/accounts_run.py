@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import os
 import sys
+from typing import TextIO
 
 import grpc
 
@@ -75,13 +76,22 @@ ENROL_FIRST = (
 )
 
 
+def qr_code(uri: str, out: TextIO) -> None:
+    """The otpauth:// URI as a QR code drawn on the terminal (what an authenticator app scans)."""
+    import segno  # noqa: PLC0415 (only this command draws one)
+
+    segno.make(uri, error="m").terminal(out=out, compact=True, border=2)
+
+
 def enroll_totp(arguments: argparse.Namespace) -> int:
     def enroll() -> pb.EnrollTotpResponse:
         response: pb.EnrollTotpResponse = _stub(arguments).EnrollTotp(
             pb.EnrollTotpRequest(), metadata=metadata(arguments.token)
         )
+        if not arguments.no_qr:
+            qr_code(response.uri, sys.stderr)
         print(
-            "add this secret to an authenticator app (or the URI, as a QR code), then run "
+            "scan this QR code with an authenticator app (or type in the secret), then run "
             "`archipel accounts confirm-totp CODE` with the code it shows",
             file=sys.stderr,
         )

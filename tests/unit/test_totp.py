@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 import base64
+import io
 from datetime import UTC, datetime
 from uuid import UUID
 
 import pytest
+import segno
 from pydantic import SecretStr
 
+from archipel_cli.accounts_run import qr_code
 from services.accounts.commands import EnrolSecondFactor
 from services.accounts.domain import ACCOUNT, INITIAL, decide
 from shared import totp
@@ -86,3 +89,22 @@ def test_a_candidate_has_no_second_factor_and_an_unknown_or_pending_account_none
         decide(enrol(), INITIAL)
     with pytest.raises(NotFound):
         decide(enrol(), replay(ACCOUNT, account(Role.STAFF)[:1]))
+
+
+# The compact terminal drawing, two modules a character, a light module drawn filled (for a dark terminal).
+_HALVES = {"█": (0, 0), "▀": (0, 1), "▄": (1, 0), " ": (1, 1)}
+
+
+def test_enroll_totp_draws_the_otpauth_uri_as_a_qr_code_on_the_terminal() -> None:
+    """`archipel accounts enroll-totp` draws the otpauth:// URI (what an authenticator app scans), not
+    the bare secret: the drawing, read back module by module, is that URI's QR code."""
+    uri = totp.provisioning_uri(totp.new_secret(), "agent@ac-aix-marseille.fr")
+    drawn = io.StringIO()
+    qr_code(uri, drawn)
+    rows: list[list[int]] = []
+    for line in drawn.getvalue().splitlines():
+        if line.strip():
+            pairs = [_HALVES[char] for char in line]
+            rows += [[top for top, _ in pairs], [bottom for _, bottom in pairs]]
+    expected = [list(row) for row in segno.make(uri, error="m").matrix_iter(border=2)]
+    assert rows[: len(expected)] == expected
