@@ -1,5 +1,5 @@
 """archipel accounts create | activate | resend-activation | login | request-reset | reset-password | show |
-bootstrap-staff | create-staff | deactivate | reset-totp | enroll-totp | confirm-totp"""
+bootstrap-staff | bootstrap-reset-totp | create-staff | deactivate | reset-totp | enroll-totp | confirm-totp"""
 
 from __future__ import annotations
 
@@ -75,6 +75,14 @@ def register(groups: Subparsers) -> None:
     staff.add_argument("--first-names", required=True)
     staff.add_argument("--password")
     staff.set_defaults(handler=Later("accounts_run", "bootstrap_staff"))
+    server_reset = commands.add_parser(
+        "bootstrap-reset-totp",
+        help="reset an académie administrator's or a national auditor's lost second factor (on the server, no gRPC)",
+    )
+    server_reset.add_argument("account_id")
+    server_reset.add_argument("--reason", required=True, help="why (at most 500 characters)")
+    server_reset.add_argument("--operator", required=True, help="who resets it (the event's actor)")
+    server_reset.set_defaults(handler=Later("accounts_run", "bootstrap_reset_totp"))
     _administration(commands)
 
 

@@ -7,6 +7,7 @@ import asyncio
 import os
 import sys
 from typing import TextIO
+from uuid import UUID
 
 import grpc
 
@@ -148,6 +149,24 @@ def deactivate(arguments: argparse.Namespace) -> int:
 def reset_totp(arguments: argparse.Namespace) -> int:
     request = pb.ResetTotpRequest(account_id=arguments.account_id, reason=arguments.reason)
     return call(lambda: _stub(arguments).ResetTotp(request, metadata=metadata(arguments.token)))
+
+
+def bootstrap_reset_totp(arguments: argparse.Namespace) -> int:
+    from services.accounts.bootstrap import reset_bootstrapped_factor  # noqa: PLC0415
+
+    try:
+        account = UUID(arguments.account_id)
+    except ValueError:
+        print("error: account_id: not an account id (a UUID)", file=sys.stderr)
+        return 2
+    reset = reset_bootstrapped_factor(settings(), account, reason=arguments.reason, operator=arguments.operator)
+    try:
+        asyncio.run(reset)
+    except ArchipelError as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        return 1
+    print(f'{{"account_id": "{account}", "second_factor_reset": true}}')
+    return 0
 
 
 def bootstrap_staff(arguments: argparse.Namespace) -> int:

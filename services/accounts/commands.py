@@ -149,6 +149,9 @@ class ResetSecondFactor(_Command):
     by: Annotated[str, StringConstraints(max_length=64)]  # the administrator's account id
     reason: Reason
     now: datetime
+    # On the server (`archipel accounts bootstrap-reset-totp`, as bootstrap-staff creates them): an
+    # administrator's or a national auditor's, whom no one above resets through gRPC.
+    on_server: bool = False
 
 
 class ForgetCandidate(_Command):

@@ -188,12 +188,14 @@ def _enrol(state: AccountState, command: EnrolSecondFactor) -> list[DomainEvent]
 
 def _reset_second_factor(state: AccountState, command: ResetSecondFactor) -> list[DomainEvent]:
     """An administrator (`command.by`) resets the second factor of a staff or auditor account (the
-    pipeline checked that it is of the administrator's académie)."""
+    pipeline checked that it is of the administrator's académie); the server resets an
+    administrator's or a national auditor's too (`command.on_server`)."""
     if not state.exists or state.account_id is None:
         raise NotFound("no such account")
-    if state.role not in STAFF_ROLES:
+    if state.role not in (STAFF_ROLES | BOOTSTRAP_ROLES if command.on_server else STAFF_ROLES):
         raise PermissionDenied(
             "an académie's administrator resets the second factor of staff and auditor accounts only"
+            " (an administrator's or a national auditor's is reset on the server)"
         )
     if state.status is not AccountStatus.ACTIVE:
         raise InvalidInput("account_id", "not an active account: only an active account's second factor is reset")

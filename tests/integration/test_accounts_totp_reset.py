@@ -24,13 +24,27 @@ import pytest
 from archipel.accounts.v1 import accounts_pb2 as apb
 from archipel.registration.v1 import registration_pb2 as rpb
 from archipel.registration.v1 import registration_pb2_grpc as rpb_grpc
+from services.accounts.bootstrap import bootstrap_account, reset_bootstrapped_factor
 from services.accounts.sessions import WRONG_CREDENTIALS
 from services.accounts.streams import account_stream
 from services.accounts.totp_secrets import seal_clear_secrets, totp_sealer
 from shared import totp
+from shared.auth import Role
+from shared.errors import InvalidInput
 from tests.integration.fuzz_fixtures import ACADEMY, Fleet, fleet_of_servers  # noqa: F401 (the `fleet` fixture)
 from tests.integration.grpc_fixtures import PASSWORD, bearer
-from tests.integration.staff_fixtures import Factor, accounts_of, admin, candidate, enrolled, feed, sign_in, staff
+from tests.integration.staff_fixtures import (
+    ADMIN_PASSWORD,
+    Factor,
+    accounts_of,
+    admin,
+    candidate,
+    enrolled,
+    feed,
+    fresh_email,
+    sign_in,
+    staff,
+)
 
 Code = grpc.StatusCode
 REFUSED = (Code.UNAUTHENTICATED, WRONG_CREDENTIALS)
@@ -204,3 +218,32 @@ async def test_a_reset_ends_every_session_deletes_the_secret_and_the_next_login_
         accounts.ResetTotp(apb.ResetTotpRequest(account_id=staff_id, reason="encore"), metadata=bearer(admin_token))
     )
     assert code is Code.INVALID_ARGUMENT and "account_id" in details
+
+
+async def test_an_administrators_lost_factor_is_reset_on_the_server_only(fleet: Fleet) -> None:
+    """No one above an académie's administrator resets its factor through gRPC (another administrator
+    of the same académie is refused); the server does (`archipel accounts bootstrap-reset-totp`): its
+    sessions end and its next login enrols a new factor."""
+    email = fresh_email("admin")
+    await bootstrap_account(
+        fleet.settings, last_name="Admin", first_names="Perdu", email=email, password=ADMIN_PASSWORD,
+        academy=ACADEMY, role=Role.ACADEMY_ADMIN,
+    )  # fmt: skip
+    session, factor = await enrolled(fleet, email, ADMIN_PASSWORD)
+    assert factor is not None and not session.enrolment_only
+    accounts = accounts_of(fleet)
+    other_admin = await admin(fleet, ACADEMY)
+    by_grpc = accounts.ResetTotp(
+        apb.ResetTotpRequest(account_id=session.account_id, reason="téléphone perdu"), metadata=bearer(other_admin)
+    )
+    assert (await outcome(by_grpc))[0] is Code.PERMISSION_DENIED
+    with pytest.raises(InvalidInput, match="operator"):
+        await reset_bootstrapped_factor(fleet.settings, uuid.UUID(session.account_id), reason="perdu", operator=" ")
+
+    await reset_bootstrapped_factor(fleet.settings, uuid.UUID(session.account_id), reason="perdu", operator="dpo")
+    (last,) = (await fleet.stores["accounts"].read_stream(account_stream(uuid.UUID(session.account_id))))[-1:]
+    assert (last.event_type, last.actor) == ("SecondFactorReset", "server:dpo")
+    own = accounts.GetAccount(apb.GetAccountRequest(account_id=session.account_id), metadata=bearer(session.token))
+    assert (await outcome(own))[0] is Code.UNAUTHENTICATED
+    again = await accounts.Login(apb.LoginRequest(email=email, password=ADMIN_PASSWORD, totp=fresh_code(factor)))
+    assert again.enrolment_only

@@ -68,6 +68,22 @@ def test_given_an_account_not_staff_when_reset_then_permission_denied(role: Role
         decide(reset(), replay(ACCOUNT, account(role)))
 
 
+@pytest.mark.parametrize("role", [Role.ACADEMY_ADMIN, Role.NATIONAL_AUDITOR])
+def test_given_an_enrolled_administrator_when_reset_on_the_server_then_its_factor_is_gone(role: Role) -> None:
+    on_server = reset().model_copy(update={"on_server": True, "by": "server:dpo"})
+    assert decide(on_server, replay(ACCOUNT, account(role))) == [
+        SecondFactorReset(
+            account_id=ACCOUNT_ID, reset_at=LATER, by="server:dpo", reason="téléphone perdu", token_version=1
+        )
+    ]
+
+
+def test_a_candidate_has_no_second_factor_to_reset_even_on_the_server() -> None:
+    on_server = reset().model_copy(update={"on_server": True})
+    with pytest.raises(PermissionDenied):
+        decide(on_server, replay(ACCOUNT, account(Role.CANDIDATE, enrolled=False)))
+
+
 def test_given_no_account_when_reset_then_not_found() -> None:
     with pytest.raises(NotFound):
         decide(reset(), replay(ACCOUNT, []))
