@@ -5,12 +5,15 @@ asyncpg, and an in-memory fake for unit tests."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
 import asyncpg
+
+from services.documents.private import BLOB_LOCK
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,11 @@ class DocumentsFacts(Protocol):
     async def contact(self, candidate_id: UUID) -> Contact | None: ...
 
     async def blob_references(self, candidate_id: UUID) -> list[tuple[UUID, str]]: ...
+
+    async def erase_if_unshared(self, candidate_id: UUID, sha256: str, erase: Callable[[str], Awaitable[bool]]) -> bool:
+        """Runs `erase(sha256)` if no other candidate's document names the hash, holding the hash's
+        lock (services.documents.private) so that no upload of the same bytes crosses it."""
+        ...
 
 
 async def documents_deadline(pool: asyncpg.Pool, academy: str, session: int) -> datetime | None:
@@ -67,6 +75,17 @@ class PgDocumentsFacts:
     async def blob_references(self, candidate_id: UUID) -> list[tuple[UUID, str]]:
         return await blob_references(self.pool, candidate_id)
 
+    async def erase_if_unshared(self, candidate_id: UUID, sha256: str, erase: Callable[[str], Awaitable[bool]]) -> bool:
+        async with self.pool.acquire() as connection, connection.transaction():
+            await connection.execute(BLOB_LOCK, sha256)
+            shared = await connection.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM events WHERE event_type = 'DocumentUploaded'"
+                " AND payload->>'sha256' = $1 AND payload->>'candidate_id' <> $2::text)",
+                sha256,
+                str(candidate_id),
+            )
+            return False if shared else await erase(sha256)
+
 
 @dataclass
 class InMemoryDocumentsFacts:
@@ -83,3 +102,8 @@ class InMemoryDocumentsFacts:
     async def blob_references(self, candidate_id: UUID) -> list[tuple[UUID, str]]:
         own = {sha256 for candidate, sha256 in self.uploads if candidate == candidate_id}
         return sorted({(candidate, sha256) for candidate, sha256 in self.uploads if sha256 in own})
+
+    async def erase_if_unshared(self, candidate_id: UUID, sha256: str, erase: Callable[[str], Awaitable[bool]]) -> bool:
+        if any(candidate != candidate_id and h == sha256 for candidate, h in self.uploads):
+            return False
+        return await erase(sha256)

@@ -1,7 +1,9 @@
 """A forgotten candidate's uploaded files (issue 13 part 7): identity documents and diplomas are
 personal data, so when the accounts' CandidateForgotten arrives the blobs of the candidate's
 documents are erased from the blob store, except a blob whose same bytes another candidate uploaded
-(blobs are stored once per content hash): it stays while that candidate's document names it.
+(blobs are stored once per content hash): it stays while that candidate's document names it. Each
+blob is checked again and deleted under its hash's lock, which an upload of the same bytes takes
+too (services.documents.private), so the two never cross.
 
 A reaction (shared.reactions), not a read model: nothing to rebuild, and deleting an absent blob is
 harmless, so a redelivery changes nothing. The events keep naming the hash (the label is erased by
@@ -40,7 +42,9 @@ async def erase_uploads(ports: DocumentsPorts, envelope: Envelope) -> None:
         return
     references = await ports.facts.blob_references(event.candidate_id)
     erase = blobs_to_erase(event.candidate_id, references)
-    erased = [sha256 for sha256 in sorted(erase) if await ports.blobs.delete(sha256)]
+    # Each hash checked again and deleted under its lock: an upload of the same bytes may have come since.
+    guard = ports.facts.erase_if_unshared
+    erased = [h for h in sorted(erase) if await guard(event.candidate_id, h, ports.blobs.delete)]
     kept = len({sha256 for _, sha256 in references} - erase)
     log.info(
         "candidate %s forgotten: %d uploaded file(s) erased, %d kept (the same bytes uploaded by another candidate)",

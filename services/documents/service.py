@@ -24,6 +24,7 @@ from services.documents.domain import DOSSIER, DossierState, Facts
 from services.documents.facts import DocumentsFacts, PgDocumentsFacts
 from services.documents.forgotten import FORGOTTEN_UPLOADS
 from services.documents.notify import mail_decision
+from services.documents.private import blob_in_place
 from services.documents.projections import CalendarsReadModel, DossierListReadModel
 from services.documents.queries import DocumentsQueries
 from shared import known_accounts
@@ -106,16 +107,15 @@ def dossier_scope(command: Any, state: DossierState, facts: Facts) -> Scope:
     return Scope(state.academy or None, command.candidate_id)
 
 
-async def store_blob(
-    ports: DocumentsPorts, decision: Decision[RegisterUpload, DossierState, Facts]
-) -> ExtraWrite | None:
+async def store_blob(ports: DocumentsPorts, decision: Decision[RegisterUpload, DossierState, Facts]) -> ExtraWrite:
     """The staged file goes into the blob store once the upload is decided, before the event that
-    names it is appended (a reader of the event always finds the bytes)."""
+    names it is appended (a reader of the event always finds the bytes), which checks under the
+    hash's lock that the erasure of a forgotten candidate's same bytes did not take them meanwhile."""
     command = decision.call.command
     if command.staged is None:
         raise InvalidInput("file", "no staged file for this upload")
     await ports.blobs.put(StagedFile(command.staged, command.size, command.sha256, ContentType(command.content_type)))
-    return None
+    return blob_in_place(command.sha256, ports.blobs.exists)  # not erased meanwhile (issue 13 part 7)
 
 
 def requirements_command(envelope: Envelope) -> RecordRequirements:

@@ -7,6 +7,8 @@ second delivery, and the effect run again, change nothing; a replay of the dossi
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import uuid
 from pathlib import Path
 
@@ -14,6 +16,7 @@ import grpc
 
 from archipel.documents.v1 import documents_pb2 as pb
 from services.documents.forgotten import FORGOTTEN_UPLOADS, erase_uploads
+from services.documents.private import BLOB_LOCK
 from services.documents.projections import DossierListReadModel
 from services.documents.service import SERVICE
 from shared.auth import Role
@@ -93,3 +96,47 @@ async def test_a_forgotten_candidate_s_files_are_erased_a_shared_one_is_kept(doc
     view = await documents.dossier(gone)
     assert {d.document_id for d in view.documents} >= {own_view.document_id, gone_shared.document_id}
     assert [d.label for d in view.documents if d.document_id == own_view.document_id] == [""]  # erased
+
+
+async def test_an_upload_of_the_same_bytes_and_the_erasure_never_cross(documents: DocumentsServer) -> None:
+    """Blobs are stored once per content hash, and an upload and the erasure take the hash's lock.
+    The lock held for a moment, both queue behind it: an upload queued first appends its event, and
+    the erasure after it sees the new reference and keeps the blob; an erasure queued first deletes
+    the blob, and the upload after it, finding its blob gone, is refused (ABORTED: send it again)
+    with nothing appended, where it would otherwise have named bytes that no longer exist."""
+    ports, pool = documents.pipeline.ports, documents.store.pool
+
+    async def race(data: bytes, upload_first: bool) -> tuple[bool, grpc.StatusCode]:
+        gone, other = await documents.registered(), await documents.registered()
+        await documents.upload(gone, "identity", data, filename="diplome.pdf")
+        sha256 = hashlib.sha256(data).hexdigest()
+
+        async def upload() -> grpc.StatusCode:
+            try:
+                await documents.upload(other, "identity", data, filename="diplome.pdf")
+            except grpc.aio.AioRpcError as error:
+                return error.code()
+            return grpc.StatusCode.OK
+
+        async with pool.acquire() as connection, connection.transaction():
+            await connection.execute(BLOB_LOCK, sha256)
+            erase = lambda: ports.facts.erase_if_unshared(uuid.UUID(gone.id), sha256, ports.blobs.delete)  # noqa: E731
+            tasks: list[asyncio.Task[object]] = []
+            for start in (upload, erase) if upload_first else (erase, upload):
+                tasks.append(asyncio.ensure_future(start()))
+                await asyncio.sleep(0.5)  # queued behind the lock, in this order
+            assert not any(task.done() for task in tasks)
+        outcomes = await asyncio.gather(*tasks)
+        erased, code = (outcomes[1], outcomes[0]) if upload_first else (outcomes[0], outcomes[1])
+        assert isinstance(erased, bool) and isinstance(code, grpc.StatusCode)
+        return erased, code
+
+    assert await race(pdf("a diploma uploaded again before the erasure"), upload_first=True) == (
+        False,
+        grpc.StatusCode.OK,
+    )
+    data = pdf("a diploma uploaded again after the erasure")
+    assert await race(data, upload_first=False) == (True, grpc.StatusCode.ABORTED)
+    assert not await ports.blobs.exists(hashlib.sha256(data).hexdigest())
+    uploads = "SELECT count(*) FROM events WHERE event_type = 'DocumentUploaded' AND payload->>'sha256' = $1"
+    assert await pool.fetchval(uploads, hashlib.sha256(data).hexdigest()) == 1  # the forgotten one's only
