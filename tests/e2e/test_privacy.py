@@ -11,7 +11,6 @@ import asyncio
 import importlib
 import io
 import random
-import re
 import string
 import subprocess
 import sys
@@ -38,12 +37,12 @@ from shared.clock import PARIS
 from shared.kafka import ADMIN, consumer_config, kafka_access
 from shared.settings import SERVICES, Settings
 from tests.conftest import env_of
+from tests.e2e.candidates import PASSWORD, activated_candidate, start_registration
 from tests.e2e.conftest import Inbox, RunningSystem
 from tests.e2e.topics import events_of
 from tests.tokens import mint
 
 SESSION = 2027
-PASSWORD = "un-mot-de-passe-long"
 
 
 def aio_channel(settings: Settings, service: str) -> grpc.aio.Channel:
@@ -201,36 +200,12 @@ async def test_personal_data_is_sealed_and_forgetting_a_candidate_leaves_no_clea
             ),
             metadata=[("authorization", f"Bearer {staff}")],
         )
-        created = await accounts.CreateAccount(
-            apb.CreateAccountRequest(
-                last_name=last_name,
-                first_names=first_names,
-                birth_date=birth,
-                email=email,
-                password=PASSWORD,
-                academy="aix-marseille",
-            )
+        candidate_id, token = await activated_candidate(
+            accounts, inbox, last_name=last_name, first_names=first_names, birth_date=birth, email=email
         )
-        candidate_id = created.account_id
-        body = (await inbox.wait_for(email)).get_body(preferencelist=("plain",))
-        assert body is not None
-        link = re.search(r"jeton=([A-Za-z0-9_\-]+)", body.get_content())
-        assert link
-        await accounts.ActivateAccount(apb.ActivateAccountRequest(token=link.group(1), password=PASSWORD))
-        session = await accounts.Login(apb.LoginRequest(email=email, password=PASSWORD))
-        metadata = [("authorization", f"Bearer {session.token}")]
+        metadata = [("authorization", f"Bearer {token}")]
         key = rpb.RegistrationKey(session=SESSION, specialty="SIO-SISR")
-        deadline = time.monotonic() + 30
-        while True:  # the registration service learns of the activation from the accounts topic
-            try:
-                await registration.StartRegistration(
-                    rpb.StartRegistrationRequest(key=key, category="distance"), metadata=metadata
-                )
-                break
-            except grpc.aio.AioRpcError as error:
-                assert error.code() is grpc.StatusCode.FAILED_PRECONDITION, error.details()
-                assert time.monotonic() < deadline, "the activation never reached the registration service"
-                await asyncio.sleep(0.3)
+        await start_registration(registration, key, metadata)
         await registration.ChooseExamForm(rpb.ChooseExamFormRequest(key=key, form="globale"), metadata=metadata)
         await registration.ChooseLanguage(
             rpb.ChooseLanguageRequest(key=key, language="anglais", teaching_followed=True), metadata=metadata

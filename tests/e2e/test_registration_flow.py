@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import re
 import subprocess
 import sys
 import time
@@ -23,7 +22,6 @@ from datetime import datetime, timedelta
 import grpc
 from pypdf import PdfReader, PdfWriter
 
-from archipel.accounts.v1 import accounts_pb2 as apb
 from archipel.accounts.v1 import accounts_pb2_grpc as apb_grpc
 from archipel.documents.v1 import documents_pb2 as dpb
 from archipel.documents.v1 import documents_pb2_grpc as dpb_grpc
@@ -37,47 +35,15 @@ from archipel_cli import demo_staff
 from shared.clock import PARIS
 from shared.grpc_tls import aio_channel
 from tests.conftest import env_of
+from tests.e2e.candidates import activated_candidate, link_token, start_registration
 from tests.e2e.conftest import Inbox, RunningSystem
 from tests.e2e.topics import events_of
 
 SESSION = 2027
-PASSWORD = "un-mot-de-passe-long"
 
 
 def _local(moment: datetime) -> str:
     return moment.astimezone(PARIS).strftime("%Y-%m-%dT%H:%M")
-
-
-async def _link_token(inbox: Inbox, email: str) -> str:
-    """The token of the activation link mailed to `email`."""
-    mail = await inbox.wait_for(email)
-    body = mail.get_body(preferencelist=("plain",))
-    assert body is not None
-    token = re.search(r"jeton=([A-Za-z0-9_\-]+)", body.get_content())
-    assert token
-    return token.group(1)
-
-
-async def _candidate(accounts: apb_grpc.AccountsStub, inbox: Inbox) -> tuple[str, str]:
-    email = f"lea.{uuid.uuid4().hex[:8]}@example.org"
-    created = await accounts.CreateAccount(
-        apb.CreateAccountRequest(
-            last_name="Nguyen",
-            first_names="Léa",
-            birth_date="2002-02-20",
-            email=email,
-            password=PASSWORD,
-            academy="aix-marseille",
-        )
-    )
-    mail = await inbox.wait_for(email)
-    body = mail.get_body(preferencelist=("plain",))
-    assert body is not None
-    token = re.search(r"jeton=([A-Za-z0-9_\-]+)", body.get_content())
-    assert token
-    await accounts.ActivateAccount(apb.ActivateAccountRequest(token=token.group(1), password=PASSWORD))
-    session = await accounts.Login(apb.LoginRequest(email=email, password=PASSWORD))
-    return created.account_id, session.token
 
 
 async def test_candidate_registers_confirms_and_the_events_are_published(system: RunningSystem, inbox: Inbox) -> None:
@@ -123,7 +89,7 @@ async def test_candidate_registers_confirms_and_the_events_are_published(system:
             admin_token,
             email=staff_email,
             password="mot-de-passe-gestion",
-            activation_token=lambda email: _link_token(inbox, email),
+            activation_token=lambda email: link_token(inbox, email),
         )
         now = datetime.now(PARIS)
         calendar = await registration.SetCalendar(
@@ -139,20 +105,13 @@ async def test_candidate_registers_confirms_and_the_events_are_published(system:
         )
         assert "heure de Paris" in calendar.window
 
-        candidate_id, token = await _candidate(accounts, inbox)
+        email = f"lea.{uuid.uuid4().hex[:8]}@example.org"
+        candidate_id, token = await activated_candidate(
+            accounts, inbox, last_name="Nguyen", first_names="Léa", birth_date="2002-02-20", email=email
+        )
         metadata = [("authorization", f"Bearer {token}")]
         key = rpb.RegistrationKey(session=SESSION, specialty="SIO-SISR")
-        deadline = time.monotonic() + 30
-        while True:  # the registration service learns of the activation from the accounts topic
-            try:
-                await registration.StartRegistration(
-                    rpb.StartRegistrationRequest(key=key, category="distance"), metadata=metadata
-                )
-                break
-            except grpc.aio.AioRpcError as error:
-                assert error.code() is grpc.StatusCode.FAILED_PRECONDITION and "R-04" in (error.details() or "")
-                assert time.monotonic() < deadline, "the activation never reached the registration service"
-                await asyncio.sleep(0.3)
+        await start_registration(registration, key, metadata, refusal="R-04")
         await registration.ChooseExamForm(rpb.ChooseExamFormRequest(key=key, form="globale"), metadata=metadata)
         await registration.ChooseLanguage(
             rpb.ChooseLanguageRequest(key=key, language="anglais", teaching_followed=True), metadata=metadata
